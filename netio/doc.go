@@ -1,0 +1,25 @@
+// Package netio owns listeners and client connections: it assembles Kafka
+// request frames (a 4-byte big-endian size, then the request), hands each
+// to a Handler on the connection's shard, and sends responses back in
+// request order, including file ranges whose bytes never enter the Go heap.
+//
+// Two backends serve one interface (Listen):
+//
+//   - uring: one shard loop per CPU. Each is a goroutine locked to its OS
+//     thread and pinned to a CPU; it owns one io_uring (package ring) and
+//     its own SO_REUSEPORT listener made with socket(2). Accept and receive
+//     are multishot, receives land in a provided-buffer ring, and each
+//     connection has at most one linked chain of SENDs in flight, so bytes
+//     can't reorder. File ranges go out as SENDs from a read-only mmap of
+//     the file, or by IORING_OP_SPLICE through a pipe. An eBPF sk_reuseport
+//     program places each new connection on the shard of the CPU that
+//     received it, where it can load; otherwise the kernel's hash does.
+//     Other goroutines reach a shard through its inbox (an MPSC queue) and
+//     an eventfd read kept pending in the ring.
+//   - std: Go's net package, a reader goroutine per connection and a
+//     writer that sends file ranges with sendfile(2), for hosts without
+//     io_uring.
+//
+// netio knows nothing of Kafka APIs beyond the frame size prefix. It may
+// import ring, x/sys and cilium/ebpf; never engine, logstore or replica.
+package netio

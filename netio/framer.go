@@ -1,0 +1,94 @@
+package netio
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// framer cuts a byte stream into Kafka frames: a 4-byte big-endian size,
+// then that many bytes. A frame that lies whole inside one received chunk
+// is handed out in place (no copy); only frames that span chunks are
+// gathered into the framer's own buffer, which is reused.
+type framer struct {
+	max  int
+	hdr  [4]byte
+	nhdr int    // bytes of hdr filled while a size prefix spans chunks
+	body []byte // the frame being gathered, nil when none
+	need int    // bytes of body still missing
+}
+
+// keepBytesMax bounds the gather buffer kept between frames, so one large
+// request does not pin its memory for the connection's life.
+const keepBytesMax = 1 << 20
+
+// feed consumes data and calls emit for every complete frame. The frame is
+// valid only during the call. An error from emit, a negative size or one over
+// max stops the stream: the caller closes the connection.
+func (f *framer) feed(data []byte, emit func(frame []byte) error) error {
+	for len(data) > 0 {
+		if f.need > 0 {
+			n := min(f.need, len(data))
+			f.body = append(f.body, data[:n]...)
+			f.need -= n
+			data = data[n:]
+			if f.need > 0 {
+				return nil
+			}
+			err := emit(f.body)
+			f.resetBody()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		var size int
+		if f.nhdr == 0 && len(data) >= 4 {
+			size = int(int32(binary.BigEndian.Uint32(data)))
+			data = data[4:]
+		} else {
+			n := copy(f.hdr[f.nhdr:], data)
+			f.nhdr += n
+			data = data[n:]
+			if f.nhdr < 4 {
+				return nil
+			}
+			f.nhdr = 0
+			size = int(int32(binary.BigEndian.Uint32(f.hdr[:])))
+		}
+		if err := f.check(size); err != nil {
+			return err
+		}
+		if len(data) >= size {
+			if err := emit(data[:size]); err != nil {
+				return err
+			}
+			data = data[size:]
+			continue
+		}
+		if size == 0 {
+			continue
+		}
+		f.body = f.body[:0]
+		f.need = size
+	}
+	return nil
+}
+
+func (f *framer) check(size int) error {
+	if size < 0 {
+		return fmt.Errorf("%w: %d", ErrBadFrameSize, size)
+	}
+	if size > f.max {
+		return fmt.Errorf("%w: %d > %d", ErrFrameTooLarge, size, f.max)
+	}
+	return nil
+}
+
+func (f *framer) resetBody() {
+	if cap(f.body) > keepBytesMax {
+		f.body = nil
+	} else {
+		f.body = f.body[:0]
+	}
+	f.need = 0
+}

@@ -1,0 +1,142 @@
+package netio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math/rand"
+	"testing"
+)
+
+func frame(body []byte) []byte {
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	return append(out, body...)
+}
+
+// feedSplit feeds stream to a fresh framer cut at the given points and
+// returns the frames it emitted.
+func feedSplit(t testing.TB, stream []byte, max int, cuts []int) ([][]byte, error) {
+	f := framer{max: max}
+	var got [][]byte
+	prev := 0
+	emit := func(fr []byte) error {
+		got = append(got, bytes.Clone(fr))
+		return nil
+	}
+	for _, c := range append(cuts, len(stream)) {
+		if err := f.feed(stream[prev:c], emit); err != nil {
+			return got, err
+		}
+		prev = c
+	}
+	return got, nil
+}
+
+func TestFramerSplitsEverywhere(t *testing.T) {
+	bodies := [][]byte{[]byte("a"), {}, bytes.Repeat([]byte("xyz"), 100), []byte("last")}
+	var stream []byte
+	for _, b := range bodies {
+		stream = append(stream, frame(b)...)
+	}
+	// Every single cut point, and every pair of cut points.
+	for i := 0; i <= len(stream); i++ {
+		for j := i; j <= len(stream); j += 7 {
+			got, err := feedSplit(t, stream, 1000, []int{i, j})
+			if err != nil {
+				t.Fatalf("cuts %d,%d: %v", i, j, err)
+			}
+			if len(got) != len(bodies) {
+				t.Fatalf("cuts %d,%d: %d frames, want %d", i, j, len(got), len(bodies))
+			}
+			for k := range bodies {
+				if !bytes.Equal(got[k], bodies[k]) {
+					t.Fatalf("cuts %d,%d: frame %d = %q, want %q", i, j, k, got[k], bodies[k])
+				}
+			}
+		}
+	}
+}
+
+func TestFramerRejectsBadSizes(t *testing.T) {
+	tests := []struct {
+		name   string
+		prefix uint32
+		want   error
+	}{
+		{"negative", 0xffffffff, ErrBadFrameSize},
+		{"too large", 1001, ErrFrameTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stream := append(frame([]byte("ok")), binary.BigEndian.AppendUint32(nil, tt.prefix)...)
+			for cut := 0; cut <= len(stream); cut++ {
+				got, err := feedSplit(t, stream, 1000, []int{cut})
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("cut %d: err %v, want %v", cut, err, tt.want)
+				}
+				if len(got) != 1 || string(got[0]) != "ok" {
+					t.Fatalf("cut %d: frames before the bad one = %q", cut, got)
+				}
+			}
+		})
+	}
+}
+
+func TestFramerStopsOnHandlerError(t *testing.T) {
+	stop := errors.New("stop")
+	f := framer{max: 100}
+	n := 0
+	err := f.feed(append(frame([]byte("1")), frame([]byte("2"))...), func([]byte) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("err %v after %d frames, want stop after 1", err, n)
+	}
+}
+
+func TestFramerDropsLargeGatherBuffer(t *testing.T) {
+	f := framer{max: 4 << 20}
+	big := frame(make([]byte, 2<<20))
+	if err := f.feed(big[:10], func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.feed(big[10:], func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if f.body != nil {
+		t.Fatalf("kept a %d-byte gather buffer", cap(f.body))
+	}
+}
+
+// FuzzFramer feeds arbitrary streams cut at random points and checks the
+// framer emits exactly what a one-piece feed emits, and never panics.
+func FuzzFramer(f *testing.F) {
+	f.Add(frame([]byte("hello")), int64(1))
+	f.Add(append(frame(nil), frame([]byte("abc"))...), int64(2))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, int64(3))
+	f.Add([]byte{0, 0, 0}, int64(4))
+	f.Fuzz(func(t *testing.T, stream []byte, seed int64) {
+		want, wantErr := feedSplit(t, stream, 64, nil)
+		rng := rand.New(rand.NewSource(seed))
+		var cuts []int
+		for c := 0; c < len(stream); {
+			c += 1 + rng.Intn(8)
+			if c < len(stream) {
+				cuts = append(cuts, c)
+			}
+		}
+		got, err := feedSplit(t, stream, 64, cuts)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("split err %v, whole err %v", err, wantErr)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("split gave %d frames, whole gave %d", len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("frame %d differs", i)
+			}
+		}
+	})
+}

@@ -1,0 +1,110 @@
+package netio
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+)
+
+// Backend names, as given to --io.
+const (
+	IOAuto  = "auto"
+	IOUring = "uring"
+	IOStd   = "std"
+)
+
+// DefaultMaxFrameBytes is Kafka's socket.request.max.bytes default (100 MiB).
+const DefaultMaxFrameBytes = 100 * 1024 * 1024
+
+// Config says where to listen and how.
+type Config struct {
+	// Addr is host:port; port 0 picks a free port (read it back with Server.Addr).
+	Addr string
+	// IO picks the backend: IOAuto (probe io_uring, fall back to std), IOUring, IOStd.
+	IO string
+	// Shards is the number of shard loops (uring) or 0 for one per usable CPU.
+	Shards int
+	// MaxFrameBytes bounds one request frame; a bigger one closes its connection.
+	MaxFrameBytes int
+	// FileSend picks how file ranges leave on the uring backend:
+	// FileSendMmap (default) or FileSendSplice.
+	FileSend string
+	// Logger receives the backend's notices; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler is what the broker plugs into the network layer.
+type Handler interface {
+	// ServeFrame is called, on the connection's shard, for every complete
+	// request frame: the bytes after the 4-byte size prefix. frame is valid
+	// only during the call. seq numbers the connection's requests from 0.
+	//
+	// The handler answers every request exactly once with c.Respond(seq, ...),
+	// now or later, from any goroutine; responses leave in request order.
+	// Returning an error closes the connection (a malformed request).
+	ServeFrame(c Conn, seq uint64, frame []byte) error
+	// ConnClosed is called once when a connection is gone.
+	ConnClosed(c Conn)
+}
+
+// Conn is one client connection. Its methods are safe from any goroutine.
+type Conn interface {
+	ID() uint64
+	Shard() int
+	RemoteAddr() net.Addr
+	// Respond queues the response to request seq. A Response with no parts
+	// sends nothing (Kafka's acks=0 produce) but still keeps the order.
+	Respond(seq uint64, resp Response)
+	// Close closes the connection; queued responses are dropped (released).
+	Close()
+}
+
+// Response is what goes back for one request: parts sent back to back.
+type Response struct {
+	Parts []Part
+	// Release, if set, is called exactly once when every byte has left or
+	// the connection died: it returns pooled buffers and file references.
+	Release func()
+}
+
+// Part is either bytes or a range of a File. The bytes must not change
+// until Release is called.
+type Part struct {
+	Bytes []byte
+	File  *File
+	Off   int64
+	Len   int64
+}
+
+// Server is a running listener with its connections.
+type Server interface {
+	Addr() net.Addr
+	// Backend is IOUring or IOStd: what IOAuto chose.
+	Backend() string
+	Shards() int
+	// Close stops accepting, closes every connection and waits for the loops.
+	Close() error
+}
+
+// ErrFrameTooLarge is why a connection closed on a frame over MaxFrameBytes.
+var ErrFrameTooLarge = errors.New("netio: frame larger than socket.request.max.bytes")
+
+// ErrBadFrameSize is why a connection closed on a negative frame size.
+var ErrBadFrameSize = errors.New("netio: negative frame size")
+
+func (c *Config) withDefaults() Config {
+	out := *c
+	if out.IO == "" {
+		out.IO = IOAuto
+	}
+	if out.MaxFrameBytes <= 0 {
+		out.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if out.FileSend == "" {
+		out.FileSend = FileSendMmap
+	}
+	if out.Logger == nil {
+		out.Logger = slog.Default()
+	}
+	return out
+}
