@@ -1,0 +1,330 @@
+package netio
+
+import (
+	"net"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/weirmq/weir/ring"
+)
+
+// sendItem is one piece of the send queue: bytes (from the heap or from a
+// file's mapping), or a file range for the splice path.
+type sendItem struct {
+	buf     []byte
+	file    *File
+	off, n  int64
+	release func() // set on a response's last item
+}
+
+// uconn is one connection on a uring shard. Apart from the fields the
+// Conn methods read (id, remote, sh), it belongs to the shard goroutine.
+type uconn struct {
+	sh     *shard
+	id     uint64
+	fd     int
+	remote net.Addr
+
+	fr     framer
+	seq    uint64
+	emitFn func([]byte) error
+	ord    orderer
+
+	queue     []sendItem // queue[0] is the oldest unsent item
+	chainLen  int        // SENDs of the current chain in flight
+	chainSeen int        // of those, completions seen
+	splicing  bool       // a splice stage is in flight
+	pipe      [2]int     // splice path: read end, write end
+	inPipe    int64      // bytes moved into the pipe, not yet to the socket
+
+	dirty     bool
+	recvArmed bool
+	closing   bool
+	inflight  int // SQEs in flight that name this connection
+}
+
+func newUconn(s *shard, fd int) *uconn {
+	c := &uconn{sh: s, id: connIDs.Add(1), fd: fd, pipe: [2]int{-1, -1}}
+	c.fr.max = s.srv.cfg.MaxFrameBytes
+	c.emitFn = c.emit
+	if sa, err := unix.Getpeername(fd); err == nil {
+		c.remote = sockaddrToTCP(sa)
+	}
+	return c
+}
+
+func (c *uconn) ID() uint64           { return c.id }
+func (c *uconn) Shard() int           { return c.sh.id }
+func (c *uconn) RemoteAddr() net.Addr { return c.remote }
+
+func (c *uconn) Respond(seq uint64, resp Response) {
+	c.sh.post(shardMsg{kind: msgRespond, c: c, seq: seq, resp: resp})
+}
+
+func (c *uconn) Close() { c.sh.post(shardMsg{kind: msgClose, c: c}) }
+
+func (c *uconn) emit(frame []byte) error {
+	seq := c.seq
+	c.seq++
+	return c.sh.srv.h.ServeFrame(c, seq, frame)
+}
+
+func (c *uconn) armRecv() {
+	c.sh.r.PrepRecvMultishot(c.fd, recvBufGroup, ring.Pack(opRecv, c.id))
+	c.recvArmed = true
+	c.inflight++
+}
+
+func (s *shard) onRecv(id uint64, res int32, flags uint32) {
+	c := s.conns[id]
+	more := ring.More(flags)
+	if !more {
+		c.recvArmed = false
+	}
+	switch {
+	case res > 0:
+		bid, ok := ring.BufferID(flags)
+		if !ok {
+			panic("netio: recv completion without a buffer")
+		}
+		if !c.closing {
+			if err := c.fr.feed(s.bufs.Buf(bid, int(res)), c.emitFn); err != nil {
+				s.srv.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
+				c.shut(err)
+			}
+		}
+		s.bufs.Recycle(bid)
+		s.bufsDirty = true
+		if !more && !c.closing {
+			s.rearm = append(s.rearm, c)
+		}
+	case res == -int32(unix.ENOBUFS):
+		// The buffer ring ran dry; buffers come back at the end of this
+		// turn, and the receive is armed again after they are published.
+		s.rearm = append(s.rearm, c)
+	default: // EOF, reset, or cancelled by shut
+		c.shut(nil)
+	}
+	if !more {
+		c.opDone()
+	}
+}
+
+// respondOnShard puts a response in order and queues what is now sendable.
+func (c *uconn) respondOnShard(seq uint64, resp Response) {
+	if c.closing {
+		release(resp)
+		return
+	}
+	c.ord.put(seq, resp, c.enqueue)
+}
+
+func (c *uconn) enqueue(r Response) {
+	start := len(c.queue)
+	for _, p := range r.Parts {
+		if p.File == nil {
+			c.queue = append(c.queue, sendItem{buf: p.Bytes})
+			continue
+		}
+		if c.sh.srv.cfg.FileSend == FileSendSplice {
+			c.queue = append(c.queue, sendItem{file: p.File, off: p.Off, n: p.Len})
+			continue
+		}
+		m, err := p.File.mapped(p.Off + p.Len)
+		if err != nil {
+			c.sh.srv.cfg.Logger.Error("cannot map file for send; closing connection", "err", err)
+			c.queue = c.queue[:start]
+			release(r)
+			c.shut(err)
+			return
+		}
+		c.queue = append(c.queue, sendItem{buf: m[p.Off : p.Off+p.Len]})
+	}
+	if len(c.queue) == start {
+		release(r) // nothing to send: acks=0
+		return
+	}
+	c.queue[len(c.queue)-1].release = r.Release
+	c.markDirty()
+}
+
+func (c *uconn) markDirty() {
+	if !c.dirty && !c.closing {
+		c.dirty = true
+		c.sh.dirty = append(c.sh.dirty, c)
+	}
+}
+
+// pump starts the next send when none is in flight: one linked chain of
+// SENDs over the leading byte items (one chain per socket at a time keeps
+// the bytes in order), or one splice stage for a file item.
+func (c *uconn) pump() {
+	if c.closing || c.chainLen > 0 || c.splicing {
+		return
+	}
+	c.popSent()
+	if len(c.queue) == 0 {
+		return
+	}
+	if c.queue[0].file != nil {
+		c.spliceIn()
+		return
+	}
+	n := 0
+	for n < len(c.queue) && n < sendChainMax && c.queue[n].file == nil && len(c.queue[n].buf) > 0 {
+		n++
+	}
+	for i := 0; i < n; i++ {
+		b := c.queue[i].buf
+		c.sh.r.PrepSend(c.fd, unsafe.Pointer(&b[0]), len(b), unix.MSG_WAITALL|unix.MSG_NOSIGNAL,
+			i < n-1, ring.Pack(opSend, c.id))
+	}
+	c.chainLen, c.chainSeen = n, 0
+	c.inflight += n
+}
+
+// popSent drops finished items from the head of the queue, releasing the
+// responses they end.
+func (c *uconn) popSent() {
+	i := 0
+	for i < len(c.queue) && c.queue[i].file == nil && len(c.queue[i].buf) == 0 {
+		if rel := c.queue[i].release; rel != nil {
+			rel()
+		}
+		c.queue[i] = sendItem{}
+		i++
+	}
+	if i > 0 {
+		c.queue = append(c.queue[:0], c.queue[i:]...)
+	}
+}
+
+// onSend sees the chain's completions in submission order (a link runs
+// its next SEND only after the previous one completes).
+func (s *shard) onSend(id uint64, res int32, _ uint32) {
+	c := s.conns[id]
+	it := &c.queue[c.chainSeen]
+	c.chainSeen++
+	switch {
+	case res >= 0:
+		it.buf = it.buf[res:] // short sends keep the rest; the links after it were cancelled
+	case res == -int32(unix.ECANCELED):
+	default:
+		c.shut(nil)
+	}
+	if c.chainSeen == c.chainLen {
+		c.chainLen, c.chainSeen = 0, 0
+		c.markDirty()
+	}
+	c.opDone()
+}
+
+// spliceIn moves the next chunk of the head file item into the pipe.
+func (c *uconn) spliceIn() {
+	if c.pipe[0] < 0 {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			c.shut(err)
+			return
+		}
+		_, _ = unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, spliceChunkMax)
+		c.pipe = p
+	}
+	it := &c.queue[0]
+	n := min(it.n, spliceChunkMax)
+	c.sh.r.PrepSplice(it.file.Fd(), it.off, c.pipe[1], -1, int(n), unix.SPLICE_F_MOVE, false, ring.Pack(opSpliceIn, c.id))
+	c.splicing = true
+	c.inflight++
+}
+
+func (c *uconn) spliceOut() {
+	c.sh.r.PrepSplice(c.pipe[0], -1, c.fd, -1, int(c.inPipe), unix.SPLICE_F_MOVE, false, ring.Pack(opSpliceOut, c.id))
+	c.inflight++
+}
+
+func (s *shard) onSpliceIn(id uint64, res int32, _ uint32) {
+	c := s.conns[id]
+	c.opDone()
+	if res <= 0 || c.closing {
+		c.splicing = false
+		c.shut(nil)
+		return
+	}
+	it := &c.queue[0]
+	it.off += int64(res)
+	it.n -= int64(res)
+	c.inPipe = int64(res)
+	c.spliceOut()
+}
+
+func (s *shard) onSpliceOut(id uint64, res int32, _ uint32) {
+	c := s.conns[id]
+	c.opDone()
+	if res <= 0 || c.closing {
+		c.splicing = false
+		c.shut(nil)
+		return
+	}
+	c.inPipe -= int64(res)
+	if c.inPipe > 0 {
+		c.spliceOut()
+		return
+	}
+	c.splicing = false
+	if it := &c.queue[0]; it.n == 0 {
+		it.file = nil // now an empty byte item: popSent releases it
+	}
+	c.markDirty()
+}
+
+// shut starts closing: shutdown and cancel end the receive and any send,
+// and the socket is closed once nothing in flight names it.
+func (c *uconn) shut(err error) {
+	if c.closing {
+		return
+	}
+	c.closing = true
+	c.sh.r.PrepShutdown(c.fd, unix.SHUT_RDWR, ring.Pack(opShutdown, c.id))
+	c.sh.r.PrepCancelFd(c.fd, true, ring.Pack(opCancel, c.id))
+	c.inflight += 2
+}
+
+func (c *uconn) opDone() {
+	c.inflight--
+	if c.inflight < 0 {
+		panic("netio: connection " + itoa(c.id) + " completed more operations than it issued")
+	}
+	if c.closing && c.inflight == 0 {
+		c.finish()
+	}
+}
+
+// finish frees a closed connection: nothing in flight refers to it now.
+func (c *uconn) finish() {
+	s := c.sh
+	s.r.PrepClose(c.fd, ring.Pack(opClose, c.id))
+	if c.pipe[0] >= 0 {
+		unix.Close(c.pipe[0])
+		unix.Close(c.pipe[1])
+	}
+	for _, it := range c.queue {
+		if it.release != nil {
+			it.release()
+		}
+	}
+	c.queue = nil
+	c.ord.drop()
+	delete(s.conns, c.id)
+	s.srv.h.ConnClosed(c)
+}
+
+func sockaddrToTCP(sa unix.Sockaddr) *net.TCPAddr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package netio
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// uringServer runs one shard loop per CPU, each with its own ring and its
+// own listener in one SO_REUSEPORT group.
+type uringServer struct {
+	cfg    Config
+	h      Handler
+	addr   *net.TCPAddr
+	shards []*shard
+	steer  *steering
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+}
+
+func listenUring(cfg Config, h Handler) (*uringServer, error) {
+	cpus := usableCPUs()
+	n := cfg.Shards
+	if n <= 0 {
+		n = len(cpus)
+	}
+	// A shard waiting in io_uring_enter holds its P for ~20 µs before the
+	// scheduler takes it; with more Ps than shards, Go code elsewhere
+	// (control plane, GC) never waits on a parked shard.
+	if runtime.GOMAXPROCS(0) < n+1 {
+		runtime.GOMAXPROCS(n + 1)
+	}
+	s := &uringServer{cfg: cfg, h: h}
+	fds, err := s.listenAll(n)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := attachSteering(fds); err != nil {
+		cfg.Logger.Info("eBPF steering unavailable; the kernel's hash spreads connections", "err", err)
+	} else {
+		s.steer = st
+	}
+	for i, fd := range fds {
+		s.shards = append(s.shards, newShard(s, i, cpus[i%len(cpus)], fd))
+	}
+	var startErr error
+	for _, sh := range s.shards {
+		s.wg.Add(1)
+		go sh.run()
+		if err := <-sh.started; err != nil && startErr == nil {
+			startErr = fmt.Errorf("netio: shard %d: %w", sh.id, err)
+		}
+	}
+	if startErr != nil {
+		s.Close()
+		return nil, startErr
+	}
+	return s, nil
+}
+
+// listenAll makes n listeners on one port: the first picks it (port 0
+// allowed), the rest join its reuseport group.
+func (s *uringServer) listenAll(n int) ([]int, error) {
+	first, err := listenReusePort(s.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := boundAddr(first)
+	if err != nil {
+		closeFds([]int{first})
+		return nil, err
+	}
+	s.addr = addr
+	fds := []int{first}
+	hostPort := net.JoinHostPort(addr.IP.String(), strconv.Itoa(addr.Port))
+	for len(fds) < n {
+		fd, err := listenReusePort(hostPort)
+		if err != nil {
+			closeFds(fds)
+			return nil, err
+		}
+		fds = append(fds, fd)
+	}
+	return fds, nil
+}
+
+func (s *uringServer) Addr() net.Addr  { return s.addr }
+func (s *uringServer) Backend() string { return IOUring }
+func (s *uringServer) Shards() int     { return len(s.shards) }
+
+func (s *uringServer) Close() error {
+	s.closeOnce.Do(func() {
+		for _, sh := range s.shards {
+			sh.post(shardMsg{kind: msgStop})
+		}
+		s.wg.Wait()
+		if s.steer != nil {
+			_ = s.steer.Close()
+		}
+	})
+	var errs []error
+	for _, sh := range s.shards {
+		if sh.loopErr != nil {
+			errs = append(errs, sh.loopErr)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func closeFds(fds []int) {
+	for _, fd := range fds {
+		_ = unix.Close(fd)
+	}
+}
