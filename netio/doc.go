@@ -20,6 +20,15 @@
 //     writer that sends file ranges with sendfile(2), for hosts without
 //     io_uring.
 //
+// Ownership on the uring backend: a shard's goroutine alone touches its
+// ring, its buffer ring, its listener and everything in its connections
+// (framer, orderer, send queue); Conn methods called elsewhere only post a
+// message to the shard's inbox. The one lock is the shard's gate, held
+// (shared) by a post around its push and wake-up and (exclusive) by the
+// loop's exit, so a late response is released, never queued for no one.
+// Memory handed to the kernel stays referenced by the send queue (heap
+// bytes) or by the File's references (mappings) until its completion.
+//
 // netio knows nothing of Kafka APIs beyond the frame size prefix. It may
 // import ring, x/sys and cilium/ebpf; never engine, logstore or replica.
 package netio

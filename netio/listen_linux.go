@@ -25,41 +25,40 @@ func listenReusePort(addr string) (fd int, err error) {
 	if err != nil {
 		return -1, err
 	}
-	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	s, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil && family == unix.AF_INET6 && dual && err == unix.EAFNOSUPPORT {
 		// No IPv6 on this host: serve the wildcard over IPv4 only.
 		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: sa.(*unix.SockaddrInet6).Port}
 		dual = false
-		fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+		s, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	}
 	if err != nil {
 		return -1, fmt.Errorf("netio: socket for %s: %w", addr, err)
 	}
 	defer func() {
 		if err != nil {
-			unix.Close(fd)
-			fd = -1
+			unix.Close(s)
 		}
 	}()
-	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+	if err = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return -1, fmt.Errorf("netio: SO_REUSEADDR on %s: %w", addr, err)
 	}
-	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+	if err = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 		return -1, fmt.Errorf("netio: SO_REUSEPORT on %s: %w", addr, err)
 	}
 	if dual {
 		// Explicit, so the net.ipv6.bindv6only sysctl can't make it v6-only.
-		if err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
+		if err = unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
 			return -1, fmt.Errorf("netio: IPV6_V6ONLY=0 on %s: %w", addr, err)
 		}
 	}
-	if err = unix.Bind(fd, sa); err != nil {
+	if err = unix.Bind(s, sa); err != nil {
 		return -1, fmt.Errorf("netio: bind %s: %w", addr, err)
 	}
-	if err = unix.Listen(fd, max(listenBacklog, listenSomaxconn())); err != nil {
+	if err = unix.Listen(s, max(listenBacklog, listenSomaxconn())); err != nil {
 		return -1, fmt.Errorf("netio: listen %s: %w", addr, err)
 	}
-	return fd, nil
+	return s, nil
 }
 
 // listenSockaddr resolves addr ("host:port") into a sockaddr. dual reports a

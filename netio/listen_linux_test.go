@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -266,11 +267,17 @@ func TestListenAddrInUseWithoutReusePort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fd, err := listenReusePort(a.String()); err == nil {
-		unix.Close(fd)
-		t.Fatalf("listenReusePort(%v) joined a port held without SO_REUSEPORT", a)
-	} else if !errors.Is(err, unix.EADDRINUSE) {
-		t.Fatalf("want EADDRINUSE, got %v", err)
+	before := openFDs(t)
+	for i := 0; i < 10; i++ {
+		if fd, err := listenReusePort(a.String()); err == nil {
+			unix.Close(fd)
+			t.Fatalf("listenReusePort(%v) joined a port held without SO_REUSEPORT", a)
+		} else if !errors.Is(err, unix.EADDRINUSE) {
+			t.Fatalf("want EADDRINUSE, got %v", err)
+		}
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("failed listens leaked sockets: %d fds open before, %d after", before, after)
 	}
 
 	// And the other way round: a reuseport group admits no plain socket.
@@ -288,6 +295,15 @@ func TestListenAddrInUseWithoutReusePort(t *testing.T) {
 	if err := unix.Bind(other, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: ga.Port}); !errors.Is(err, unix.EADDRINUSE) {
 		t.Fatalf("plain bind onto a reuseport group's port: want EADDRINUSE, got %v", err)
 	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
 }
 
 func TestListenBadAddress(t *testing.T) {

@@ -3,6 +3,9 @@ package netio
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -12,18 +15,19 @@ import (
 )
 
 // steering is an eBPF sk_reuseport program attached to a reuseport group
-// of listeners. For each new connection it picks listener
-// bpf_get_smp_processor_id() % len(fds): the listener of the shard on the
-// CPU that processed the SYN, which for loopback and for NICs steered by
-// RSS/RPS/aRFS is where the connection's packets keep arriving.
+// of listeners. For each new connection it picks the listener of the shard
+// on the CPU that processed the SYN, which for loopback and for NICs
+// steered by RSS/RPS/aRFS is where the connection's packets keep arriving.
 //
-// fds[i] sits at key i of a REUSEPORT_SOCKARRAY. The program returns
-// SK_PASS whether or not the select worked, so a missing entry (a closed
-// listener) falls back to the kernel's hash over the group rather than
-// refusing the connection.
+// fds[i] sits at key i of a REUSEPORT_SOCKARRAY; an ARRAY indexed by CPU
+// number (every possible CPU) holds the key of the listener for that CPU
+// (see steerTable). The program returns SK_PASS whether or not the lookup
+// and the select worked, so a missing entry (a closed listener) falls back
+// to the kernel's hash over the group rather than refusing the connection.
 type steering struct {
 	prog    *ebpf.Program
 	socks   *ebpf.Map
+	cpus    *ebpf.Map // CPU -> key in socks
 	fds     []int
 	cookies []uint64 // SO_COOKIE of fds[i], to spot a closed and reused fd number in Close
 
@@ -37,12 +41,28 @@ const skPass = 1
 
 // attachSteering loads the steering program for the listeners fds, which
 // must already be listening in one reuseport group (listenReusePort on one
-// address), and attaches it to the group. Listeners added to the group
-// later are reached only through the hash fallback. On error nothing stays
-// attached, and the error says why loading failed (privilege, verifier).
-func attachSteering(fds []int) (_ *steering, err error) {
+// address), and attaches it to the group. shardCPU[i] is the CPU that the
+// shard accepting on fds[i] is pinned to: connections whose SYN is
+// processed there go to fds[i], and those processed on a CPU without a
+// shard are spread over the listeners (steerTable). Listeners added to the
+// group later are reached only through the hash fallback. On error nothing
+// stays attached, and the error says why loading failed (privilege,
+// verifier).
+func attachSteering(fds []int, shardCPU []int) (_ *steering, err error) {
 	if len(fds) == 0 {
 		return nil, errors.New("netio: steering needs at least one listener")
+	}
+	if len(shardCPU) != len(fds) {
+		return nil, fmt.Errorf("netio: steering: %d listeners but %d shard CPUs", len(fds), len(shardCPU))
+	}
+	possible, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("netio: steering: count possible CPUs: %w", err)
+	}
+	for i, c := range shardCPU {
+		if c < 0 || c >= possible {
+			return nil, fmt.Errorf("netio: steering: shard %d's CPU %d is not a possible CPU (0-%d)", i, c, possible-1)
+		}
 	}
 	s := &steering{fds: append([]int(nil), fds...), cookies: make([]uint64, len(fds))}
 	if err := s.checkGroup(); err != nil {
@@ -79,11 +99,27 @@ func attachSteering(fds []int) (_ *steering, err error) {
 		}
 	}
 
+	s.cpus, err = ebpf.NewMap(&ebpf.MapSpec{
+		Name:       "weir_steer_cpu",
+		Type:       ebpf.Array,
+		KeySize:    4,
+		ValueSize:  4,
+		MaxEntries: uint32(possible),
+	})
+	if err != nil {
+		return nil, steerLoadError("create CPU map", err)
+	}
+	for c, l := range steerTable(possible, shardCPU, threadSiblings) {
+		if err = s.cpus.Update(uint32(c), l, ebpf.UpdateAny); err != nil {
+			return nil, fmt.Errorf("netio: map CPU %d to listener key %d in the steering CPU map: %w", c, l, err)
+		}
+	}
+
 	s.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "weir_steer",
 		Type:         ebpf.SkReuseport,
 		License:      "GPL", // no GPL-only helper is used; any string would load
-		Instructions: steeringInstructions(s.socks.FD(), len(fds)),
+		Instructions: steeringInstructions(s.socks.FD(), s.cpus.FD()),
 	})
 	if err != nil {
 		return nil, steerLoadError("load sk_reuseport program", err)
@@ -98,24 +134,107 @@ func attachSteering(fds []int) (_ *steering, err error) {
 
 // steeringInstructions is, in C:
 //
-//	__u32 key = bpf_get_smp_processor_id() % n;
-//	bpf_sk_select_reuseport(ctx, &socks, &key, 0);
+//	__u32 cpu = bpf_get_smp_processor_id();
+//	__u32 *key = bpf_map_lookup_elem(&cpus, &cpu);
+//	if (key) {
+//		__u32 k = *key;
+//		bpf_sk_select_reuseport(ctx, &socks, &k, 0);
+//	}
 //	return SK_PASS;
-func steeringInstructions(mapFD, n int) asm.Instructions {
+func steeringInstructions(socksFD, cpusFD int) asm.Instructions {
 	return asm.Instructions{
-		asm.Mov.Reg(asm.R6, asm.R1), // ctx survives the first call in R6
+		asm.Mov.Reg(asm.R6, asm.R1), // ctx survives the calls in R6
 		asm.FnGetSmpProcessorId.Call(),
-		asm.Mod.Imm32(asm.R0, int32(n)),
 		asm.StoreMem(asm.RFP, -4, asm.R0, asm.Word),
+		asm.LoadMapPtr(asm.R1, cpusFD),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "pass"), // no entry: the kernel's hash picks
+		asm.LoadMem(asm.R0, asm.R0, 0, asm.Word),
+		asm.StoreMem(asm.RFP, -8, asm.R0, asm.Word),
 		asm.Mov.Reg(asm.R1, asm.R6),
-		asm.LoadMapPtr(asm.R2, mapFD),
+		asm.LoadMapPtr(asm.R2, socksFD),
 		asm.Mov.Reg(asm.R3, asm.RFP),
-		asm.Add.Imm(asm.R3, -4),
+		asm.Add.Imm(asm.R3, -8),
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnSkSelectReuseport.Call(),
-		asm.Mov.Imm(asm.R0, skPass), // even on failure: the kernel's hash picks
+		asm.Mov.Imm(asm.R0, skPass).WithSymbol("pass"), // even on failure: the kernel's hash picks
 		asm.Return(),
 	}
+}
+
+// steerTable maps each of the possible CPUs to a listener key. A CPU with
+// a shard maps to it (to the first, if several shards share the CPU). A
+// CPU without one maps to the shard on one of its SMT siblings (which
+// shares its caches), if any, as reported by siblings (nil: unknown);
+// otherwise to the shards in turn, so those CPUs spread evenly.
+func steerTable(possible int, shardCPU []int, siblings func(cpu int) []int) []uint32 {
+	owner := make([]int, possible)
+	for c := range owner {
+		owner[c] = -1
+	}
+	for i, c := range shardCPU {
+		if c >= 0 && c < possible && owner[c] < 0 {
+			owner[c] = i
+		}
+	}
+	table := make([]uint32, possible)
+	next := 0
+cpus:
+	for c := range table {
+		if owner[c] >= 0 {
+			table[c] = uint32(owner[c])
+			continue
+		}
+		if siblings != nil {
+			for _, sib := range siblings(c) {
+				if sib >= 0 && sib < possible && owner[sib] >= 0 {
+					table[c] = uint32(owner[sib])
+					continue cpus
+				}
+			}
+		}
+		table[c] = uint32(next % len(shardCPU))
+		next++
+	}
+	return table
+}
+
+// threadSiblings lists the SMT siblings of cpu (including cpu) from sysfs,
+// or nil if they can't be read (offline CPU, no sysfs).
+func threadSiblings(cpu int) []int {
+	b, err := os.ReadFile(fmt.Sprintf("/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu))
+	if err != nil {
+		return nil
+	}
+	return parseCPUList(strings.TrimSpace(string(b)))
+}
+
+// parseCPUList parses the kernel's CPU list format ("0-3,8,10-11"), or
+// returns nil if s is malformed.
+func parseCPUList(s string) []int {
+	var cpus []int
+	if s == "" {
+		return nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil
+			}
+		}
+		for c := a; c <= b; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus
 }
 
 // checkGroup catches fds that can't form one group before the kernel does
@@ -186,7 +305,7 @@ func steerLoadError(what string, err error) error {
 	return fmt.Errorf("netio: %s: %w", what, err)
 }
 
-// Close detaches the program from the group and frees it and the map. Call
+// Close detaches the program from the group and frees it and the maps. Call
 // it before closing the listeners; if they are already closed the group,
 // and the program with it, went away then. It is safe to call twice.
 func (s *steering) Close() error {
@@ -212,11 +331,12 @@ func (s *steering) detach() error {
 	return err
 }
 
-// release empties the map, then closes it and the program. Emptying is
-// explicit because each socket in a sockarray is marked busy (sk_user_data)
-// until its entry goes, and the map itself is freed asynchronously after
-// its last reference drops: without it, a new attachSteering on the same
-// listeners right after Close could fail with EBUSY.
+// release empties the sockarray, then closes the maps and the program.
+// Emptying is explicit because each socket in a sockarray is marked busy
+// (sk_user_data) until its entry goes, and the map itself is freed
+// asynchronously after its last reference drops: without it, a new
+// attachSteering on the same listeners right after Close could fail with
+// EBUSY.
 func (s *steering) release() {
 	if s.socks != nil {
 		for i := range s.fds {
@@ -224,6 +344,10 @@ func (s *steering) release() {
 		}
 		s.socks.Close()
 		s.socks = nil
+	}
+	if s.cpus != nil {
+		s.cpus.Close()
+		s.cpus = nil
 	}
 	if s.prog != nil {
 		s.prog.Close()

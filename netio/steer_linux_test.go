@@ -11,12 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// attachOrSkip attaches steering, skipping the test where eBPF can't load
-// (no CAP_BPF, seccomp, old kernel). A verifier rejection fails instead:
-// it means the program is wrong.
-func attachOrSkip(t *testing.T, fds []int) *steering {
+// attachOrSkip attaches steering with shard i on shardCPU[i], skipping the
+// test where eBPF can't load (no CAP_BPF, seccomp, old kernel). A verifier
+// rejection fails instead: it means the program is wrong.
+func attachOrSkip(t *testing.T, fds []int, shardCPU []int) *steering {
 	t.Helper()
-	s, err := attachSteering(fds)
+	s, err := attachSteering(fds, shardCPU)
 	if err != nil {
 		var ve *ebpf.VerifierError
 		switch {
@@ -32,23 +32,29 @@ func attachOrSkip(t *testing.T, fds []int) *steering {
 	return s
 }
 
-// steerCPUs picks two usable CPUs that map to different listeners of a
-// group of 2 (cpu % 2 differs), or skips.
+// steerCPUs picks two usable CPUs, for the shards of a group of 2, or
+// skips.
 func steerCPUs(t *testing.T) [2]int {
 	t.Helper()
-	var even, odd = -1, -1
+	cpus := usableCPUs()
+	if len(cpus) < 2 {
+		t.Skipf("need two usable CPUs, have %v", cpus)
+	}
+	return [2]int{cpus[0], cpus[1]}
+}
+
+// needCPUs skips unless all of cpus are usable.
+func needCPUs(t *testing.T, cpus ...int) {
+	t.Helper()
+	usable := map[int]bool{}
 	for _, c := range usableCPUs() {
-		if c%2 == 0 && even < 0 {
-			even = c
-		}
-		if c%2 == 1 && odd < 0 {
-			odd = c
+		usable[c] = true
+	}
+	for _, c := range cpus {
+		if !usable[c] {
+			t.Skipf("need CPUs %v usable, have %v", cpus, usableCPUs())
 		}
 	}
-	if even < 0 || odd < 0 {
-		t.Skipf("need an even and an odd usable CPU, have %v", usableCPUs())
-	}
-	return [2]int{even, odd}
 }
 
 // dialPinned opens perCPU connections from a thread pinned to each of cpus,
@@ -101,14 +107,13 @@ const steerConnsPerCPU = 300
 func TestSteerByConnectingCPU(t *testing.T) {
 	cpus := steerCPUs(t)
 	fds, addr := listenGroup(t, "127.0.0.1", 2)
-	attachOrSkip(t, fds)
+	attachOrSkip(t, fds, cpus[:])
 
 	var d testDialer
 	defer d.close()
 	portCPU := dialPinned(t, &d, addr, cpus[:], steerConnsPerCPU)
 	bySrc := splitByCPU(acceptPending(t, fds, len(portCPU)), portCPU)
-	for _, cpu := range cpus {
-		want := cpu % len(fds)
+	for want, cpu := range cpus {
 		t.Logf("from CPU %d: per listener %v (want all on %d)", cpu, bySrc[cpu], want)
 		// On loopback the SYN is queued to the sending CPU's backlog and
 		// processed in its softirq (no RPS on lo), so the program runs on
@@ -127,16 +132,16 @@ func TestSteerDualStackGroup(t *testing.T) {
 	}
 	unix.Close(fd)
 	fds, addr := listenGroup(t, "", 2)
-	attachOrSkip(t, fds)
+	attachOrSkip(t, fds, cpus[:])
 	var d testDialer
 	defer d.close()
 	// IPv4 into a dual-stack (AF_INET6) group, and IPv6.
 	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback} {
 		portCPU := dialPinned(t, &d, &net.TCPAddr{IP: ip, Port: addr.Port}, cpus[:], 50)
 		bySrc := splitByCPU(acceptPending(t, fds, len(portCPU)), portCPU)
-		for _, cpu := range cpus {
-			if got := bySrc[cpu][cpu%2]; got != 50 {
-				t.Errorf("%v from CPU %d: per listener %v, want all 50 on %d", ip, cpu, bySrc[cpu], cpu%2)
+		for want, cpu := range cpus {
+			if got := bySrc[cpu][want]; got != 50 {
+				t.Errorf("%v from CPU %d: per listener %v, want all 50 on %d", ip, cpu, bySrc[cpu], want)
 			}
 		}
 	}
@@ -164,7 +169,7 @@ func TestSteerWithoutProgramHashSpreads(t *testing.T) {
 
 func TestSteerMapAndGroupWideAttach(t *testing.T) {
 	fds, _ := listenGroup(t, "127.0.0.1", 3)
-	s := attachOrSkip(t, fds)
+	s := attachOrSkip(t, fds, []int{0, 0, 0})
 	for i, fd := range fds {
 		var cookie uint64
 		if err := s.socks.Lookup(uint32(i), &cookie); err != nil {
@@ -183,7 +188,7 @@ func TestSteerMapAndGroupWideAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Close empties the map, so the sockets can go into a new one at once.
-	s2, err := attachSteering(fds)
+	s2, err := attachSteering(fds, []int{0, 0, 0})
 	if err != nil {
 		t.Fatalf("attach again right after Close: %v", err)
 	}
@@ -198,7 +203,7 @@ func TestSteerMapAndGroupWideAttach(t *testing.T) {
 func TestSteerCloseDetaches(t *testing.T) {
 	cpus := steerCPUs(t)
 	fds, addr := listenGroup(t, "127.0.0.1", 2)
-	s := attachOrSkip(t, fds)
+	s := attachOrSkip(t, fds, cpus[:])
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +242,7 @@ func TestSteerClosedListenerFallsBackToHash(t *testing.T) {
 	}
 	defer unix.Close(fds[0])
 	addr, _ := boundAddr(fds[0])
-	s := attachOrSkip(t, fds)
+	s := attachOrSkip(t, fds, cpus[:])
 	// The kernel drops a closed socket from the map; the select for its key
 	// then fails and SK_PASS hands the connection to the hash, which picks
 	// among the listeners left, rather than refusing it.
@@ -260,12 +265,12 @@ func TestSteerClosedListenerFallsBackToHash(t *testing.T) {
 }
 
 func TestSteerRejectsNonGroup(t *testing.T) {
-	if _, err := attachSteering(nil); err == nil {
+	if _, err := attachSteering(nil, nil); err == nil {
 		t.Error("attachSteering(nil) succeeded")
 	}
 	a, _ := listenGroup(t, "127.0.0.1", 1)
 	b, _ := listenGroup(t, "127.0.0.1", 1)
-	if s, err := attachSteering([]int{a[0], b[0]}); err == nil {
+	if s, err := attachSteering([]int{a[0], b[0]}, []int{0, 0}); err == nil {
 		s.Close()
 		t.Error("attachSteering over two ports succeeded")
 	} else {
@@ -276,8 +281,107 @@ func TestSteerRejectsNonGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(plain)
-	if s, err := attachSteering([]int{plain}); err == nil {
+	if s, err := attachSteering([]int{plain}, []int{0}); err == nil {
 		s.Close()
 		t.Error("attachSteering on a non-listening socket succeeded")
+	}
+	if s, err := attachSteering(a, []int{0, 1}); err == nil {
+		s.Close()
+		t.Error("attachSteering with more shard CPUs than listeners succeeded")
+	}
+	if s, err := attachSteering(a, []int{-1}); err == nil {
+		s.Close()
+		t.Error("attachSteering with CPU -1 succeeded")
+	}
+	if s, err := attachSteering(a, []int{1 << 20}); err == nil {
+		s.Close()
+		t.Error("attachSteering with an impossible CPU succeeded")
+	}
+}
+
+// Shards pinned in the reverse of CPU order: the listener is the one whose
+// shard is on the connecting CPU, not cpu % n.
+func TestSteerReversedShardCPUs(t *testing.T) {
+	needCPUs(t, 0, 1)
+	fds, addr := listenGroup(t, "127.0.0.1", 2)
+	attachOrSkip(t, fds, []int{1, 0})
+	var d testDialer
+	defer d.close()
+	portCPU := dialPinned(t, &d, addr, []int{0, 1}, steerConnsPerCPU)
+	bySrc := splitByCPU(acceptPending(t, fds, len(portCPU)), portCPU)
+	for cpu, want := range map[int]int{0: 1, 1: 0} {
+		t.Logf("from CPU %d: per listener %v (want all on %d)", cpu, bySrc[cpu], want)
+		if got := bySrc[cpu][want]; got != steerConnsPerCPU {
+			t.Errorf("CPU %d: %d of %d connections on listener %d", cpu, got, steerConnsPerCPU, want)
+		}
+	}
+}
+
+// One shard on CPU 0: CPU 1 has none, and its connections go to the one
+// listener through the program (the CPU map), not refused or lost.
+func TestSteerSingleListenerTakesAllCPUs(t *testing.T) {
+	needCPUs(t, 0, 1)
+	fds, addr := listenGroup(t, "127.0.0.1", 1)
+	s := attachOrSkip(t, fds, []int{0})
+	for _, cpu := range []uint32{0, 1} {
+		var key uint32
+		if err := s.cpus.Lookup(cpu, &key); err != nil || key != 0 {
+			t.Errorf("CPU map: CPU %d -> %d, %v; want listener 0", cpu, key, err)
+		}
+	}
+	var d testDialer
+	defer d.close()
+	portCPU := dialPinned(t, &d, addr, []int{0, 1}, 100)
+	got := acceptPending(t, fds, len(portCPU))
+	if len(got[0]) != 200 {
+		t.Errorf("listener 0 accepted %d of 200", len(got[0]))
+	}
+}
+
+func TestSteerTable(t *testing.T) {
+	noSMT := func(cpu int) []int { return []int{cpu} }
+	for _, tc := range []struct {
+		name     string
+		possible int
+		shardCPU []int
+		siblings func(int) []int
+		want     []uint32
+	}{
+		// Affinity {1,3}: CPU 1 -> shard 0 and CPU 3 -> shard 1 (cpu % 2
+		// would put both on shard 1); 0 and 2 spread round robin.
+		{"affinity 1,3", 4, []int{1, 3}, noSMT, []uint32{0, 0, 1, 1}},
+		{"reversed", 2, []int{1, 0}, noSMT, []uint32{1, 0}},
+		{"one shard", 4, []int{2}, nil, []uint32{0, 0, 0, 0}},
+		// Fewer shards than CPUs: the rest round robin.
+		{"fewer shards", 6, []int{0, 1}, nil, []uint32{0, 1, 0, 1, 0, 1}},
+		// More shards than CPUs: a CPU goes to its first shard.
+		{"more shards", 2, []int{0, 1, 0, 1}, nil, []uint32{0, 1}},
+		// SMT pairs (0,2) and (1,3): a shard on 0 and 1 each; 2 and 3
+		// join their sibling's shard.
+		{"siblings", 4, []int{0, 1}, func(c int) []int { return []int{c % 2, c%2 + 2} }, []uint32{0, 1, 0, 1}},
+		// A sibling outside possible is ignored.
+		{"bad sibling", 2, []int{0}, func(int) []int { return []int{-1, 7} }, []uint32{0, 0}},
+	} {
+		got := steerTable(tc.possible, tc.shardCPU, tc.siblings)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: steerTable(%d, %v) = %v, want %v", tc.name, tc.possible, tc.shardCPU, got, tc.want)
+		}
+	}
+}
+
+func TestSteerParseCPUList(t *testing.T) {
+	for in, want := range map[string][]int{
+		"0":           {0},
+		"0-1":         {0, 1},
+		"0,4":         {0, 4},
+		"0-2,8,10-11": {0, 1, 2, 8, 10, 11},
+		"":            nil,
+		"x":           nil,
+		"3-1":         nil,
+		"1-":          nil,
+	} {
+		if got := parseCPUList(in); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("parseCPUList(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

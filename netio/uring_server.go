@@ -41,13 +41,17 @@ func listenUring(cfg Config, h Handler) (*uringServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st, err := attachSteering(fds); err != nil {
+	shardCPU := make([]int, len(fds))
+	for i := range shardCPU {
+		shardCPU[i] = cpus[i%len(cpus)]
+	}
+	if st, err := attachSteering(fds, shardCPU); err != nil {
 		cfg.Logger.Info("eBPF steering unavailable; the kernel's hash spreads connections", "err", err)
 	} else {
 		s.steer = st
 	}
 	for i, fd := range fds {
-		s.shards = append(s.shards, newShard(s, i, cpus[i%len(cpus)], fd))
+		s.shards = append(s.shards, newShard(s, i, shardCPU[i], fd))
 	}
 	var startErr error
 	for _, sh := range s.shards {
@@ -96,13 +100,15 @@ func (s *uringServer) Shards() int     { return len(s.shards) }
 
 func (s *uringServer) Close() error {
 	s.closeOnce.Do(func() {
+		// Detach steering while every listener is still open: it finds
+		// them by socket cookie and must not race their close.
+		if s.steer != nil {
+			_ = s.steer.Close()
+		}
 		for _, sh := range s.shards {
 			sh.post(shardMsg{kind: msgStop})
 		}
 		s.wg.Wait()
-		if s.steer != nil {
-			_ = s.steer.Close()
-		}
 	})
 	var errs []error
 	for _, sh := range s.shards {
