@@ -40,7 +40,7 @@ fuzz:
 
 lint:
 	$(GO) vet $(PKGS)
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./ring/... ./netio/...

@@ -1,12 +1,44 @@
-// Package engine is the broker: configuration, the request dispatch from
-// netio frames to Kafka API handlers, the metadata image, and (later) the
-// controller quorum and group coordinator.
+// Package engine is the broker: configuration (engine/config), the request
+// dispatch from netio frames to Kafka API handlers, the metadata image
+// (engine/metadata), and (later) the controller quorum and group
+// coordinator.
 //
-// Handlers live one file per API key, named by number (18_api_versions.go,
-// 03_metadata.go), each opening with the versions it serves. Requests and
-// responses are decoded and encoded with franz-go's kmsg. Handlers know
-// nothing of io_uring: they see frames and answer through netio.Conn.
+// # A request's way through
+//
+//  1. netio assembles a frame (the bytes after the 4-byte size) and calls
+//     ServeFrame of the listener's handler on the connection's shard.
+//  2. parseHeader reads api key, version, correlation id, client id and,
+//     for flexible versions, the header's tagged fields, through a reader
+//     with a sticky error (header.go, reader.go).
+//  3. The api table (dispatch.go) says whether Weir serves that key and
+//     version. A key or version it does not serve closes the connection,
+//     as Kafka does; ApiVersions alone answers any version (in v0).
+//  4. kmsg decodes the body; the handler gets a request holding the
+//     decoded body, the connection, the listener name and the metadata
+//     image current at arrival, read without locks.
+//  5. The handler returns a kmsg response, which respond encodes into a
+//     pooled buffer behind the size prefix and response header and hands
+//     to Conn.Respond; netio sends responses in request order and releases
+//     the buffer. A handler that must wait (acks=all, long polls) returns
+//     nil and calls respond later, from any goroutine.
+//
+// Three kinds of outcome stay apart: protocol outcomes are Kafka error
+// codes in the response; a Go error from a handler closes the connection
+// (logged); programmer errors panic with their values.
+//
+// # Adding an API
+//
+// One file per API key, named by number (18_api_versions.go,
+// 03_metadata.go), opening with the versions served and the behaviour, and
+// an init that registers the handler: ApiVersions then advertises it.
+//
+// # On disk
+//
+// Each log dir holds Kafka's .lock (flock: one broker per dir) and
+// meta.properties (metaprops.go), written on first start with a new
+// cluster id and checked on every start after.
 //
 // engine may import everything below it (netio, ring, logstore, replica);
-// nothing in Weir imports engine but cmd/weir.
+// nothing in Weir imports engine but cmd/weir. Handlers know nothing of
+// io_uring: they see frames and answer through netio.Conn.
 package engine

@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -71,6 +72,9 @@ func listenUring(cfg Config, h Handler) (*uringServer, error) {
 // listenAll makes n listeners on one port: the first picks it (port 0
 // allowed), the rest join its reuseport group.
 func (s *uringServer) listenAll(n int) ([]int, error) {
+	if err := checkPortFree(s.cfg.Addr); err != nil {
+		return nil, err
+	}
 	first, err := listenReusePort(s.cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -123,4 +127,21 @@ func closeFds(fds []int) {
 	for _, fd := range fds {
 		_ = unix.Close(fd)
 	}
+}
+
+// checkPortFree fails when another socket serves addr. SO_REUSEPORT would
+// let a second broker of the same user join our port's group silently; a
+// bind without it is refused while any socket holds the port.
+func checkPortFree(addr string) error {
+	lc := net.ListenConfig{}
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			return oe.Err
+		}
+		return err
+	}
+	return ln.Close()
 }

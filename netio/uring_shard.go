@@ -176,9 +176,12 @@ func (s *shard) loop() error {
 			s.bufsDirty = false
 		}
 		s.rearmRecvs()
-		if s.stopping && !s.acceptArmed && len(s.conns) == 0 && s.r.Pending() == 0 {
+		if s.stopping && !s.acceptArmed && len(s.conns) == 0 {
+			// Submit the last closes. The waker's re-armed read may stay
+			// pending: nothing will complete it, and closing the ring ends it.
+			err := s.r.Enter(false)
 			unix.Close(s.lfd)
-			return nil
+			return err
 		}
 		wait := s.inbox.Len() == 0
 		if wait {

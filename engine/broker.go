@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/weirmq/weir/engine/config"
+	"github.com/weirmq/weir/engine/metadata"
+	"github.com/weirmq/weir/netio"
+)
+
+// Options are what a Broker runs with besides the Kafka configuration.
+type Options struct {
+	Config *config.Config // resolved by Open
+	IO     string         // netio backend: auto, uring or std
+	Shards int            // 0: one per CPU
+	Logger *slog.Logger   // nil: slog.Default()
+	// Listen starts a listener; nil means netio.Listen. Tests swap it.
+	Listen func(netio.Config, netio.Handler) (netio.Server, error)
+}
+
+// Broker is one Weir node: its identity, its metadata image and its
+// listeners. Open, Start, then Close.
+type Broker struct {
+	opts      Options
+	cfg       *config.Resolved
+	log       *slog.Logger
+	nodeID    int32
+	clusterID string
+	image     atomic.Pointer[metadata.Image]
+	locks     []*os.File
+	servers   []netio.Server
+}
+
+// Open prepares the log dirs (created, locked, meta.properties checked or
+// written) and builds the first metadata image. It does not listen yet.
+func Open(opts Options) (*Broker, error) {
+	cfg, err := opts.Config.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Listen == nil {
+		opts.Listen = netio.Listen
+	}
+	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID}
+	if err := b.openLogDirs(); err != nil {
+		b.unlock()
+		return nil, err
+	}
+	b.publish(nil)
+	return b, nil
+}
+
+func (b *Broker) openLogDirs() error {
+	for _, dir := range b.cfg.LogDirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("log dir: %w", err)
+		}
+		f, err := lockDir(dir)
+		if err != nil {
+			return err
+		}
+		b.locks = append(b.locks, f)
+	}
+	id, formatted, err := ensureMeta(b.cfg.LogDirs, b.nodeID)
+	if err != nil {
+		return err
+	}
+	b.clusterID = id
+	for _, dir := range formatted {
+		b.log.Info("formatted log dir", "dir", dir, "cluster.id", id, "node.id", b.nodeID)
+	}
+	return nil
+}
+
+// Start listens on every listener. On error the listeners already started
+// are closed again.
+func (b *Broker) Start() error {
+	for _, l := range b.cfg.Listeners {
+		srv, err := b.opts.Listen(netio.Config{
+			Addr:          l.Addr(),
+			IO:            b.opts.IO,
+			Shards:        b.opts.Shards,
+			MaxFrameBytes: int(b.cfg.RequestMaxBytes),
+			Logger:        b.log,
+		}, &listenerHandler{b: b, name: l.Name})
+		if err != nil {
+			b.closeServers()
+			return fmt.Errorf("listener %s: %w", l, err)
+		}
+		b.servers = append(b.servers, srv)
+	}
+	bound := map[string]int{}
+	for i, srv := range b.servers {
+		if ta, ok := srv.Addr().(*net.TCPAddr); ok {
+			bound[b.cfg.Listeners[i].Name] = ta.Port
+		}
+	}
+	b.publish(bound)
+	return nil
+}
+
+// publish builds and swaps in the image of this node; bound gives the
+// ports actually bound, for listeners configured with port 0.
+func (b *Broker) publish(bound map[string]int) {
+	self := metadata.Broker{NodeID: b.nodeID, Rack: b.cfg.Rack, Endpoints: map[string]metadata.Endpoint{}}
+	for _, a := range b.cfg.Advertised {
+		host, port := a.Host, a.Port
+		if host == "" {
+			// Kafka advertises the canonical host name for an empty host.
+			host, _ = os.Hostname()
+		}
+		if port == 0 {
+			port = bound[a.Name]
+		}
+		self.Endpoints[a.Name] = metadata.Endpoint{Host: host, Port: int32(port)}
+	}
+	b.image.Store(metadata.New(b.clusterID, b.nodeID, b.nodeID, []metadata.Broker{self}, nil))
+}
+
+// NodeID and ClusterID are this node's identity.
+func (b *Broker) NodeID() int32     { return b.nodeID }
+func (b *Broker) ClusterID() string { return b.clusterID }
+
+// Servers lists the running listeners, in the order of the listeners key.
+func (b *Broker) Servers() []netio.Server { return b.servers }
+
+// Listeners lists the configured listeners, in the same order.
+func (b *Broker) Listeners() []config.Listener { return b.cfg.Listeners }
+
+// Advertised is the advertised address of a listener ("" if none).
+func (b *Broker) Advertised(listener string) string {
+	for _, br := range b.image.Load().Brokers() {
+		if ep, ok := br.Endpoints[listener]; ok && br.NodeID == b.nodeID {
+			return net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
+		}
+	}
+	return ""
+}
+
+// Close stops the listeners and releases the log dirs.
+func (b *Broker) Close() error {
+	err := b.closeServers()
+	b.unlock()
+	return err
+}
+
+func (b *Broker) closeServers() error {
+	var errs []error
+	for i := len(b.servers) - 1; i >= 0; i-- {
+		errs = append(errs, b.servers[i].Close())
+	}
+	b.servers = nil
+	return errors.Join(errs...)
+}
+
+func (b *Broker) unlock() {
+	for _, f := range b.locks {
+		f.Close()
+	}
+	b.locks = nil
+}
