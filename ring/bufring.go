@@ -63,8 +63,9 @@ func NewBufRing(r *Ring, group uint16, count int, size int) (*BufRing, error) {
 
 // Buf is the first n bytes of buffer bid, valid until it is recycled.
 func (b *BufRing) Buf(bid uint16, n int) []byte {
-	if int(bid) >= b.count || n < 0 || n > b.size {
-		panic(fmt.Sprintf("ring: Buf(%d, %d) of a ring of %d x %d bytes", bid, n, b.count, b.size))
+	if int(bid) >= b.count || n < 0 || n > b.size || b.closed {
+		panic(fmt.Sprintf("ring: Buf(%d, %d) of a ring of %d x %d bytes (closed %v)",
+			bid, n, b.count, b.size, b.closed))
 	}
 	off := int(bid) * b.size
 	return b.bufMem[off : off+n : off+b.size]
@@ -73,8 +74,9 @@ func (b *BufRing) Buf(bid uint16, n int) []byte {
 // Recycle queues buffer bid for the kernel; Publish makes it visible. Each
 // buffer must be recycled once per CQE that named it, never more.
 func (b *BufRing) Recycle(bid uint16) {
-	if int(bid) >= b.count {
-		panic(fmt.Sprintf("ring: Recycle(%d) of a ring of %d buffers", bid, b.count))
+	if int(bid) >= b.count || b.closed {
+		panic(fmt.Sprintf("ring: Recycle(%d) of a ring of %d buffers (closed %v)",
+			bid, b.count, b.closed))
 	}
 	e := &b.entries[b.tail&b.mask]
 	// Field by field: a whole-struct store would clobber the tail in entries[0].

@@ -13,8 +13,10 @@ import (
 // Waker lets any goroutine wake a loop blocked in Enter(true): an eventfd
 // whose 8-byte read is always pending in the ring. Wake writes the eventfd
 // only when the loop has parked, so a busy loop costs producers one atomic
-// load. Measured 2.8 µs to wake against 113 µs for a Go channel into a
-// locked goroutine (docs: IOURING.md).
+// load. BenchmarkWake: a sleeping loop wakes as fast as a thread blocked in
+// read(2) would (the VM's floor, ~10-25 µs p50 here); a Go channel into a
+// locked goroutine took ~100-120 µs; a loop caught parking sees the work
+// without any syscall (<1 µs).
 type Waker struct {
 	r      *Ring
 	fd     int
