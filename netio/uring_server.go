@@ -50,6 +50,7 @@ func listenUring(cfg Config, h Handler) (*uringServer, error) {
 		cfg.Logger.Info("eBPF steering unavailable; the kernel's hash spreads connections", "err", err)
 	} else {
 		s.steer = st
+		cfg.Logger.Info("eBPF steering attached: each connection goes to the shard of the CPU that received it")
 	}
 	for i, fd := range fds {
 		s.shards = append(s.shards, newShard(s, i, shardCPU[i], fd))
