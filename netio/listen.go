@@ -13,6 +13,9 @@ func Listen(cfg Config, h Handler) (Server, error) {
 	if cfg.FileSend != FileSendMmap && cfg.FileSend != FileSendSplice {
 		return nil, fmt.Errorf("netio: unknown file send method %q (want %s or %s)", cfg.FileSend, FileSendMmap, FileSendSplice)
 	}
+	if n := cfg.RecvBuffers; n&(n-1) != 0 {
+		return nil, fmt.Errorf("netio: receive buffer count %d is not a power of two", n)
+	}
 	switch cfg.IO {
 	case IOStd:
 		return listenStd(cfg, h)

@@ -29,6 +29,14 @@ type Config struct {
 	// FileSend picks how file ranges leave on the uring backend:
 	// FileSendMmap (default) or FileSendSplice.
 	FileSend string
+	// RecvBuffers and RecvBufferBytes size each uring shard's provided
+	// receive buffers (RecvBuffers a power of two). Buffers go back to the
+	// ring as soon as their bytes are framed, so the count needs to cover
+	// the receives that complete in one loop turn, about one per busy
+	// connection; a ring that runs dry costs a re-arm, never data.
+	// Defaults: 1024 x 16 KiB.
+	RecvBuffers     int
+	RecvBufferBytes int
 	// Logger receives the backend's notices; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -102,6 +110,12 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.FileSend == "" {
 		out.FileSend = FileSendMmap
+	}
+	if out.RecvBuffers <= 0 {
+		out.RecvBuffers = 1024
+	}
+	if out.RecvBufferBytes <= 0 {
+		out.RecvBufferBytes = 16 << 10
 	}
 	if out.Logger == nil {
 		out.Logger = slog.Default()

@@ -102,6 +102,7 @@ func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 	case res == -int32(unix.ENOBUFS):
 		// The buffer ring ran dry; buffers come back at the end of this
 		// turn, and the receive is armed again after they are published.
+		s.dryRuns++
 		s.rearm = append(s.rearm, c)
 	default: // EOF, reset, or cancelled by shut
 		c.shut(nil)

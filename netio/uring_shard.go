@@ -26,8 +26,6 @@ const (
 
 const (
 	ringEntries    = 1024
-	recvBufCount   = 1024 // provided receive buffers per shard
-	recvBufBytes   = 16 << 10
 	recvBufGroup   = 0
 	sendChainMax   = 16 // linked SENDs per connection in flight
 	spliceChunkMax = 1 << 20
@@ -77,6 +75,8 @@ type shard struct {
 	bufsDirty   bool
 	stopping    bool
 	acceptArmed bool
+	overflows   uint64
+	dryRuns     uint64 // receives that found the buffer ring empty
 }
 
 func newShard(srv *uringServer, id, cpu, lfd int) *shard {
@@ -123,7 +123,7 @@ func (s *shard) setup() error {
 		return err
 	}
 	s.r = r
-	if s.bufs, err = ring.NewBufRing(r, recvBufGroup, recvBufCount, recvBufBytes); err != nil {
+	if s.bufs, err = ring.NewBufRing(r, recvBufGroup, s.srv.cfg.RecvBuffers, s.srv.cfg.RecvBufferBytes); err != nil {
 		return err
 	}
 	w, err := ring.NewWaker(r, ring.Pack(opWake, 0))
@@ -197,6 +197,11 @@ func (s *shard) loop() error {
 			return err
 		}
 		s.r.Dispatch()
+		if n := s.r.Overflows(); n != s.overflows {
+			s.overflows = n
+			s.srv.cfg.Logger.Warn("completion queue overflowed; the kernel kept the completions, but the ring is undersized",
+				"shard", s.id, "overflows", n)
+		}
 	}
 }
 
