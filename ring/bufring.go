@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/pawelgaczynski/giouring"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,10 +20,10 @@ type BufRing struct {
 	group       uint16
 	count, size int
 	mask        uint16
-	ringMem     []byte     // count io_uring_buf entries
-	bufMem      []byte     // count*size bytes
-	entries     []bufEntry // the tail overlays entries[0]'s resv
-	tail        uint16     // local tail; the kernel sees it on Publish
+	ringMem     []byte                // count io_uring_buf entries
+	bufMem      []byte                // count*size bytes
+	entries     []giouring.BufAndRing // the tail overlays entries[0]'s resv
+	tail        uint16                // local tail; the kernel sees it on Publish
 	closed      bool
 }
 
@@ -38,7 +39,7 @@ func NewBufRing(r *Ring, group uint16, count int, size int) (*BufRing, error) {
 	b := &BufRing{r: r, group: group, count: count, size: size, mask: uint16(count - 1)}
 	const prot, flags = unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
 	var err error
-	if b.ringMem, err = unix.Mmap(-1, 0, count*int(unsafe.Sizeof(bufEntry{})), prot,
+	if b.ringMem, err = unix.Mmap(-1, 0, count*int(unsafe.Sizeof(giouring.BufAndRing{})), prot,
 		flags); err != nil {
 		return nil, fmt.Errorf("mmap buffer ring: %w", err)
 	}
@@ -46,10 +47,10 @@ func NewBufRing(r *Ring, group uint16, count int, size int) (*BufRing, error) {
 		b.unmap()
 		return nil, fmt.Errorf("mmap %d buffers of %d bytes: %w", count, size, err)
 	}
-	b.entries = unsafe.Slice((*bufEntry)(unsafe.Pointer(&b.ringMem[0])), count)
-	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&b.ringMem[0]))),
-		ringEntries: uint32(count), bgid: group}
-	if err := sysRegister(r.fd, registerPbufRing, unsafe.Pointer(&reg), 1); err != nil {
+	b.entries = unsafe.Slice((*giouring.BufAndRing)(unsafe.Pointer(&b.ringMem[0])), count)
+	reg := giouring.BufReg{RingAddr: uint64(uintptr(unsafe.Pointer(&b.ringMem[0]))),
+		RingEntries: uint32(count), Bgid: group}
+	if _, err := r.gr.RegisterBufferRing(&reg, 0); err != nil {
 		b.unmap()
 		return nil, fmt.Errorf("register buffer ring (group %d, %d entries): %w", group, count, err)
 	}
@@ -80,9 +81,9 @@ func (b *BufRing) Recycle(bid uint16) {
 	}
 	e := &b.entries[b.tail&b.mask]
 	// Field by field: a whole-struct store would clobber the tail in entries[0].
-	e.addr = uint64(uintptr(unsafe.Pointer(&b.bufMem[int(bid)*b.size])))
-	e.len = uint32(b.size)
-	e.bid = bid
+	e.Addr = uint64(uintptr(unsafe.Pointer(&b.bufMem[int(bid)*b.size])))
+	e.Len = uint32(b.size)
+	e.Bid = bid
 	b.tail++
 }
 
@@ -90,8 +91,8 @@ func (b *BufRing) Recycle(bid uint16) {
 // are visible first). Go has no 16-bit atomic store, so it stores the 32-bit
 // word of entries[0].bid and the tail; only this side ever writes either.
 func (b *BufRing) Publish() {
-	word := (*uint32)(unsafe.Pointer(&b.entries[0].bid))
-	atomic.StoreUint32(word, uint32(b.tail)<<16|uint32(b.entries[0].bid))
+	word := (*uint32)(unsafe.Pointer(&b.entries[0].Bid))
+	atomic.StoreUint32(word, uint32(b.tail)<<16|uint32(b.entries[0].Bid))
 }
 
 // Size is the bytes per buffer.
@@ -112,8 +113,7 @@ func (b *BufRing) Close() error {
 	}
 	var err error
 	if !b.r.closed {
-		reg := bufReg{bgid: b.group}
-		err = sysRegister(b.r.fd, unregisterPbufRing, unsafe.Pointer(&reg), 1)
+		_, err = b.r.gr.UnregisterBufferRing(int(b.group))
 		b.r.bufRings = slices.DeleteFunc(b.r.bufRings, func(x *BufRing) bool { return x == b })
 	}
 	b.unmap()

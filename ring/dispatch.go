@@ -3,8 +3,8 @@ package ring
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 
+	"github.com/pawelgaczynski/giouring"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,20 +22,11 @@ func (r *Ring) On(op uint8, h Handler) { r.handlers[op] = h }
 func (r *Ring) Dispatch() int {
 	n := 0
 	for {
-		head, tail := *r.cqHead, atomic.LoadUint32(r.cqTail)
-		for ; head != tail; head++ {
-			c := &r.cqes[head&r.cqMask]
-			ud := UserData(c.userData)
-			h := r.handlers[ud.Op()]
-			if h == nil {
-				panic(fmt.Sprintf("ring: completion for op %d has no handler (id %d, res %d, flags %#x)",
-					ud.Op(), ud.ID(), c.res, c.flags))
-			}
-			h(ud.ID(), c.res, c.flags)
-		}
-		n += int(tail - *r.cqHead)
-		atomic.StoreUint32(r.cqHead, tail)
-		if r.sqFlagsNow()&sqCQOverflow == 0 {
+		r.seen = 0
+		r.gr.ForEachCQE(r.onCQE)
+		r.gr.CQAdvance(r.seen)
+		n += int(r.seen)
+		if !r.gr.CQHasOverflow() {
 			return n
 		}
 		r.overflows++
@@ -45,16 +36,30 @@ func (r *Ring) Dispatch() int {
 	}
 }
 
+// handle is ForEachCQE's callback: one completion to its op's handler.
+func (r *Ring) handle(c *giouring.CompletionQueueEvent) {
+	ud := UserData(c.UserData)
+	h := r.handlers[ud.Op()]
+	if h == nil {
+		panic(fmt.Sprintf("ring: completion for op %d has no handler (id %d, res %d, flags %#x)",
+			ud.Op(), ud.ID(), c.Res, c.Flags))
+	}
+	r.seen++
+	h(ud.ID(), c.Res, c.Flags)
+}
+
 // flushOverflow enters with GETEVENTS and no wait: the kernel moves its
 // overflow backlog into the CQ (and runs pending task work). It reports
 // whether completions became ready.
 func (r *Ring) flushOverflow() bool {
-	_, err := r.enter(0, 0, enterGetEvents)
+	r.enters++
+	_, err := r.gr.GetEvents()
 	for errors.Is(err, unix.EINTR) {
-		_, err = r.enter(0, 0, enterGetEvents)
+		r.enters++
+		_, err = r.gr.GetEvents()
 	}
 	if e := r.enterErr(err, 0, false); e != nil && r.err == nil {
 		r.err = e
 	}
-	return r.err == nil && r.cqReady() > 0
+	return r.err == nil && r.gr.CQReady() > 0
 }

@@ -57,8 +57,10 @@ func TestDispatchPanicsOnUnregisteredOp(t *testing.T) {
 
 // TestCQOverflowLosesNothing: 64 nops into a CQ of 8 before any Dispatch;
 // the kernel backlogs the excess and Dispatch delivers every one, in order.
+// The CQ is small because the SQ is (4 entries, so a CQ of 8): giouring's
+// setup cannot size the CQ apart from the SQ.
 func TestCQOverflowLosesNothing(t *testing.T) {
-	l := newLoop(t, Options{Entries: 4, CQEntries: 8})
+	l := newLoop(t, Options{Entries: 4})
 	evs := l.record(opA)
 	l.turn() // the Waker's read is in flight
 	for i := range 64 {
@@ -121,6 +123,36 @@ func TestFullSQKeepsLinkedChainWhole(t *testing.T) {
 		}
 		if e.res != want {
 			t.Fatalf("send %d: res %d (%v), want %d", e.id, e.res, errno(e.res), want)
+		}
+	}
+}
+
+// TestFullSQKeepsLongerChainWhole: as above with three of the chain's SQEs
+// queued when the SQ fills, so makeRoom holds back and moves several; the
+// NOPs it submits in their slots post no CQE (an op-0 CQE would panic).
+func TestFullSQKeepsLongerChainWhole(t *testing.T) {
+	l := newLoop(t, Options{Entries: 8})
+	nops, sends := l.record(opA), l.record(opB)
+	for i := range 4 {
+		l.r.PrepNop(Pack(opA, uint64(i)))
+	}
+	b := heapBuf(8)
+	const chain = 6 // the Waker's read and 4 nops leave 3 slots for it
+	for i := range chain {
+		l.r.PrepSend(-1, ptr(b), len(b), 0, i < chain-1, Pack(opB, uint64(i)))
+	}
+	if p := l.r.Pending(); p != chain {
+		t.Fatalf("Pending %d after the SQ filled, want the %d chain SQEs", p, chain)
+	}
+	l.runUntil("chain", countIs(sends, chain))
+	l.runUntil("nops", countIs(nops, 4))
+	for i, e := range *sends {
+		want := -int32(9) // EBADF for the head
+		if i > 0 {
+			want = -125 // ECANCELED
+		}
+		if e.id != uint64(i) || e.res != want {
+			t.Fatalf("send %d: id %d res %d (%v), want %d", i, e.id, e.res, errno(e.res), want)
 		}
 	}
 }

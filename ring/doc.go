@@ -5,7 +5,7 @@
 //
 // Only I/O packages import ring: netio (sockets) and logstore (files).
 // engine, replica and the tools see frames and files, never SQEs. ring
-// imports nothing of Weir's, only golang.org/x/sys.
+// imports nothing of Weir's, only giouring and golang.org/x/sys.
 //
 // # Threads
 //
@@ -57,11 +57,12 @@
 //
 // # Memory
 //
-// The SQ/CQ rings, SQEs, buffer rings and their buffers are mmaps. Memory
-// passed to a Prep as unsafe.Pointer must not move or be freed until the
-// operation completes: Go heap objects kept referenced (Go's GC does not
-// move heap objects) or mmaps, never goroutine stacks. Timespecs for
-// PrepTimeout live in the Ring, one per SQ slot.
+// The SQ/CQ rings and SQEs (giouring maps them), buffer rings and their
+// buffers (ring maps them) are mmaps. Memory passed to a Prep as
+// unsafe.Pointer must not move or be freed until the operation completes: Go
+// heap objects kept referenced (Go's GC does not move heap objects) or mmaps,
+// never goroutine stacks. Timespecs for PrepTimeout live in the Ring, one
+// per SQ slot.
 //
 // # Completions are never lost
 //
@@ -71,26 +72,52 @@
 // the kernel itself fails to allocate the backlog entry it drops the CQE and
 // reports EBADR, which Enter returns: the loop must stop.
 //
-// # Why not giouring
+// # giouring
 //
-// giouring (v0.0.0-20230826085535-69588b89acb9, the only version served) was
-// read and tested; ring uses none of it, for these reasons:
-//   - Its Params and ring pointers are unexported, so the SQ flags
-//     (IORING_SQ_TASKRUN, _CQ_OVERFLOW), the overflow counter and the CQ size
-//     cannot be reached. ring does the setup and mmap itself, as liburing
-//     does, in about a hundred lines (abi.go, ring.go).
-//   - prepareRW does not clear rw_flags/addr3: a reused SQE keeps the last
-//     op's flags (a write after a DATASYNC fsync fails with EINVAL). ring
-//     zeroes every SQE before filling it (TestSQEReuseDoesNotLeakFlags).
-//   - PrepareSendZC sends the slice header; PrepareTimeout passes the address
-//     of a pointer and never fires; link-timeout and timeout update/remove
-//     point into dead stack frames; PrepareMsgRingFd sets a pointer where 1
-//     belongs; PrepareSendto/PrepareConnect take a pointer to an interface;
+// ring sits on giouring (v0.0.0-20230826085535-69588b89acb9, the only
+// version served) for setup and the mmaps of the SQ/CQ rings and SQEs
+// (QueueInitParams, QueueExit), SQE slots (GetSQE), entering (SubmitAndWait,
+// SubmitAndGetEvents, Submit, GetEvents: all io_uring_enter through
+// syscall.Syscall6, never RawSyscall), CQ walking (ForEachCQE, CQAdvance,
+// CQReady, CQHasOverflow, SQReady), buffer ring registration
+// (RegisterBufferRing, UnregisterBufferRing), the opcode probe
+// (GetProbeRing) and RingFd. Its structs and constants are the kernel ABI
+// ring uses. What ring still does itself, and why:
+//   - Params' fields are unexported. ring writes the setup flags into them
+//     (what QueueInit does) and reads back the features and ring sizes through
+//     a kernel-layout view (abi.go), so New still refuses a kernel without
+//     NODROP, SUBMIT_STABLE or CQE_SKIP. It sets no CQSIZE: the CQ is 2x the
+//     SQ, and Overflows shows when that is too small.
+//   - It fills every SQE itself, zeroed first, and uses none of giouring's
+//     Prepare* helpers: prepareRW does not clear rw_flags/addr3 (a write after
+//     a DATASYNC fsync fails with EINVAL; TestSQEReuseDoesNotLeakFlags);
+//     PrepareSendZC sends the slice header; PrepareTimeout passes the address
+//     of a pointer and never fires (ring keeps a timespec per SQ slot);
+//     link-timeout and timeout update/remove point into dead stack frames;
+//     PrepareMsgRingFd sets a pointer where 1 belongs (ring fills MSG_RING
+//     itself); PrepareSendto/PrepareConnect take a pointer to an interface;
 //     path preps pass slice headers.
+//   - giouring can only submit every SQE it has handed out. To keep an open
+//     linked chain whole when the SQ fills, makeRoom copies the chain aside,
+//     submits its slots as NOPs that post no CQE (IOSQE_CQE_SKIP_SUCCESS) and
+//     copies it back into fresh slots.
+//   - The SQ flags word is unexported apart from CQHasOverflow. Setup asks
+//     for TASKRUN_FLAG anyway: with DEFER_TASKRUN too the kernel raises
+//     IORING_SQ_TASKRUN when completions wait as task work
+//     (TestEnterReapsFlaggedTaskWork). With nothing to submit and no wait,
+//     Enter calls giouring's Submit, which reads that flag and enters (with
+//     GETEVENTS) only when it or CQ_OVERFLOW is set; every other enter passes
+//     GETEVENTS.
+//   - Buffer rings: ring mmaps and unmaps the ring and its buffers itself
+//     (giouring's FreeBufRing leaks its mmap) and publishes the tail with one
+//     atomic 32-bit store.
 //   - RegisterFiles* pass 64-bit fds where the kernel reads 32-bit ones and
-//     swallow errors; RegisterFilesUpdateTag uses the wrong opcode.
-//   - FreeBufRing leaks its mmap; buffer ring tail updates are not atomic;
-//     PeekBatchCQE computes its end before clamping.
-//   - It pulls syscall.munmap by go:linkname, which Go >= 1.23 links only
-//     with -ldflags=-checklinkname=0.
+//     swallow errors, RegisterFilesUpdateTag uses the wrong opcode, and
+//     PeekBatchCQE computes its end before clamping: ring uses none of them.
+//   - QueueExit ignores close's error, so Ring.Close returns nil.
+//
+// giouring pulls syscall.munmap by go:linkname, which Go >= 1.23 links only
+// with -ldflags=-checklinkname=0, needed again for every build and test of a
+// package that imports ring. The Makefile passes it through GOFLAGS; anyone
+// who passes their own -ldflags must repeat it.
 package ring

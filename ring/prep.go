@@ -5,11 +5,13 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/pawelgaczynski/giouring"
 	"golang.org/x/sys/unix"
 )
 
-// SQE preparation. Every Prep takes a zeroed SQE and sets each field the
-// operation reads (see doc.go for the giouring helpers this replaces).
+// SQE preparation. Every Prep takes a zeroed giouring SQE and sets each
+// field the operation reads itself; none of giouring's Prepare* helpers is
+// used (doc.go says why).
 // SQEs go to the kernel at the next Enter, or earlier when the SQ fills.
 //
 // Memory passed as unsafe.Pointer must stay where it is and alive until the
@@ -17,16 +19,16 @@ import (
 // goroutine stack, which moves.
 
 // PrepNop completes at once with res 0.
-func (r *Ring) PrepNop(ud UserData) { r.prep(opNop, -1, false, ud) }
+func (r *Ring) PrepNop(ud UserData) { r.prep(giouring.OpNop, -1, false, ud) }
 
 // PrepAcceptMultishot accepts connections on the listening fd until it fails
 // or is cancelled; each CQE's res is a new fd, with F_MORE while armed. The
 // new sockets are CLOEXEC and blocking: io_uring polls them itself, and a
 // blocking socket keeps SPLICE out of an EAGAIN spin in io-wq.
 func (r *Ring) PrepAcceptMultishot(fd int, ud UserData) {
-	s := r.prep(opAccept, fd, false, ud)
-	s.ioprio = acceptMultishot
-	s.opFlags = unix.SOCK_CLOEXEC
+	s := r.prep(giouring.OpAccept, fd, false, ud)
+	s.IoPrio = giouring.AcceptMultishot
+	s.OpcodeFlags = unix.SOCK_CLOEXEC
 }
 
 // PrepRecvMultishot receives into buffers the kernel picks from the
@@ -34,16 +36,16 @@ func (r *Ring) PrepAcceptMultishot(fd int, ud UserData) {
 // F_MORE while armed. It ends (no F_MORE) on EOF (res 0), on errors, and
 // with -ENOBUFS when the group is empty, at once if it is empty when armed.
 func (r *Ring) PrepRecvMultishot(fd int, group uint16, ud UserData) {
-	s := r.prep(opRecv, fd, false, ud)
-	s.ioprio = recvMultishot
-	s.flags |= sqeBufferSelect
-	s.bufIndex = group
+	s := r.prep(giouring.OpRecv, fd, false, ud)
+	s.IoPrio = giouring.RecvMultishot
+	s.Flags |= giouring.SqeBufferSelect
+	s.BufIG = group
 }
 
 // PrepRecv receives up to n bytes into p.
 func (r *Ring) PrepRecv(fd int, p unsafe.Pointer, n int, ud UserData) {
-	s := r.prep(opRecv, fd, false, ud)
-	s.addr, s.len = uint64(uintptr(p)), uint32(n)
+	s := r.prep(giouring.OpRecv, fd, false, ud)
+	s.Addr, s.Len = uint64(uintptr(p)), uint32(n)
 }
 
 // PrepSend sends n bytes from p with the send(2) msgFlags (MSG_WAITALL makes
@@ -51,28 +53,28 @@ func (r *Ring) PrepRecv(fd int, p unsafe.Pointer, n int, ud UserData) {
 // the next SQE after this one: one linked chain per socket keeps bytes in
 // order, several independent sends in flight on a socket can reorder.
 func (r *Ring) PrepSend(fd int, p unsafe.Pointer, n int, msgFlags uint32, link bool, ud UserData) {
-	s := r.prep(opSend, fd, link, ud)
-	s.addr, s.len = uint64(uintptr(p)), uint32(n)
-	s.opFlags = msgFlags
+	s := r.prep(giouring.OpSend, fd, link, ud)
+	s.Addr, s.Len = uint64(uintptr(p)), uint32(n)
+	s.OpcodeFlags = msgFlags
 }
 
 // PrepRead reads n bytes at off (^uint64(0): the file position) into p.
 func (r *Ring) PrepRead(fd int, p unsafe.Pointer, n int, off uint64, ud UserData) {
-	s := r.prep(opRead, fd, false, ud)
-	s.addr, s.len, s.off = uint64(uintptr(p)), uint32(n), off
+	s := r.prep(giouring.OpRead, fd, false, ud)
+	s.Addr, s.Len, s.Off = uint64(uintptr(p)), uint32(n), off
 }
 
 // PrepWrite writes n bytes from p at off (^uint64(0): the file position).
 func (r *Ring) PrepWrite(fd int, p unsafe.Pointer, n int, off uint64, ud UserData) {
-	s := r.prep(opWrite, fd, false, ud)
-	s.addr, s.len, s.off = uint64(uintptr(p)), uint32(n), off
+	s := r.prep(giouring.OpWrite, fd, false, ud)
+	s.Addr, s.Len, s.Off = uint64(uintptr(p)), uint32(n), off
 }
 
 // PrepFsync is fsync(2), or fdatasync(2) with datasync.
 func (r *Ring) PrepFsync(fd int, datasync bool, ud UserData) {
-	s := r.prep(opFsync, fd, false, ud)
+	s := r.prep(giouring.OpFsync, fd, false, ud)
 	if datasync {
-		s.opFlags = fsyncDatasync
+		s.OpcodeFlags = giouring.FsyncDatasync
 	}
 }
 
@@ -81,55 +83,55 @@ func (r *Ring) PrepFsync(fd int, datasync bool, ud UserData) {
 // the socket end must be blocking. A short splice breaks a link.
 func (r *Ring) PrepSplice(fdIn int, offIn int64, fdOut int, offOut int64, n int, flags uint32,
 	link bool, ud UserData) {
-	s := r.prep(opSplice, fdOut, link, ud)
-	s.off = uint64(offOut)
-	s.addr = uint64(offIn) // splice_off_in
-	s.spliceFdIn = int32(fdIn)
-	s.len = uint32(n)
-	s.opFlags = flags
+	s := r.prep(giouring.OpSplice, fdOut, link, ud)
+	s.Off = uint64(offOut)
+	s.Addr = uint64(offIn) // splice_off_in
+	s.SpliceFdIn = int32(fdIn)
+	s.Len = uint32(n)
+	s.OpcodeFlags = flags
 }
 
 // PrepPollAdd completes once fd has one of the poll(2) events; res is the
 // events that fired.
 func (r *Ring) PrepPollAdd(fd int, events uint32, link bool, ud UserData) {
-	s := r.prep(opPollAdd, fd, link, ud)
-	s.opFlags = events // poll32_events; little-endian hosts only, as is Weir
+	s := r.prep(giouring.OpPollAdd, fd, link, ud)
+	s.OpcodeFlags = events // poll32_events; little-endian hosts only, as is Weir
 }
 
 // PrepMsgRing posts a CQE with user_data data and res res into the ring
 // whose fd is targetRingFd, waking it if it waits. This ring gets its own
 // CQE (ud, res 0 or -errno).
 func (r *Ring) PrepMsgRing(targetRingFd int, res int32, data uint64, ud UserData) {
-	s := r.prep(opMsgRing, targetRingFd, false, ud)
-	s.addr = uint64(msgData)
-	s.len = uint32(res)
-	s.off = data
+	s := r.prep(giouring.OpMsgRing, targetRingFd, false, ud)
+	s.Addr = uint64(giouring.MsgData)
+	s.Len = uint32(res)
+	s.Off = data
 }
 
 // PrepCancel cancels the first operation in flight with user data target.
 // Its own res is 0, -ENOENT (none) or -EALREADY (running; it may complete).
 func (r *Ring) PrepCancel(target UserData, ud UserData) {
-	s := r.prep(opAsyncCancel, -1, false, ud)
-	s.addr = uint64(target)
+	s := r.prep(giouring.OpAsyncCancel, -1, false, ud)
+	s.Addr = uint64(target)
 }
 
 // PrepCancelFd cancels an operation on fd, or with all every one of them;
 // res is then how many were cancelled, or -ENOENT.
 func (r *Ring) PrepCancelFd(fd int, all bool, ud UserData) {
-	s := r.prep(opAsyncCancel, fd, false, ud)
-	s.opFlags = asyncCancelFd
+	s := r.prep(giouring.OpAsyncCancel, fd, false, ud)
+	s.OpcodeFlags = giouring.AsyncCancelFd
 	if all {
-		s.opFlags |= asyncCancelAll
+		s.OpcodeFlags |= giouring.AsyncCancelAll
 	}
 }
 
 // PrepClose closes fd.
-func (r *Ring) PrepClose(fd int, ud UserData) { r.prep(opClose, fd, false, ud) }
+func (r *Ring) PrepClose(fd int, ud UserData) { r.prep(giouring.OpClose, fd, false, ud) }
 
 // PrepShutdown is shutdown(2) with how (unix.SHUT_RD, SHUT_WR, SHUT_RDWR).
 func (r *Ring) PrepShutdown(fd int, how int, ud UserData) {
-	s := r.prep(opShutdown, fd, false, ud)
-	s.len = uint32(how)
+	s := r.prep(giouring.OpShutdown, fd, false, ud)
+	s.Len = uint32(how)
 }
 
 // PrepTimeout is a timer for the loop: it completes with -ETIME after d, or
@@ -140,9 +142,9 @@ func (r *Ring) PrepTimeout(d time.Duration, ud UserData) {
 	if d < 0 {
 		panic(fmt.Sprintf("ring: negative timeout %v", d))
 	}
-	s := r.prep(opTimeout, -1, false, ud)
-	ts := &r.timespecs[(r.sqeTail-1)&r.sqMask]
+	s := r.prep(giouring.OpTimeout, -1, false, ud)
+	ts := &r.timespecs[(r.tail-1)&(r.sqEntries-1)]
 	*ts = unix.NsecToTimespec(d.Nanoseconds())
-	s.addr = uint64(uintptr(unsafe.Pointer(ts)))
-	s.len = 1
+	s.Addr = uint64(uintptr(unsafe.Pointer(ts)))
+	s.Len = 1
 }

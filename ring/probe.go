@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
+	"github.com/pawelgaczynski/giouring"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,11 +27,11 @@ var needOps = []struct {
 	op   uint8
 	name string
 }{
-	{opNop, "NOP"}, {opAccept, "ACCEPT"}, {opRecv, "RECV"},
-	{opSend, "SEND"}, {opRead, "READ"}, {opWrite, "WRITE"},
-	{opFsync, "FSYNC"}, {opPollAdd, "POLL_ADD"},
-	{opAsyncCancel, "ASYNC_CANCEL"}, {opClose, "CLOSE"},
-	{opShutdown, "SHUTDOWN"}, {opTimeout, "TIMEOUT"},
+	{giouring.OpNop, "NOP"}, {giouring.OpAccept, "ACCEPT"}, {giouring.OpRecv, "RECV"},
+	{giouring.OpSend, "SEND"}, {giouring.OpRead, "READ"}, {giouring.OpWrite, "WRITE"},
+	{giouring.OpFsync, "FSYNC"}, {giouring.OpPollAdd, "POLL_ADD"},
+	{giouring.OpAsyncCancel, "ASYNC_CANCEL"}, {giouring.OpClose, "CLOSE"},
+	{giouring.OpShutdown, "SHUTDOWN"}, {giouring.OpTimeout, "TIMEOUT"},
 }
 
 // Probe builds a small ring on a locked thread, asks which opcodes the
@@ -69,19 +69,18 @@ func Probe() (Features, error) {
 }
 
 func (r *Ring) probeOps(f *Features) error {
-	p := new(probe) // zeroed, as the kernel insists
-	err := sysRegister(r.fd, registerProbe, unsafe.Pointer(p), uint32(len(p.ops)))
+	p, err := r.gr.GetProbeRing() // IORING_REGISTER_PROBE for all 256 opcodes
 	if err != nil {
 		return fmt.Errorf("io_uring: opcode probe failed (kernel %s): %w", kernelRelease(), err)
 	}
-	has := func(op uint8) bool { return op < p.opsLen && p.ops[op].flags&opSupported != 0 }
+	has := p.IsSupported
 	for _, o := range needOps {
 		if !has(o.op) {
 			return fmt.Errorf("io_uring: kernel %s lacks IORING_OP_%s", kernelRelease(), o.name)
 		}
 	}
-	f.MsgRing, f.Splice, f.SendZC = has(opMsgRing), has(opSplice),
-		has(opSendZC)
+	f.MsgRing, f.Splice, f.SendZC = has(giouring.OpMsgRing), has(giouring.OpSplice),
+		has(giouring.OpSendZC)
 	return nil
 }
 

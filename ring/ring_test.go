@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pawelgaczynski/giouring"
 	"golang.org/x/sys/unix"
 )
 
@@ -106,9 +107,10 @@ func errno(res int32) error {
 	return unix.Errno(-res)
 }
 
+// TestNewRejectsBadSizes. The CQEntries cases are gone with the option:
+// giouring's setup cannot size the CQ (it is always 2x the SQ).
 func TestNewRejectsBadSizes(t *testing.T) {
-	for _, o := range []Options{{Entries: 3}, {Entries: 65536}, {Entries: 8, CQEntries: 4},
-		{Entries: 8, CQEntries: 24}} {
+	for _, o := range []Options{{Entries: 3}, {Entries: 65536}} {
 		if r, err := New(o); err == nil {
 			r.Close()
 			t.Errorf("New(%+v) succeeded", o)
@@ -122,15 +124,18 @@ func TestNewGetsAllSetupFlags(t *testing.T) {
 	if !f.SingleIssuer || !f.DeferTaskrun || !f.CoopTaskrun {
 		t.Fatalf("features %+v: want SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN on Linux 6.18", f)
 	}
-	if l.r.sqEntries != 1024 || len(l.r.cqes) != 2048 {
-		t.Fatalf("SQ %d, CQ %d entries: want 1024, 2048", l.r.sqEntries, len(l.r.cqes))
+	if l.r.sqEntries != 1024 || l.r.cqEntries != 2048 {
+		t.Fatalf("SQ %d, CQ %d entries: want 1024, 2048", l.r.sqEntries, l.r.cqEntries)
 	}
 }
 
-func TestNewCQEntries(t *testing.T) {
-	l := newLoop(t, Options{Entries: 8, CQEntries: 64})
-	if len(l.r.cqes) != 64 {
-		t.Fatalf("CQ has %d entries, want 64", len(l.r.cqes))
+// TestNewCQIsTwiceSQ replaces TestNewCQEntries: with giouring the CQ size
+// cannot be chosen (its Params are unexported and QueueInit sets no
+// CQSIZE), so the CQ is always twice the SQ.
+func TestNewCQIsTwiceSQ(t *testing.T) {
+	l := newLoop(t, Options{Entries: 8})
+	if l.r.sqEntries != 8 || l.r.cqEntries != 16 {
+		t.Fatalf("SQ %d, CQ %d entries: want 8, 16", l.r.sqEntries, l.r.cqEntries)
 	}
 }
 
@@ -140,7 +145,7 @@ func TestNewCQEntries(t *testing.T) {
 func TestNewFallsBack(t *testing.T) {
 	saved := setupLadder
 	defer func() { setupLadder = saved }()
-	setupLadder = []uint32{setupDeferTaskrun, setupCoopTaskrun | setupTaskrunFlag}
+	setupLadder = []uint32{giouring.SetupDeferTaskrun, giouring.SetupCoopTaskrun | giouring.SetupTaskrunFlag}
 	l := newLoop(t, Options{Entries: 8})
 	f := l.r.Features()
 	if f.DeferTaskrun || f.SingleIssuer || !f.CoopTaskrun {
@@ -152,7 +157,10 @@ func TestNewFallsBack(t *testing.T) {
 }
 
 // TestEnterSkipsIdleSyscall: with nothing to submit, no wait and no task
-// work flagged, Enter must not enter the kernel.
+// work flagged, Enter must not enter the kernel. r.enters counts ring's calls
+// into giouring that always enter; on an idle ring Enter leaves the choice to
+// giouring's Submit, which enters only if the kernel flagged task work or an
+// overflow (TestEnterReapsFlaggedTaskWork covers that side).
 func TestEnterSkipsIdleSyscall(t *testing.T) {
 	l := newLoop(t, Options{Entries: 8})
 	l.turn() // submits the Waker's read
@@ -168,6 +176,33 @@ func TestEnterSkipsIdleSyscall(t *testing.T) {
 	l.turn()
 	if l.r.enters != before+1 {
 		t.Fatalf("%d enters for one nop, want 1", l.r.enters-before)
+	}
+}
+
+// TestEnterReapsFlaggedTaskWork: a completion that waits as DEFER_TASKRUN
+// task work raises IORING_SQ_TASKRUN (TASKRUN_FLAG), and a non-waiting Enter
+// with nothing to submit must still enter and run it, or a busy loop would
+// not see it until it next sleeps.
+func TestEnterReapsFlaggedTaskWork(t *testing.T) {
+	l := newLoop(t, Options{Entries: 8})
+	evs := l.record(opA)
+	pr, pw := pipe(t)
+	buf := heapBuf(8)
+	l.r.PrepRead(pr, ptr(buf), len(buf), ^uint64(0), Pack(opA, 1))
+	l.turn()
+	if _, err := unix.Write(pw, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(*evs) == 0 && time.Now().Before(deadline) {
+		if l.r.Pending() != 0 {
+			t.Fatalf("Pending %d on a ring with nothing prepared", l.r.Pending())
+		}
+		l.turn()
+		time.Sleep(time.Millisecond)
+	}
+	if len(*evs) != 1 || (*evs)[0].res != 1 {
+		t.Fatalf("read completions %+v: Enter(false) did not run the flagged task work", *evs)
 	}
 }
 

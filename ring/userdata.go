@@ -2,6 +2,8 @@ package ring
 
 import (
 	"fmt"
+
+	"github.com/pawelgaczynski/giouring"
 )
 
 // UserData is an SQE's user_data as Weir lays it out: the op kind, which
@@ -36,12 +38,12 @@ func (u UserData) ID() uint64 { return uint64(u) & IDMax }
 
 // BufferID is the provided buffer a completion used (IORING_CQE_F_BUFFER).
 func BufferID(flags uint32) (uint16, bool) {
-	if flags&cqeFBuffer == 0 {
+	if flags&giouring.CQEFBuffer == 0 {
 		return 0, false
 	}
-	return uint16(flags >> cqeBufferShift), true
+	return uint16(flags >> giouring.CQEBufferShift), true
 }
 
 // More says a multishot operation stays armed (IORING_CQE_F_MORE); without
 // it this is the operation's last completion and it must be armed again.
-func More(flags uint32) bool { return flags&cqeFMore != 0 }
+func More(flags uint32) bool { return flags&giouring.CQEFMore != 0 }

@@ -1,6 +1,10 @@
 package ring
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/pawelgaczynski/giouring"
+)
 
 func TestPackRoundTrip(t *testing.T) {
 	for _, c := range []struct {
@@ -24,13 +28,13 @@ func TestPackPanicsOnWideID(t *testing.T) {
 }
 
 func TestCQEFlags(t *testing.T) {
-	if bid, ok := BufferID(7<<16 | cqeFBuffer | cqeFMore); !ok || bid != 7 {
+	if bid, ok := BufferID(7<<16 | giouring.CQEFBuffer | giouring.CQEFMore); !ok || bid != 7 {
 		t.Fatalf("BufferID: %d, %v", bid, ok)
 	}
 	if _, ok := BufferID(7 << 16); ok {
 		t.Fatal("BufferID without F_BUFFER")
 	}
-	if !More(cqeFMore) || More(cqeFBuffer) {
+	if !More(giouring.CQEFMore) || More(giouring.CQEFBuffer) {
 		t.Fatal("More")
 	}
 }
