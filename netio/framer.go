@@ -3,6 +3,7 @@ package netio
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // framer cuts a byte stream into Kafka frames: a 4-byte big-endian size,
@@ -68,10 +69,31 @@ func (f *framer) feed(data []byte, emit func(frame []byte) error) error {
 		if size == 0 {
 			continue
 		}
-		f.body = f.body[:0]
+		f.startBody(size)
 		f.need = size
 	}
 	return nil
+}
+
+// startBody readies the gather buffer for a frame of size bytes. Frames
+// bigger than what a connection keeps borrow a buffer from a pool, so
+// large produce requests don't regrow one from nothing each time; the
+// first allocation is capped, so a size prefix alone (up to
+// socket.request.max.bytes) can't make the broker allocate that much.
+func (f *framer) startBody(size int) {
+	if cap(f.body) >= size {
+		f.body = f.body[:0]
+		return
+	}
+	if size <= keepBytesMax {
+		f.body = make([]byte, 0, size)
+		return
+	}
+	if p, ok := bigBodies.Get().(*[]byte); ok && cap(*p) >= min(size, bigBodyFirstMax) {
+		f.body = (*p)[:0]
+		return
+	}
+	f.body = make([]byte, 0, min(size, bigBodyFirstMax))
 }
 
 func (f *framer) check(size int) error {
@@ -86,9 +108,19 @@ func (f *framer) check(size int) error {
 
 func (f *framer) resetBody() {
 	if cap(f.body) > keepBytesMax {
+		b := f.body[:0]
+		bigBodies.Put(&b)
 		f.body = nil
 	} else {
 		f.body = f.body[:0]
 	}
 	f.need = 0
 }
+
+// bigBodies holds gather buffers of frames over keepBytesMax, shared by all
+// connections.
+var bigBodies sync.Pool
+
+// bigBodyFirstMax caps a big frame's first allocation; the rest grows as
+// its bytes arrive.
+const bigBodyFirstMax = 16 << 20

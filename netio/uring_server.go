@@ -22,7 +22,8 @@ type uringServer struct {
 	steer  *steering
 	wg     sync.WaitGroup
 
-	closeOnce sync.Once
+	closeOnce    sync.Once
+	restoreProcs int // GOMAXPROCS before Listen raised it, or 0
 }
 
 func listenUring(cfg Config, h Handler) (*uringServer, error) {
@@ -34,10 +35,11 @@ func listenUring(cfg Config, h Handler) (*uringServer, error) {
 	// A shard waiting in io_uring_enter holds its P for ~20 µs before the
 	// scheduler takes it; with more Ps than shards, Go code elsewhere
 	// (control plane, GC) never waits on a parked shard.
-	if runtime.GOMAXPROCS(0) < n+1 {
-		runtime.GOMAXPROCS(n + 1)
-	}
 	s := &uringServer{cfg: cfg, h: h}
+	if prev := runtime.GOMAXPROCS(0); prev < n+1 {
+		runtime.GOMAXPROCS(n + 1)
+		s.restoreProcs = prev
+	}
 	fds, err := s.listenAll(n)
 	if err != nil {
 		return nil, err
@@ -114,6 +116,9 @@ func (s *uringServer) Close() error {
 			sh.post(shardMsg{kind: msgStop})
 		}
 		s.wg.Wait()
+		if s.restoreProcs > 0 {
+			runtime.GOMAXPROCS(s.restoreProcs)
+		}
 	})
 	var errs []error
 	for _, sh := range s.shards {
