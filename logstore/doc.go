@@ -1,9 +1,156 @@
-// Package logstore will hold partition logs in Kafka's on-disk format:
-// preallocated segments, sparse offset and time indexes, record-batch
-// validation, recovery after a crash, and retention.
+// Package logstore holds partition logs in Kafka's on-disk format:
+// preallocated segments of record batches, sparse offset and time indexes,
+// batch validation and offset assignment, recovery after a crash,
+// truncation, retention, and the checkpoint files of a log dir.
 //
 // It must not import any other Weir package: it knows nothing of sockets,
-// shards or Kafka APIs. The engine drives it; netio sends its file ranges.
+// shards or Kafka APIs. The engine drives it (appends, maintenance, syncs
+// through its ring); netio sends the file ranges Read returns.
 //
-// Not built yet: issue 3 ("Log store") delivers it.
+// # Layout
+//
+//	<log dir>/
+//	  recovery-point-offset-checkpoint   offsets below which each log is durable
+//	  log-start-offset-checkpoint        each log's first readable offset
+//	  replication-offset-checkpoint      each log's high watermark
+//	  .kafka_cleanshutdown               present only after a clean Dir.Close
+//	  <topic>-<partition>/
+//	    00000000000000000000.log         record batches, concatenated
+//	    00000000000000000000.index       sparse offset index
+//	    00000000000000000000.timeindex   sparse time index
+//	    00000000000000368769.log ...     next segment: named by its base offset
+//	    leader-epoch-checkpoint
+//	    partition.metadata
+//
+// Segment names are the base offset in 20 decimal digits. A deleted
+// segment's files are renamed with a `.deleted` suffix at once and unlinked
+// when the last reader releases them; open removes leftovers.
+//
+// # Record batch (.log), magic 2; all integers big-endian
+//
+// These offsets are part of Kafka's format and must not change.
+//
+//	offset size field
+//	+----+---+----------------------+--------------------------------------------+
+//	|  0 | 8 | baseOffset           | rewritten by the leader on append          |
+//	|  8 | 4 | batchLength          | bytes after this field: size = 12 + length |
+//	| 12 | 4 | partitionLeaderEpoch | rewritten by the leader on append          |
+//	| 16 | 1 | magic                | 2                                          |
+//	| 17 | 4 | crc                  | CRC-32C (Castagnoli) of bytes 21..end      |
+//	| 21 | 2 | attributes           | bits 0-2 codec, 3 LogAppendTime,           |
+//	|    |   |                      | 4 transactional, 5 control                 |
+//	| 23 | 4 | lastOffsetDelta      | records - 1 (for client batches)           |
+//	| 27 | 8 | baseTimestamp        |                                            |
+//	| 35 | 8 | maxTimestamp         | rewritten for LogAppendTime (with the crc) |
+//	| 43 | 8 | producerId           | -1 without idempotence                     |
+//	| 51 | 2 | producerEpoch        |                                            |
+//	| 53 | 4 | baseSequence         |                                            |
+//	| 57 | 4 | recordCount          |                                            |
+//	| 61 | . | records              | as the producer sent them, maybe compressed|
+//	+----+---+----------------------+--------------------------------------------+
+//
+// A segment's .log is preallocated (fallocate) to segment.bytes; its logical
+// end, the end of its last whole batch, lives in memory, and the file is
+// trimmed to it when the segment rolls or the log closes. Bytes past it read
+// as zeros, which is where a recovery scan stops.
+//
+// # Offset index (.index): 8-byte entries
+//
+//	+--------------------------+--------------------------+
+//	| relative offset u32      | position u32             |
+//	+--------------------------+--------------------------+
+//
+// The batch at file position `position` has last offset base+relative
+// offset. An entry is added before a batch once more than
+// index.interval.bytes of log were written since the last entry (so the
+// first batch never has one); offsets and positions strictly increase. A
+// lookup takes the last entry at or below the wanted offset and scans batch
+// headers forward from its position.
+//
+// # Time index (.timeindex): 12-byte entries
+//
+//	+----------------------------------------------+-------------------------+
+//	| timestamp i64: max timestamp so far          | relative offset u32     |
+//	+----------------------------------------------+-------------------------+
+//
+// Added with an offset index entry when the segment's max timestamp grew
+// since the last entry, and once more on roll, so the last entry holds the
+// segment's max timestamp (retention.ms reads it). Timestamps strictly
+// increase; the offset is the batch that first reached the timestamp.
+//
+// Both index files are preallocated to segment.index.bytes and trimmed to
+// their entries on roll and close. Their entries are kept in memory (8 or 12
+// bytes per index.interval.bytes of log); the files are written from memory
+// on roll and close, so an append makes exactly one write syscall. After a
+// crash the active segment's indexes are rebuilt from its batches anyway.
+//
+// # Checkpoint files (text)
+//
+//	recovery-point-offset-checkpoint,     leader-epoch-checkpoint:
+//	log-start-offset-checkpoint,
+//	replication-offset-checkpoint:
+//	  0                   version           0               version
+//	  2                   entry count       2               entry count
+//	  orders 0 1042       topic part offset 0 0             epoch start offset
+//	  orders 1 977                          3 1042
+//
+//	partition.metadata:
+//	  version: 0
+//	  topic_id: <16-byte uuid, URL-safe base64 without padding>
+//
+// Each is written to a .tmp file, fsynced, renamed over the old one, and the
+// directory fsynced.
+//
+// # Append
+//
+// Log.Append takes one produce partition payload. Every batch is validated
+// before anything is written (framing, magic 2, CRC-32C, codec, record count
+// against last offset delta, max.message.bytes, client rules): errors wrap
+// ErrCorrupt, ErrInvalidRecord or ErrTooLarge. Then each batch's base offset
+// and leader epoch are rewritten in the caller's buffer (and max timestamp,
+// attributes and CRC for LogAppendTime), the whole payload is written at the
+// segment's logical end with one FileIO.WriteAt, the in-memory indexes get
+// their entries, and the new end is published. Records are never decoded.
+// AppendAsFollower keeps the leader's offsets.
+//
+// # Durability
+//
+// By default nothing is fsynced but on roll and close: a process crash
+// keeps the page cache, so every append that returned survives a SIGKILL.
+// flush.messages and flush.ms (Maintain) add syncs, 1 for every append. All
+// syncs go through the Syncer (group commit in the engine's ring); the
+// recovery point moves when they complete. On open after an unclean stop
+// (no clean-shutdown marker) the segments from the recovery point on are
+// rescanned: each batch's framing, CRC and offsets; the first bad one and
+// everything after it is cut (logged), the indexes rebuilt, later segments
+// deleted if the cut was damage rather than unwritten space. Indexes of the
+// other segments are checked on open and rebuilt from the log when they fail.
+//
+// # Concurrency
+//
+//   - One owner (the shard that owns the partition) calls the mutating
+//     methods: Append, AppendAsFollower, Roll, TruncateTo,
+//     TruncateFullyAndStartAt, DeleteRecords, SetHighWatermark, Flush,
+//     Maintain, ApplyRetention, SetConfig, SetTopicID, Close. They also
+//     take the log's one mutex, uncontended unless the log dir's
+//     maintenance goroutine runs Maintain at that moment.
+//   - Any goroutine may call Read, OffsetForTimestamp, the offset getters
+//     (LogEndOffset, LogStartOffset, HighWatermark, RecoveryPoint), Size,
+//     EndOffsetForEpoch and LeaderEpochs, concurrently with the owner. They
+//     take no log lock: the segment list is an immutable slice behind an
+//     atomic pointer, the log end and each segment's logical size are
+//     atomics stored after the bytes are written, and index lookups take a
+//     per-index read lock.
+//   - A Slice from Read holds a reference on its Segment: retention,
+//     truncation and close never close or unlink a file a reader holds.
+//     Deleted segments are renamed at once and unlinked at the last Release.
+//     Bytes below the high watermark never change; a read above it may race
+//     a truncation (followers' logs only) and then fails or comes back
+//     shorter, never with bytes from another offset.
+//   - A sealed segment is trimmed to its logical size at roll, or, if a reader
+//     holds it then, at that reader's Release: a mapping of a range Read
+//     handed out never faults. Truncation zeroes bytes in place (punch hole)
+//     rather than shrinking the file, for the same reason.
+//   - Syncer completions may arrive on any goroutine; they only store
+//     atomics and release segment references.
 package logstore

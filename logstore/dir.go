@@ -1,0 +1,304 @@
+package logstore
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CleanShutdownFile marks a log dir whose logs were all closed: Kafka's name,
+// so either broker knows the other stopped cleanly.
+const CleanShutdownFile = ".kafka_cleanshutdown"
+
+// deleteDirSuffix marks a partition directory being deleted (Kafka's
+// `<topic>-<partition>.<id>-delete`).
+const deleteDirSuffix = "-delete"
+
+// Dir is one log dir (an entry of log.dirs): its partition logs, its
+// checkpoint files and its clean-shutdown marker.
+type Dir struct {
+	path      string
+	opts      Options
+	configFor func(TopicPartition) Config
+
+	mu     sync.Mutex
+	logs   map[TopicPartition]*Log
+	closed bool
+	stop   chan struct{}
+	done   sync.WaitGroup
+}
+
+// OpenDir opens every `<topic>-<partition>` log under path. Without the
+// clean-shutdown marker (an unclean stop), each log rescans its segments from
+// its checkpointed recovery point. The marker is removed once all are open,
+// so a crash from here on is seen as one.
+func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (*Dir, error) {
+	opts = opts.withDefaults()
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return nil, err
+	}
+	d := &Dir{path: path, opts: opts, configFor: configFor, logs: map[TopicPartition]*Log{}}
+	marker := filepath.Join(path, CleanShutdownFile)
+	_, err := os.Stat(marker)
+	clean := err == nil
+	rps, lss, hws := d.readCheckpoints()
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		if strings.HasSuffix(e.Name(), deleteDirSuffix) {
+			d.opts.Logger.Info("logstore: removing a deleted partition's directory", "dir", e.Name())
+			if err := os.RemoveAll(filepath.Join(path, e.Name())); err != nil {
+				return nil, d.closeAfter(err)
+			}
+			continue
+		}
+		tp, ok := ParsePartitionDir(e.Name())
+		if !ok {
+			continue
+		}
+		st := OpenState{Clean: clean, RecoveryPoint: rps[tp], LogStartOffset: -1, HighWatermark: hws[tp]}
+		if ls, ok := lss[tp]; ok {
+			st.LogStartOffset = ls
+		}
+		l, err := Open(filepath.Join(path, e.Name()), tp.Topic, tp.Partition, configFor(tp), opts, st)
+		if err != nil {
+			return nil, d.closeAfter(err)
+		}
+		d.logs[tp] = l
+	}
+	if clean {
+		if err := os.Remove(marker); err != nil {
+			return nil, d.closeAfter(err)
+		}
+		if err := syncPath(path); err != nil {
+			return nil, d.closeAfter(err)
+		}
+	}
+	return d, nil
+}
+
+// closeAfter closes what OpenDir opened (without marking the dir clean).
+func (d *Dir) closeAfter(err error) error {
+	for _, l := range d.logs {
+		l.Close()
+	}
+	return err
+}
+
+// readCheckpoints reads the three offset checkpoints; an unreadable one is
+// logged and treated as missing (a full rescan is slow but safe).
+func (d *Dir) readCheckpoints() (rps, lss, hws map[TopicPartition]int64) {
+	read := func(name string) map[TopicPartition]int64 {
+		m, err := ReadOffsetCheckpoint(filepath.Join(d.path, name))
+		if err != nil {
+			d.opts.Logger.Warn("logstore: ignoring a bad checkpoint", "file", name, "err", err)
+			return map[TopicPartition]int64{}
+		}
+		if m == nil {
+			m = map[TopicPartition]int64{}
+		}
+		return m
+	}
+	return read(RecoveryPointFile), read(LogStartOffsetFile), read(ReplicationOffsetFile)
+}
+
+// ParsePartitionDir splits `<topic>-<partition>` (topics may hold dashes).
+func ParsePartitionDir(name string) (TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 || strconv.FormatInt(p, 10) != name[i+1:] {
+		return TopicPartition{}, false
+	}
+	return TopicPartition{name[:i], int32(p)}, true
+}
+
+// Path is the log dir.
+func (d *Dir) Path() string { return d.path }
+
+// Log is the open log of tp, or nil.
+func (d *Dir) Log(tp TopicPartition) *Log {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.logs[tp]
+}
+
+// Logs are the open logs, sorted by topic and partition.
+func (d *Dir) Logs() []*Log {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*Log, 0, len(d.logs))
+	for _, l := range d.logs {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b *Log) int {
+		if c := strings.Compare(a.topic, b.topic); c != 0 {
+			return c
+		}
+		return int(a.partition) - int(b.partition)
+	})
+	return out
+}
+
+// CreateLog opens tp's log, creating it when new.
+func (d *Dir) CreateLog(tp TopicPartition, cfg Config) (*Log, error) {
+	if strings.ContainsAny(tp.Topic, "/ \t\n") || tp.Topic == "" || tp.Topic == "." || tp.Topic == ".." || tp.Partition < 0 {
+		return nil, fmt.Errorf("create log: bad partition %q %d", tp.Topic, tp.Partition)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	if l := d.logs[tp]; l != nil {
+		return l, nil
+	}
+	l, err := Open(filepath.Join(d.path, tp.String()), tp.Topic, tp.Partition, cfg, d.opts,
+		OpenState{Clean: true, LogStartOffset: -1})
+	if err != nil {
+		return nil, err
+	}
+	if err := syncPath(d.path); err != nil {
+		l.Close()
+		return nil, err
+	}
+	d.logs[tp] = l
+	return l, nil
+}
+
+// DeleteLog closes tp's log and deletes its directory: renamed to
+// `<topic>-<partition>.<id>-delete` first (what a restart removes), then
+// removed.
+func (d *Dir) DeleteLog(tp TopicPartition) error {
+	d.mu.Lock()
+	l := d.logs[tp]
+	delete(d.logs, tp)
+	d.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	l.Close()
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	gone := filepath.Join(d.path, tp.String()+"."+hex.EncodeToString(id[:])+deleteDirSuffix)
+	if err := os.Rename(l.dir, gone); err != nil {
+		return fmt.Errorf("delete log %s: %w", tp, err)
+	}
+	if err := syncPath(d.path); err != nil {
+		return err
+	}
+	return os.RemoveAll(gone)
+}
+
+// Checkpoint writes the recovery points, log start offsets and high
+// watermarks of every log to the three checkpoint files.
+func (d *Dir) Checkpoint() error {
+	rps, lss, hws := map[TopicPartition]int64{}, map[TopicPartition]int64{}, map[TopicPartition]int64{}
+	for _, l := range d.Logs() {
+		tp := TopicPartition{l.topic, l.partition}
+		rps[tp], lss[tp], hws[tp] = l.RecoveryPoint(), l.LogStartOffset(), l.HighWatermark()
+	}
+	return errors.Join(
+		WriteOffsetCheckpoint(filepath.Join(d.path, RecoveryPointFile), rps),
+		WriteOffsetCheckpoint(filepath.Join(d.path, LogStartOffsetFile), lss),
+		WriteOffsetCheckpoint(filepath.Join(d.path, ReplicationOffsetFile), hws),
+	)
+}
+
+// StartMaintenance runs, every interval until Close, each log's Maintain
+// (flush.ms, retention) and then Checkpoint: the background task of the log
+// dir. Maintain takes each log's mutex, so it is safe beside the owners'
+// appends; with a Syncer that must be driven from the owning shard, have the
+// shards call Maintain instead.
+func (d *Dir) StartMaintenance(interval time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stop != nil || d.closed {
+		return
+	}
+	d.stop = make(chan struct{})
+	d.done.Add(1)
+	go func() {
+		defer d.done.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-d.stop:
+				return
+			case <-t.C:
+				d.MaintainOnce()
+			}
+		}
+	}()
+}
+
+// MaintainOnce is one round of StartMaintenance's work.
+func (d *Dir) MaintainOnce() {
+	now := d.opts.Now()
+	for _, l := range d.Logs() {
+		if _, err := l.Maintain(now); err != nil && !errors.Is(err, ErrClosed) {
+			d.opts.Logger.Warn("logstore: maintenance", "log", l.dir, "err", err)
+		}
+	}
+	if err := d.Checkpoint(); err != nil {
+		d.opts.Logger.Warn("logstore: checkpoint", "dir", d.path, "err", err)
+	}
+}
+
+// Close stops maintenance, closes every log, writes the checkpoints and then
+// the clean-shutdown marker, so the next open rescans nothing. If a log fails
+// to close, the marker is not written.
+func (d *Dir) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	stop := d.stop
+	d.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		d.done.Wait()
+	}
+	var errs []error
+	for _, l := range d.Logs() {
+		if err := l.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := d.Checkpoint(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		if err := writeFileAtomic(filepath.Join(d.path, CleanShutdownFile), nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func syncPath(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return syncDir(f)
+}

@@ -1,0 +1,35 @@
+package logstore
+
+import "errors"
+
+// The errors logstore returns are wrapped with the values involved
+// (fmt.Errorf("...: %w", ErrX)); match them with errors.Is. The comment on
+// each names the Kafka error code the engine answers with.
+var (
+	// ErrCorrupt: a batch in an append fails its framing or CRC-32C check
+	// (CORRUPT_MESSAGE).
+	ErrCorrupt = errors.New("corrupt record batch")
+	// ErrInvalidRecord: a well-formed batch breaks a rule: magic below 2, an
+	// unknown codec, a record count that disagrees with the offset delta, a
+	// control batch from a client, a producer id without a sequence
+	// (INVALID_RECORD).
+	ErrInvalidRecord = errors.New("invalid record batch")
+	// ErrTooLarge: a batch over max.message.bytes, or an append over
+	// segment.bytes (MESSAGE_TOO_LARGE; RECORD_LIST_TOO_LARGE for the latter
+	// if the engine wants to tell them apart: see ErrAppendTooLarge).
+	ErrTooLarge = errors.New("record batch too large")
+	// ErrAppendTooLarge wraps ErrTooLarge for an append bigger than a
+	// segment (RECORD_LIST_TOO_LARGE).
+	ErrAppendTooLarge = errors.New("append larger than a segment")
+	// ErrOffsetOutOfRange: a read, DeleteRecords or timestamp lookup outside
+	// [log start, log end] (OFFSET_OUT_OF_RANGE).
+	ErrOffsetOutOfRange = errors.New("offset out of range")
+	// ErrOffsetsOutOfOrder: a follower append whose offsets do not increase
+	// from the log end (the replica fetcher must truncate first).
+	ErrOffsetsOutOfOrder = errors.New("offsets out of order")
+	// ErrStorage: the disk failed or holds bytes that are not a valid log;
+	// the log refuses further appends (KAFKA_STORAGE_ERROR).
+	ErrStorage = errors.New("log storage error")
+	// ErrClosed: the log was closed.
+	ErrClosed = errors.New("log closed")
+)
