@@ -26,7 +26,7 @@ run: build
 # every test, with the race detector on the packages whose code is concurrent.
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/...
+	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/...
 
 test-race: deps build
 	$(GO) test -count=1 -race -timeout 15m $(PKGS)
@@ -37,13 +37,15 @@ deps:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFramer$$' -fuzztime $(FUZZTIME) ./netio
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestHeader$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzBatchValidate$$' -fuzztime $(FUZZTIME) ./logstore
+	$(GO) test -run '^$$' -fuzz '^FuzzIndexOpen$$' -fuzztime $(FUZZTIME) ./logstore
 
 lint:
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./ring/... ./netio/...
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./ring/... ./netio/... ./logstore/...
 
 bench-quick:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms -timeout 5m ./netio/...
