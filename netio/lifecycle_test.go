@@ -108,3 +108,39 @@ func TestRecvBuffersRunDry(t *testing.T) {
 		t.Logf("buffer ring ran dry %d times", dry)
 	}
 }
+
+// TestRunOnShard: work posted to a shard runs there, in posting order, on
+// both backends; after Close it is dropped.
+func TestRunOnShard(t *testing.T) {
+	for _, bc := range backends(t) {
+		t.Run(bc.name, func(t *testing.T) {
+			h := &testHandler{}
+			srv := startServer(t, bc, h, nil)
+			const n = 1000
+			for shard := 0; shard < srv.Shards(); shard++ {
+				var got []int // touched only on the shard
+				done := make(chan []int)
+				for i := 0; i < n; i++ {
+					srv.Run(shard, func() { got = append(got, i) })
+				}
+				srv.Run(shard, func() { done <- got })
+				select {
+				case g := <-done:
+					for i, v := range g {
+						if v != i {
+							t.Fatalf("shard %d ran %d at position %d", shard, v, i)
+						}
+					}
+					if len(g) != n {
+						t.Fatalf("shard %d ran %d of %d", shard, len(g), n)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("shard %d did not run the work", shard)
+				}
+			}
+			stopServer(t, srv, h, 0)
+			srv.Run(0, func() { t.Error("ran after Close") })
+			time.Sleep(10 * time.Millisecond)
+		})
+	}
+}

@@ -90,6 +90,10 @@ type Server interface {
 	// Backend is IOUring or IOStd: what IOAuto chose.
 	Backend() string
 	Shards() int
+	// Run runs fn on shard's loop goroutine, after what is queued there.
+	// A partition's owner shard does all its appends this way, so the data
+	// path needs no locks. fn must not block. After Close, fn is dropped.
+	Run(shard int, fn func())
 	// Close stops accepting, closes every connection and waits for the loops.
 	Close() error
 }

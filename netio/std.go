@@ -22,8 +22,9 @@ type stdServer struct {
 	mu     sync.Mutex
 	conns  map[*stdConn]struct{}
 	closed bool
-	wg     sync.WaitGroup
-	nextID atomic.Uint64
+	wg      sync.WaitGroup
+	nextID  atomic.Uint64
+	workers []*stdWorker
 }
 
 func listenStd(cfg Config, h Handler) (*stdServer, error) {
@@ -36,6 +37,13 @@ func listenStd(cfg Config, h Handler) (*stdServer, error) {
 		return nil, err
 	}
 	s := &stdServer{cfg: cfg, h: h, ln: ln.(*net.TCPListener), conns: make(map[*stdConn]struct{})}
+	n := cfg.Shards
+	if n <= 0 {
+		n = len(usableCPUs())
+	}
+	for i := 0; i < n; i++ {
+		s.workers = append(s.workers, newStdWorker())
+	}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -43,7 +51,9 @@ func listenStd(cfg Config, h Handler) (*stdServer, error) {
 
 func (s *stdServer) Addr() net.Addr  { return s.ln.Addr() }
 func (s *stdServer) Backend() string { return IOStd }
-func (s *stdServer) Shards() int     { return 1 }
+func (s *stdServer) Shards() int     { return len(s.workers) }
+
+func (s *stdServer) Run(shard int, fn func()) { s.workers[shard].post(fn) }
 
 func (s *stdServer) Close() error {
 	s.mu.Lock()
@@ -58,6 +68,9 @@ func (s *stdServer) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	for _, w := range s.workers {
+		w.stop()
+	}
 	return err
 }
 
@@ -110,7 +123,7 @@ type stdConn struct {
 }
 
 func (c *stdConn) ID() uint64           { return c.id }
-func (c *stdConn) Shard() int           { return 0 }
+func (c *stdConn) Shard() int           { return int(c.id % uint64(len(c.srv.workers))) }
 func (c *stdConn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 func (c *stdConn) Respond(seq uint64, resp Response) {

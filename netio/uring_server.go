@@ -105,6 +105,10 @@ func (s *uringServer) Addr() net.Addr  { return s.addr }
 func (s *uringServer) Backend() string { return IOUring }
 func (s *uringServer) Shards() int     { return len(s.shards) }
 
+func (s *uringServer) Run(shard int, fn func()) {
+	s.shards[shard].post(shardMsg{kind: msgRun, fn: fn})
+}
+
 func (s *uringServer) Close() error {
 	s.closeOnce.Do(func() {
 		// Detach steering while every listener is still open: it finds

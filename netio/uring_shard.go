@@ -39,6 +39,7 @@ const (
 	msgRespond msgKind = iota
 	msgClose
 	msgStop
+	msgRun
 )
 
 // shardMsg is how other goroutines reach a shard: through its inbox.
@@ -47,6 +48,7 @@ type shardMsg struct {
 	c    *uconn
 	seq  uint64
 	resp Response
+	fn   func()
 }
 
 // shard is one loop: a goroutine locked to its thread and pinned to a CPU,
@@ -216,6 +218,8 @@ func (s *shard) drainInbox() {
 			m.c.shut(nil)
 		case msgStop:
 			s.stop()
+		case msgRun:
+			m.fn()
 		}
 		*m = shardMsg{}
 	}
