@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -35,6 +36,10 @@ type Broker struct {
 	image     atomic.Pointer[metadata.Image]
 	locks     []*os.File
 	servers   []netio.Server
+	// parts is the table of hosted partitions; data is the server whose
+	// shards own them (the first listener that is not a controller's).
+	parts atomic.Pointer[partitionTable]
+	data  netio.Server
 }
 
 // Open prepares the log dirs (created, locked, meta.properties checked or
@@ -51,6 +56,7 @@ func Open(opts Options) (*Broker, error) {
 		opts.Listen = netio.Listen
 	}
 	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID}
+	b.parts.Store(newPartitionTable())
 	if err := b.openLogDirs(); err != nil {
 		b.unlock()
 		return nil, err
@@ -97,6 +103,12 @@ func (b *Broker) Start() error {
 			return fmt.Errorf("listener %s: %w", l, err)
 		}
 		b.servers = append(b.servers, srv)
+		if b.data == nil && !slices.Contains(b.cfg.ControllerListeners, l.Name) {
+			b.data = srv
+		}
+	}
+	if b.data == nil {
+		b.data = b.servers[0]
 	}
 	bound := map[string]int{}
 	for i, srv := range b.servers {
