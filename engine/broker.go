@@ -38,8 +38,11 @@ type Broker struct {
 	servers   []netio.Server
 	// parts is the table of hosted partitions; data is the server whose
 	// shards own them (the first listener that is not a controller's).
-	parts atomic.Pointer[partitionTable]
-	data  netio.Server
+	parts    atomic.Pointer[partitionTable]
+	data     netio.Server
+	segFiles segFiles // per-segment files for zero-copy fetches
+
+	producerIDs *producerIDs
 }
 
 // Open prepares the log dirs (created, locked, meta.properties checked or
@@ -81,6 +84,9 @@ func (b *Broker) openLogDirs() error {
 		return err
 	}
 	b.clusterID = id
+	if b.producerIDs, err = openProducerIDs(b.cfg.LogDirs[0]); err != nil {
+		return err
+	}
 	for _, dir := range formatted {
 		b.log.Info("formatted log dir", "dir", dir, "cluster.id", id, "node.id", b.nodeID)
 	}

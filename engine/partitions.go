@@ -2,6 +2,7 @@ package engine
 
 import (
 	"hash/fnv"
+	"sync"
 
 	"github.com/weirmq/weir/logstore"
 )
@@ -17,6 +18,15 @@ type partition struct {
 	topicID [16]byte
 	log     *logstore.Log
 	owner   int // shard index on the data-plane server
+
+	leaderEpoch int32 // stamped into appended batches
+
+	// Owner-shard state of the data path.
+	producers producers // idempotence: producer id -> recent batches
+	// waiters are fetches long-polling for data; an append wakes them.
+	waitMu    sync.Mutex
+	waiters   map[uint64]func()
+	waiterSeq uint64
 }
 
 type partitionKey struct {

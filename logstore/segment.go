@@ -51,6 +51,25 @@ type Segment struct {
 	fileMu      sync.Mutex  // file length changes: a deferred trim vs reactivation
 	active      bool        // guarded by fileMu
 	trimPending atomic.Bool // set and cleared under fileMu
+
+	closeMu sync.Mutex
+	onClose []func() // run when the files close; nil after
+	closed  bool
+}
+
+// OnClose registers fn to run when the segment's files are closed (the
+// segment was deleted or truncated away and its last reader let go, or
+// the log closed). The engine drops what it keeps per segment (a mapping
+// for zero-copy sends) there. fn runs at once if the files are closed.
+func (s *Segment) OnClose(fn func()) {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		fn()
+		return
+	}
+	s.onClose = append(s.onClose, fn)
+	s.closeMu.Unlock()
 }
 
 // BaseOffset is the offset the segment starts at (its file name).
@@ -99,6 +118,13 @@ func (s *Segment) Release() {
 }
 
 func (s *Segment) closeFiles() {
+	s.closeMu.Lock()
+	fns := s.onClose
+	s.onClose, s.closed = nil, true
+	s.closeMu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 	for _, f := range []*os.File{s.log, s.idx.f, s.tidx.f} {
 		if err := f.Close(); err != nil {
 			s.logger.Warn("logstore: close segment file", "file", f.Name(), "err", err)

@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/weirmq/weir/logstore"
+	"github.com/weirmq/weir/netio"
+)
+
+// Produce: v3-v13
+//
+// Behavior:
+// * Each partition's batch is appended by the partition's owner shard; the
+//   request is split across owners and answered once every part is done.
+// * acks 0, 1 and -1 (all = 1 on one node: the leader is the whole ISR);
+//   any other value gets INVALID_REQUIRED_ACKS. acks=0 is answered with
+//   nothing, and an error on any partition closes the connection so the
+//   client refreshes its metadata, as Kafka does.
+// * v3+ carries exactly one magic-2 batch per partition, else
+//   INVALID_RECORD; CRC or framing damage gets CORRUPT_MESSAGE, a batch over
+//   max.message.bytes MESSAGE_TOO_LARGE, per partition: the other
+//   partitions of the request are unaffected.
+// * Idempotent producers: a retried batch (one of the producer's last five
+//   on the partition) gets the offset it got the first time; a gap gets
+//   OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH.
+// * Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION (v13: by
+//   topic id, UNKNOWN_TOPIC_ID). Transactional produce is not served yet:
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+//
+// Version notes:
+// * v3: transactional id; v5: log start offset; v8: record errors and
+//   error message; v9: flexible; v13: topic ids.
+
+func init() { register(api{key: 0, min: 3, max: 13, handle: handleProduce}) }
+
+// produceJob is one partition's part of a produce request.
+type produceJob struct {
+	p       *partition
+	payload *bytebufferpool.ByteBuffer // the batch, copied out of the frame
+	out     *kmsg.ProduceResponseTopicPartition
+}
+
+func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	acksOK := req.Acks == 0 || req.Acks == 1 || req.Acks == -1
+	byOwner := map[int][]produceJob{}
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		st := &resp.Topics[i]
+		*st = kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		name := rt.Topic
+		if req.Version >= 13 {
+			name = b.topicNameByID(rt.TopicID)
+		}
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			sp := &st.Partitions[j]
+			*sp = kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+			p := b.lookupPartition(name, rp.Partition)
+			switch {
+			case p == nil && req.Version >= 13 && name == "":
+				sp.ErrorCode = kerr.UnknownTopicID.Code
+			case p == nil:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case req.TransactionID != nil:
+				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			case !acksOK:
+				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+			default:
+				buf := bytebufferpool.Get()
+				buf.B = append(buf.B[:0], rp.Records...)
+				byOwner[p.owner] = append(byOwner[p.owner], produceJob{p: p, payload: buf, out: sp})
+			}
+		}
+	}
+	finish := func() { b.finishProduce(r, req.Acks, resp) }
+	if len(byOwner) == 0 {
+		finish()
+		return nil, nil
+	}
+	var pending atomic.Int32
+	pending.Store(int32(len(byOwner)))
+	for owner, jobs := range byOwner {
+		b.data.Run(owner, func() {
+			for _, j := range jobs {
+				b.appendOnOwner(j, req.Version)
+				bytebufferpool.Put(j.payload)
+			}
+			if pending.Add(-1) == 0 {
+				finish()
+			}
+		})
+	}
+	return nil, nil
+}
+
+// appendOnOwner appends one partition's batch; it runs on the owner shard.
+func (b *Broker) appendOnOwner(j produceJob, version int16) {
+	p, out, payload := j.p, j.out, j.payload.B
+	first, ok := firstBatch(payload)
+	if ok && first.Size() != int64(len(payload)) {
+		out.ErrorCode = kerr.InvalidRecord.Code
+		b.setProduceMessage(out, version, "produce v3+ carries exactly one record batch per partition")
+		return
+	}
+	if p.producers == nil {
+		p.producers = producers{}
+	}
+	dup, isDup, code := p.producers.check(payload)
+	if code != 0 {
+		out.ErrorCode = code
+		out.LogStartOffset = p.log.LogStartOffset()
+		return
+	}
+	if isDup {
+		out.BaseOffset = dup.firstOffset
+		out.LogStartOffset = p.log.LogStartOffset()
+		return
+	}
+	res, err := p.log.Append(payload, p.leaderEpoch)
+	if err != nil {
+		out.ErrorCode = appendErrorCode(err)
+		b.setProduceMessage(out, version, err.Error())
+		if out.ErrorCode == kerr.KafkaStorageError.Code {
+			b.log.Error("append failed", "topic", p.topic, "partition", p.index, "err", err)
+		}
+		return
+	}
+	p.producers.record(payload)
+	// One node: the leader is the whole ISR, so the high watermark follows
+	// the log end at once.
+	p.log.SetHighWatermark(p.log.LogEndOffset())
+	p.wakeWaiters()
+	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
+}
+
+func (b *Broker) setProduceMessage(out *kmsg.ProduceResponseTopicPartition, version int16, msg string) {
+	if version >= 8 {
+		out.ErrorMessage = &msg
+	}
+}
+
+// appendErrorCode maps a logstore error to the partition's Kafka error.
+func appendErrorCode(err error) int16 {
+	switch {
+	case errors.Is(err, logstore.ErrAppendTooLarge):
+		return kerr.RecordListTooLarge.Code
+	case errors.Is(err, logstore.ErrTooLarge):
+		return kerr.MessageTooLarge.Code
+	case errors.Is(err, logstore.ErrCorrupt):
+		return kerr.CorruptMessage.Code
+	case errors.Is(err, logstore.ErrInvalidRecord):
+		return kerr.InvalidRecord.Code
+	case errors.Is(err, logstore.ErrClosed):
+		return kerr.NotLeaderForPartition.Code
+	}
+	return kerr.KafkaStorageError.Code
+}
+
+// finishProduce answers once every partition is done. acks=0 gets no
+// bytes; an error there closes the connection instead.
+func (b *Broker) finishProduce(r *request, acks int16, resp *kmsg.ProduceResponse) {
+	if acks != 0 {
+		r.respond(resp)
+		return
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				r.conn.Close()
+				return
+			}
+		}
+	}
+	r.conn.Respond(r.seq, netio.Response{})
+}

@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/logstore"
+)
+
+// Fetch: v4-v18
+//
+// Behavior:
+// * Record bytes leave by the file-send path (mmap SEND or splice on
+//   uring, sendfile on std) and never enter a Go buffer: the response is
+//   framed by hand around segment ranges (fetch_encode.go).
+// * Reads stop at the high watermark; whole batches only. The first
+//   partition with data returns its first batch even over max.bytes or
+//   the partition's max bytes, as Kafka does; later ones stop within the
+//   limits.
+// * Long polling: with fewer than min.bytes ready, the fetch waits up to
+//   max.wait.ms and is woken by appends to the partitions it reads.
+// * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by
+//   id, v13+), OFFSET_OUT_OF_RANGE, FENCED/UNKNOWN_LEADER_EPOCH (v9+);
+//   a partition in error makes the fetch answer at once.
+// * Fetch sessions (KIP-227) are declined for now: the response's session
+//   id is 0, so clients keep sending full fetches; a request naming a
+//   session gets FETCH_SESSION_ID_NOT_FOUND.
+// * Follower fetches (replica id >= 0) are refused until replication
+//   exists: NOT_LEADER_OR_FOLLOWER... (answered as a consumer fetch).
+//
+// Version notes: v4 isolation level and last stable offset; v5 log start
+// offset; v7 sessions; v9 current leader epoch; v11 rack and preferred
+// read replica; v12 flexible; v13 topic ids.
+
+func init() { register(api{key: 1, min: 4, max: 18, handle: handleFetch}) }
+
+type fetchState struct {
+	b    *Broker
+	r    *request
+	req  *kmsg.FetchRequest
+	done atomic.Bool
+
+	mu      sync.Mutex // waiter handles and the timer
+	waiting []parkedWaiter
+	timer   *time.Timer
+}
+
+type parkedWaiter struct {
+	p  *partition
+	id uint64
+}
+
+func handleFetch(b *Broker, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.FetchRequest)
+	fs := &fetchState{b: b, r: r, req: req}
+	if req.Version >= 7 && (req.SessionID != 0 || (req.SessionEpoch != 0 && req.SessionEpoch != -1)) {
+		fs.respond(kerr.FetchSessionIDNotFound.Code, nil)
+		return nil, nil
+	}
+	topics, ready, urgent := fs.read()
+	if urgent || req.MaxWaitMillis <= 0 || ready >= int64(max(req.MinBytes, 1)) {
+		fs.respond(0, topics)
+		return nil, nil
+	}
+	releaseTopics(topics)
+	fs.park(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	return nil, nil
+}
+
+// read builds the response's partitions from the logs as they are now:
+// ready counts record bytes; urgent says a partition is in error.
+func (fs *fetchState) read() (topics []fetchTopicOut, ready int64, urgent bool) {
+	req := fs.req
+	budget := int64(req.MaxBytes)
+	if budget <= 0 {
+		budget = 1 << 62
+	}
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		name := rt.Topic
+		if req.Version >= 13 {
+			name = fs.b.topicNameByID(rt.TopicID)
+		}
+		t := fetchTopicOut{name: name, id: rt.TopicID}
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			out := fetchPartitionOut{partition: rp.Partition, hw: -1, lastStable: -1, logStart: -1}
+			p := fs.b.lookupPartition(name, rp.Partition)
+			switch {
+			case p == nil && req.Version >= 13 && name == "":
+				out.errCode = kerr.UnknownTopicID.Code
+			case p == nil:
+				out.errCode = kerr.UnknownTopicOrPartition.Code
+			case req.Version >= 9 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < p.leaderEpoch:
+				out.errCode = kerr.FencedLeaderEpoch.Code
+			case req.Version >= 9 && rp.CurrentLeaderEpoch > p.leaderEpoch:
+				out.errCode = kerr.UnknownLeaderEpoch.Code
+			default:
+				fs.readPartition(p, rp, &out, &budget, ready > 0)
+			}
+			if out.errCode != 0 {
+				urgent = true
+			}
+			ready += out.slice.Len
+			t.parts = append(t.parts, out)
+		}
+		topics = append(topics, t)
+	}
+	return topics, ready, urgent
+}
+
+func (fs *fetchState) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition,
+	out *fetchPartitionOut, budget *int64, haveData bool) {
+	hw := p.log.HighWatermark()
+	out.hw, out.lastStable, out.logStart = hw, hw, p.log.LogStartOffset()
+	limit := min(int64(rp.PartitionMaxBytes), *budget)
+	if limit <= 0 && haveData {
+		return
+	}
+	s, err := p.log.Read(rp.FetchOffset, max(limit, 1), hw)
+	if err != nil {
+		if errors.Is(err, logstore.ErrOffsetOutOfRange) {
+			out.errCode = kerr.OffsetOutOfRange.Code
+		} else {
+			out.errCode = kerr.KafkaStorageError.Code
+			fs.b.log.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
+		}
+		return
+	}
+	if s.Len > limit && haveData {
+		s.Release() // only the first partition with data may exceed the limits
+		return
+	}
+	out.slice = s
+	*budget -= s.Len
+}
+
+// park waits for appends to the partitions read, or for max.wait.ms.
+func (fs *fetchState) park(wait time.Duration) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for i := range fs.req.Topics {
+		rt := &fs.req.Topics[i]
+		name := rt.Topic
+		if fs.req.Version >= 13 {
+			name = fs.b.topicNameByID(rt.TopicID)
+		}
+		for _, rp := range rt.Partitions {
+			if p := fs.b.lookupPartition(name, rp.Partition); p != nil {
+				fs.waiting = append(fs.waiting, parkedWaiter{p, p.addWaiter(fs.onAppend)})
+			}
+		}
+	}
+	fs.timer = time.AfterFunc(wait, fs.onTimeout)
+}
+
+// onAppend re-reads after an append; still short of min.bytes, it parks
+// again (the append consumed its wake-ups).
+func (fs *fetchState) onAppend() {
+	if fs.done.Load() {
+		return
+	}
+	topics, ready, urgent := fs.read()
+	if urgent || ready >= int64(max(fs.req.MinBytes, 1)) {
+		if fs.finish() {
+			fs.respond(0, topics)
+			return
+		}
+	}
+	releaseTopics(topics)
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.done.Load() {
+		return
+	}
+	for i, w := range fs.waiting {
+		w.p.removeWaiter(w.id)
+		fs.waiting[i].id = w.p.addWaiter(fs.onAppend)
+	}
+}
+
+func (fs *fetchState) onTimeout() {
+	if fs.finish() {
+		topics, _, _ := fs.read()
+		fs.respond(0, topics)
+	}
+}
+
+// finish marks the fetch answered (once) and drops its parked wake-ups.
+func (fs *fetchState) finish() bool {
+	if !fs.done.CompareAndSwap(false, true) {
+		return false
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, w := range fs.waiting {
+		w.p.removeWaiter(w.id)
+	}
+	fs.waiting = nil
+	if fs.timer != nil {
+		fs.timer.Stop()
+	}
+	return true
+}
+
+func (fs *fetchState) respond(errCode int16, topics []fetchTopicOut) {
+	resp, err := encodeFetch(fs.req.Version, fs.r.correlationID, errCode, 0, topics, &fs.b.segFiles)
+	if err != nil {
+		fs.b.log.Error("fetch response failed; closing connection", "err", err)
+		fs.r.conn.Close()
+		return
+	}
+	fs.r.conn.Respond(fs.r.seq, resp)
+}
+
+func releaseTopics(topics []fetchTopicOut) {
+	for _, t := range topics {
+		for i := range t.parts {
+			t.parts[i].slice.Release()
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"fmt"
+	"hash/crc32"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/logstore"
+	"github.com/weirmq/weir/netio"
+)
+
+// startDataBroker runs a real broker on a free port with the given netio
+// backend, and a raw client that sends requests at exactly their version.
+func startDataBroker(t *testing.T, io string) (*Broker, *rawClient) {
+	t.Helper()
+	b := newTestBroker(t, "listeners=PLAINTEXT://127.0.0.1:0")
+	b.opts.IO, b.opts.Shards = io, 2
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return b, dialRaw(t, b.Servers()[0].Addr().String())
+}
+
+// rawClient speaks Kafka over one connection, one request at a time.
+type rawClient struct {
+	t    *testing.T
+	addr string
+	mu   sync.Mutex
+	nc   net.Conn
+	corr int32
+}
+
+func dialRaw(t *testing.T, addr string) *rawClient {
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &rawClient{t: t, addr: addr, nc: nc}
+}
+
+func (c *rawClient) request(req kmsg.Request) (kmsg.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corr++
+	frame := kmsg.NewRequestFormatter(kmsg.FormatterClientID("raw")).AppendRequest(nil, req, c.corr)
+	_ = c.nc.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := c.nc.Write(frame); err != nil {
+		return nil, err
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(c.nc, size[:]); err != nil {
+		return nil, err
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(c.nc, body); err != nil {
+		return nil, err
+	}
+	resp := req.ResponseKind()
+	if err := decodeResponse(append(size[:], body...), c.corr, req, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// addTestPartitions hosts topic with n partitions straight in the
+// partition table, without the admin path, for data-path tests.
+func addTestPartitions(t *testing.T, b *Broker, topic string, n int) {
+	t.Helper()
+	tab := b.parts.Load().clone()
+	id := testTopicID(topic)
+	tab.byID[id] = topic
+	for i := int32(0); i < int32(n); i++ {
+		dir := filepath.Join(b.cfg.LogDirs[0], fmt.Sprintf("%s-%d", topic, i))
+		l, err := logstore.Open(dir, topic, i, logstore.DefaultConfig(), logstore.Options{Logger: discardLogger()}, logstore.OpenState{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		tab.byName[partitionKey{topic, i}] = &partition{topic: topic, index: i, log: l, topicID: id,
+			owner: ownerShard(topic, i, b.data.Shards())}
+	}
+	b.parts.Store(tab)
+}
+
+// testTopicID derives a topic id from the name, for tests.
+func testTopicID(topic string) (id [16]byte) {
+	copy(id[:], "id:"+topic+"________________")
+	return id
+}
+
+// makeBatch encodes a magic-2 record batch the way clients do.
+func makeBatch(pid int64, epoch int16, seq int32, values ...string) []byte {
+	var recs []byte
+	for i, v := range values {
+		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte(v)}
+		body := r.AppendTo(nil)
+		recs = append(recs, body...)
+	}
+	now := time.Now().UnixMilli()
+	rb := kmsg.RecordBatch{
+		Magic: 2, LastOffsetDelta: int32(len(values) - 1), FirstTimestamp: now, MaxTimestamp: now,
+		ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq, NumRecords: int32(len(values)),
+		Records: recs,
+	}
+	raw := rb.AppendTo(nil)
+	rb.Length = int32(len(raw) - 12)
+	raw = rb.AppendTo(nil)
+	rb.CRC = int32(crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return rb.AppendTo(nil)
+}
+
+func produceReq(version int16, acks int16, topic string, parts map[int32][]byte) *kmsg.ProduceRequest {
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = version, acks, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic, rt.TopicID = topic, testTopicID(topic)
+	for p, recs := range parts {
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = p, recs
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+func send(t *testing.T, c *rawClient, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	resp, err := c.request(req)
+	if err != nil {
+		t.Fatalf("%s v%d: %v", kmsg.NameForKey(req.Key()), req.GetVersion(), err)
+	}
+	return resp
+}
+
+func partitionResult(t *testing.T, resp *kmsg.ProduceResponse, p int32) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	for _, tp := range resp.Topics[0].Partitions {
+		if tp.Partition == p {
+			return tp
+		}
+	}
+	t.Fatalf("partition %d missing from response", p)
+	return kmsg.ProduceResponseTopicPartition{}
+}
+
+func fetchReq(version int16, topic string, p int32, offset int64, maxWait int32) *kmsg.FetchRequest {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.MaxWaitMillis, req.MinBytes, req.MaxBytes = version, maxWait, 1, 50<<20
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = topic, testTopicID(topic)
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, offset, 10<<20
+	rp.CurrentLeaderEpoch = -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+func backendsForTest(t *testing.T) []string {
+	return []string{netio.IOStd, netio.IOUring}
+}
+
+func TestProduceFetchRoundTrip(t *testing.T) {
+	for _, backend := range backendsForTest(t) {
+		t.Run(backend, func(t *testing.T) {
+			b, cl := startDataBroker(t, backend)
+			addTestPartitions(t, b, "events", 3)
+			b1 := makeBatch(-1, -1, -1, "a", "b", "c")
+			b2 := makeBatch(-1, -1, -1, "d")
+			bad := makeBatch(-1, -1, -1, "x")
+			bad[len(bad)-1] ^= 0xff // breaks the CRC
+			resp := send(t, cl, produceReq(9, -1, "events", map[int32][]byte{0: b1, 1: bad, 7: b2})).(*kmsg.ProduceResponse)
+			if r := partitionResult(t, resp, 0); r.ErrorCode != 0 || r.BaseOffset != 0 {
+				t.Fatalf("partition 0: %+v", r)
+			}
+			if r := partitionResult(t, resp, 1); r.ErrorCode != kerr.CorruptMessage.Code {
+				t.Fatalf("corrupt batch: error %d, want CORRUPT_MESSAGE", r.ErrorCode)
+			}
+			if r := partitionResult(t, resp, 7); r.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+				t.Fatalf("unknown partition: error %d", r.ErrorCode)
+			}
+			resp = send(t, cl, produceReq(3, 1, "events", map[int32][]byte{0: b2})).(*kmsg.ProduceResponse)
+			if r := partitionResult(t, resp, 0); r.ErrorCode != 0 || r.BaseOffset != 3 {
+				t.Fatalf("second append: %+v", r)
+			}
+			for v := int16(4); v <= 18; v++ {
+				f := send(t, cl, fetchReq(v, "events", 0, 0, 0)).(*kmsg.FetchResponse)
+				fp := f.Topics[0].Partitions[0]
+				if fp.ErrorCode != 0 || fp.HighWatermark != 4 {
+					t.Fatalf("fetch v%d: error %d hw %d", v, fp.ErrorCode, fp.HighWatermark)
+				}
+				if !bytes.Contains(fp.RecordBatches, []byte("a")) || len(fp.RecordBatches) != len(b1)+len(b2) {
+					t.Fatalf("fetch v%d: %d record bytes, want %d", v, len(fp.RecordBatches), len(b1)+len(b2))
+				}
+			}
+			f := send(t, cl, fetchReq(12, "events", 0, 99, 0)).(*kmsg.FetchResponse)
+			if c := f.Topics[0].Partitions[0].ErrorCode; c != kerr.OffsetOutOfRange.Code {
+				t.Fatalf("fetch past the end: error %d, want OFFSET_OUT_OF_RANGE", c)
+			}
+		})
+	}
+}
+
+func TestIdempotentRetryGetsOriginalOffset(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOUring)
+	addTestPartitions(t, b, "idem", 1)
+	ip := send(t, cl, &kmsg.InitProducerIDRequest{Version: 4, ProducerID: -1, ProducerEpoch: -1}).(*kmsg.InitProducerIDResponse)
+	if ip.ErrorCode != 0 || ip.ProducerID < 0 {
+		t.Fatalf("InitProducerId: %+v", ip)
+	}
+	pid := ip.ProducerID
+	first := makeBatch(pid, 0, 0, "one", "two")
+	r := partitionResult(t, send(t, cl, produceReq(9, -1, "idem", map[int32][]byte{0: first})).(*kmsg.ProduceResponse), 0)
+	if r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("first: %+v", r)
+	}
+	second := makeBatch(pid, 0, 2, "three")
+	if r := partitionResult(t, send(t, cl, produceReq(9, -1, "idem", map[int32][]byte{0: second})).(*kmsg.ProduceResponse), 0); r.BaseOffset != 2 {
+		t.Fatalf("second: %+v", r)
+	}
+	retry := makeBatch(pid, 0, 0, "one", "two")
+	if r := partitionResult(t, send(t, cl, produceReq(9, -1, "idem", map[int32][]byte{0: retry})).(*kmsg.ProduceResponse), 0); r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("retried batch: %+v, want its original offset 0", r)
+	}
+	gap := makeBatch(pid, 0, 9, "gap")
+	if r := partitionResult(t, send(t, cl, produceReq(9, -1, "idem", map[int32][]byte{0: gap})).(*kmsg.ProduceResponse), 0); r.ErrorCode != kerr.OutOfOrderSequenceNumber.Code {
+		t.Fatalf("sequence gap: error %d, want OUT_OF_ORDER_SEQUENCE_NUMBER", r.ErrorCode)
+	}
+	if leo := b.lookupPartition("idem", 0).log.LogEndOffset(); leo != 3 {
+		t.Fatalf("log end %d after a retry and a rejected gap, want 3", leo)
+	}
+	ip2 := send(t, cl, &kmsg.InitProducerIDRequest{Version: 4, ProducerID: -1, ProducerEpoch: -1}).(*kmsg.InitProducerIDResponse)
+	if ip2.ProducerID == pid {
+		t.Fatal("second InitProducerId returned the same id")
+	}
+}
+
+func TestFetchLongPollWokenByAppend(t *testing.T) {
+	for _, backend := range backendsForTest(t) {
+		t.Run(backend, func(t *testing.T) {
+			b, cl := startDataBroker(t, backend)
+			addTestPartitions(t, b, "poll", 1)
+			producer := dialRaw(t, cl.addr)
+			go func() {
+				time.Sleep(200 * time.Millisecond)
+				_, _ = producer.request(produceReq(9, 1, "poll", map[int32][]byte{0: makeBatch(-1, -1, -1, "late")}))
+			}()
+			start := time.Now()
+			f := send(t, cl, fetchReq(12, "poll", 0, 0, 5000)).(*kmsg.FetchResponse)
+			took := time.Since(start)
+			fp := f.Topics[0].Partitions[0]
+			if !bytes.Contains(fp.RecordBatches, []byte("late")) {
+				t.Fatalf("long poll returned no records (error %d) after %v", fp.ErrorCode, took)
+			}
+			if took > 3*time.Second {
+				t.Fatalf("long poll took %v: the append did not wake it", took)
+			}
+			// With nothing appended it waits max.wait.ms, then answers empty.
+			start = time.Now()
+			f = send(t, cl, fetchReq(12, "poll", 0, 1, 300)).(*kmsg.FetchResponse)
+			if took := time.Since(start); took < 250*time.Millisecond || len(f.Topics[0].Partitions[0].RecordBatches) != 0 {
+				t.Fatalf("idle long poll: %v, %d bytes", took, len(f.Topics[0].Partitions[0].RecordBatches))
+			}
+		})
+	}
+}

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/weirmq/weir/logstore"
+)
+
+// producerWindow is how many of a producer's latest batches a partition
+// remembers, as Kafka does: a client keeps at most five in flight, so a
+// retried batch is always one of them.
+const producerWindow = 5
+
+// seqBatch is one remembered batch of an idempotent producer.
+type seqBatch struct {
+	firstSeq, lastSeq       int32
+	firstOffset, lastOffset int64
+}
+
+// producerEntry is one producer's state on one partition.
+type producerEntry struct {
+	epoch   int16
+	batches [producerWindow]seqBatch // ring, newest at (next-1)
+	n, next int
+}
+
+// producers is a partition's idempotence state: producer id -> entry. It
+// belongs to the partition's owner shard, like its appends.
+type producers map[int64]*producerEntry
+
+// check decides what to do with an idempotent payload before it is
+// appended: a retried batch answers with the offsets it got the first
+// time (dup), an out-of-order or stale one with an error code. Payloads
+// without a producer id, or too short to read, go to the log, which
+// validates them.
+func (ps producers) check(payload []byte) (dup seqBatch, isDup bool, code int16) {
+	b, ok := firstBatch(payload)
+	if !ok || b.ProducerID() < 0 {
+		return seqBatch{}, false, 0
+	}
+	first := b.BaseSequence()
+	last := first + b.LastOffsetDelta() // wraps past int32 max, as Kafka's sequences do
+	e := ps[b.ProducerID()]
+	switch {
+	case e == nil:
+		if first != 0 {
+			return seqBatch{}, false, kerr.OutOfOrderSequenceNumber.Code
+		}
+	case b.ProducerEpoch() < e.epoch:
+		return seqBatch{}, false, kerr.InvalidProducerEpoch.Code
+	case b.ProducerEpoch() > e.epoch:
+		if first != 0 {
+			return seqBatch{}, false, kerr.OutOfOrderSequenceNumber.Code
+		}
+	default:
+		for i := 0; i < e.n; i++ {
+			s := e.batches[i]
+			if s.firstSeq == first && s.lastSeq == last {
+				return s, true, 0
+			}
+		}
+		if newest := e.batches[(e.next+producerWindow-1)%producerWindow]; first != newest.lastSeq+1 {
+			return seqBatch{}, false, kerr.OutOfOrderSequenceNumber.Code
+		}
+	}
+	return seqBatch{}, false, 0
+}
+
+// record remembers the batches of an appended payload (their base offsets
+// now assigned).
+func (ps producers) record(payload []byte) {
+	for len(payload) >= batchHeaderBytes {
+		b := logstore.Batch(payload)
+		size := b.Size()
+		if size > int64(len(payload)) {
+			return
+		}
+		if pid := b.ProducerID(); pid >= 0 {
+			e := ps[pid]
+			if e == nil || b.ProducerEpoch() != e.epoch {
+				e = &producerEntry{epoch: b.ProducerEpoch()}
+				ps[pid] = e
+			}
+			e.batches[e.next] = seqBatch{
+				firstSeq: b.BaseSequence(), lastSeq: b.BaseSequence() + b.LastOffsetDelta(),
+				firstOffset: b.BaseOffset(), lastOffset: b.LastOffset(),
+			}
+			e.next = (e.next + 1) % producerWindow
+			e.n = min(e.n+1, producerWindow)
+		}
+		payload = payload[size:]
+	}
+}
+
+// batchHeaderBytes is a record batch's fixed header (Kafka's
+// RECORD_BATCH_OVERHEAD).
+const batchHeaderBytes = 61
+
+func firstBatch(payload []byte) (logstore.Batch, bool) {
+	if len(payload) < batchHeaderBytes {
+		return nil, false
+	}
+	b := logstore.Batch(payload)
+	if b.Size() > int64(len(payload)) || b.Magic() != 2 {
+		return nil, false
+	}
+	return b, true
+}
