@@ -8,9 +8,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-var wantAPIs = []kmsg.ApiVersionsResponseApiKey{
-	{ApiKey: 3, MinVersion: 0, MaxVersion: 13},
-	{ApiKey: 18, MinVersion: 0, MaxVersion: 5},
+// wantAPIs is what ApiVersions must list: the handler table, checked
+// against kmsg by TestApiVersionsMatchesTable.
+var wantAPIs = servedAPIs()
+
+// TestServedAPIsIncludeTheDataPath: the APIs clients cannot work without.
+func TestServedAPIsIncludeTheDataPath(t *testing.T) {
+	for _, key := range []int16{0, 1, 3, 18, 22} {
+		if lookupAPI(key) == nil {
+			t.Errorf("%s (key %d) is not served", kmsg.NameForKey(key), key)
+		}
+	}
 }
 
 func TestApiVersionsEveryVersion(t *testing.T) {

@@ -17,8 +17,8 @@ func TestUnservedRequestsClose(t *testing.T) {
 		frame []byte
 		err   string
 	}{
-		{"produce (not served)", frameOf(kmsg.NewPtrProduceRequest()), "unsupported api Produce (key 0)"},
-		{"create topics (not served)", frameOf(kmsg.NewPtrCreateTopicsRequest()), "unsupported api CreateTopics"},
+		{"produce v0 (not served)", frameOf(kmsg.NewPtrProduceRequest()), "unsupported Produce version 0"},
+		{"sasl handshake (not served)", frameOf(kmsg.NewPtrSASLHandshakeRequest()), "unsupported api SASLHandshake"},
 		{"unknown key", cat(i16(500), i16(0), i32(1), i16(-1)), "unknown api key 500"},
 		{"metadata too new", func() []byte {
 			f := frameOf(metadataV14)
