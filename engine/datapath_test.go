@@ -104,8 +104,8 @@ func makeBatch(pid int64, epoch int16, seq int32, values ...string) []byte {
 	var recs []byte
 	for i, v := range values {
 		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte(v)}
-		body := r.AppendTo(nil)
-		recs = append(recs, body...)
+		r.Length = int32(len(r.AppendTo(nil)) - 1) // the length varint of 0 is one byte
+		recs = r.AppendTo(recs)
 	}
 	now := time.Now().UnixMilli()
 	rb := kmsg.RecordBatch{
@@ -274,5 +274,76 @@ func TestFetchLongPollWokenByAppend(t *testing.T) {
 				t.Fatalf("idle long poll: %v, %d bytes", took, len(f.Topics[0].Partitions[0].RecordBatches))
 			}
 		})
+	}
+}
+
+func TestListOffsetsDeleteRecordsLeaderEpochs(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOUring)
+	addTestPartitions(t, b, "offs", 1)
+	for i := 0; i < 3; i++ {
+		send(t, cl, produceReq(9, -1, "offs", map[int32][]byte{0: makeBatch(-1, -1, -1, "x", "y")}))
+	}
+	list := func(ts int64) kmsg.ListOffsetsResponseTopicPartition {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.Version = 7
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "offs"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp, rp.CurrentLeaderEpoch = ts, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return send(t, cl, req).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+	}
+	if got := list(-2); got.Offset != 0 || got.ErrorCode != 0 {
+		t.Fatalf("earliest: %+v", got)
+	}
+	if got := list(-1); got.Offset != 6 {
+		t.Fatalf("latest: %+v", got)
+	}
+	if got := list(0); got.Offset != 0 {
+		t.Fatalf("timestamp 0: %+v", got)
+	}
+	if got := list(time.Now().Add(time.Hour).UnixMilli()); got.Offset != -1 {
+		t.Fatalf("a timestamp past every record: %+v, want offset -1", got)
+	}
+	if got := list(-3); got.Offset < 0 || got.Timestamp <= 0 {
+		t.Fatalf("max timestamp: %+v", got)
+	}
+
+	del := kmsg.NewPtrDeleteRecordsRequest()
+	del.Version = 2
+	dt := kmsg.NewDeleteRecordsRequestTopic()
+	dt.Topic = "offs"
+	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	dp.Offset = 4
+	dt.Partitions = append(dt.Partitions, dp)
+	del.Topics = append(del.Topics, dt)
+	dr := send(t, cl, del).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0]
+	if dr.ErrorCode != 0 || dr.LowWatermark != 4 {
+		t.Fatalf("delete records: %+v", dr)
+	}
+	if got := list(-2); got.Offset != 4 {
+		t.Fatalf("earliest after delete records: %+v", got)
+	}
+	if c := send(t, cl, fetchReq(12, "offs", 0, 1, 0)).(*kmsg.FetchResponse).Topics[0].Partitions[0].ErrorCode; c != kerr.OffsetOutOfRange.Code {
+		t.Fatalf("fetch below the log start: error %d", c)
+	}
+	dp.Offset = 99
+	del.Topics[0].Partitions[0] = dp
+	if c := send(t, cl, del).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0].ErrorCode; c != kerr.OffsetOutOfRange.Code {
+		t.Fatalf("delete past the high watermark: error %d", c)
+	}
+
+	ofe := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	ofe.Version = 3
+	ot := kmsg.NewOffsetForLeaderEpochRequestTopic()
+	ot.Topic = "offs"
+	op := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+	op.LeaderEpoch, op.CurrentLeaderEpoch = 0, -1
+	ot.Partitions = append(ot.Partitions, op)
+	ofe.Topics = append(ofe.Topics, ot)
+	er := send(t, cl, ofe).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0]
+	if er.ErrorCode != 0 || er.LeaderEpoch != 0 || er.EndOffset != 6 {
+		t.Fatalf("offset for leader epoch 0: %+v", er)
 	}
 }

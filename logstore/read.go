@@ -186,3 +186,14 @@ func (s *Segment) searchRecords(pos int64, h header, ts, from int64) (int64, int
 	}
 	return 0, 0, false, nil
 }
+
+// MaxTimestamp is the largest batch max timestamp in the log, -1 when the
+// log holds none (ListOffsets' MAX_TIMESTAMP, with OffsetForTimestamp to
+// find its offset). It may run on any goroutine.
+func (l *Log) MaxTimestamp() int64 {
+	maxTs := int64(-1)
+	for _, s := range l.segments() {
+		maxTs = max(maxTs, s.maxTs.Load())
+	}
+	return maxTs
+}

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/logstore"
+)
+
+// ListOffsets: v1-v11
+//
+// Behavior:
+// * Timestamp -2 (earliest) and -4 (earliest local, v8+): the log start
+//   offset. -1 (latest): the high watermark (the last stable offset is the
+//   same: no transactions yet). -3 (max timestamp, v7+): the first offset
+//   carrying the largest timestamp. -5 (latest tiered, v9+) and -6
+//   (earliest pending upload, v11+): -1, since nothing is tiered.
+// * A timestamp >= 0: the first offset whose timestamp is at least it, or
+//   -1 when no record is that late.
+// * UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH (v4+) per
+//   partition.
+
+func init() { register(api{key: 2, min: 1, max: 11, handle: handleListOffsets}) }
+
+func handleListOffsets(b *Broker, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.ListOffsetsRequest)
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
+			p := b.lookupPartition(rt.Topic, rp.Partition)
+			switch {
+			case p == nil:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case req.Version >= 4 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < p.leaderEpoch:
+				sp.ErrorCode = kerr.FencedLeaderEpoch.Code
+			case req.Version >= 4 && rp.CurrentLeaderEpoch > p.leaderEpoch:
+				sp.ErrorCode = kerr.UnknownLeaderEpoch.Code
+			default:
+				sp.ErrorCode = listOffset(p, rp.Timestamp, &sp)
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}
+
+func listOffset(p *partition, ts int64, out *kmsg.ListOffsetsResponseTopicPartition) int16 {
+	l := p.log
+	out.LeaderEpoch = p.leaderEpoch
+	switch ts {
+	case -2, -4:
+		out.Offset = l.LogStartOffset()
+		return 0
+	case -1:
+		out.Offset = l.HighWatermark()
+		return 0
+	case -5, -6:
+		return 0
+	case -3:
+		if ts = l.MaxTimestamp(); ts < 0 {
+			return 0
+		}
+	}
+	if ts < 0 {
+		return kerr.InvalidRequest.Code
+	}
+	off, at, found, err := l.OffsetForTimestamp(ts)
+	switch {
+	case errors.Is(err, logstore.ErrOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case err != nil:
+		return kerr.KafkaStorageError.Code
+	case found && off < l.HighWatermark():
+		out.Offset, out.Timestamp = off, at
+	}
+	return 0
+}

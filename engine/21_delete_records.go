@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/logstore"
+)
+
+// DeleteRecords: v0-v2
+//
+// Behavior:
+// * Moves each partition's log start offset up to the offset given (-1:
+//   the high watermark) on the partition's owner shard; segments wholly
+//   below it are deleted (after readers let go). Answers the new low
+//   watermark.
+// * An offset past the high watermark gets OFFSET_OUT_OF_RANGE; unknown
+//   partitions UNKNOWN_TOPIC_OR_PARTITION.
+
+func init() { register(api{key: 21, min: 0, max: 2, handle: handleDeleteRecords}) }
+
+func handleDeleteRecords(b *Broker, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.DeleteRecordsRequest)
+	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	type job struct {
+		p   *partition
+		off int64
+		out *kmsg.DeleteRecordsResponseTopicPartition
+	}
+	byOwner := map[int][]job{}
+	resp.Topics = make([]kmsg.DeleteRecordsResponseTopic, len(req.Topics))
+	for i, rt := range req.Topics {
+		st := &resp.Topics[i]
+		*st = kmsg.NewDeleteRecordsResponseTopic()
+		st.Topic = rt.Topic
+		st.Partitions = make([]kmsg.DeleteRecordsResponseTopicPartition, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			sp := &st.Partitions[j]
+			*sp = kmsg.NewDeleteRecordsResponseTopicPartition()
+			sp.Partition, sp.LowWatermark = rp.Partition, -1
+			p := b.lookupPartition(rt.Topic, rp.Partition)
+			if p == nil {
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			byOwner[p.owner] = append(byOwner[p.owner], job{p, rp.Offset, sp})
+		}
+	}
+	if len(byOwner) == 0 {
+		return resp, nil
+	}
+	var pending atomic.Int32
+	pending.Store(int32(len(byOwner)))
+	for owner, jobs := range byOwner {
+		b.data.Run(owner, func() {
+			for _, j := range jobs {
+				low, err := j.p.log.DeleteRecords(j.off)
+				switch {
+				case errors.Is(err, logstore.ErrOffsetOutOfRange):
+					j.out.ErrorCode = kerr.OffsetOutOfRange.Code
+				case err != nil:
+					j.out.ErrorCode = kerr.KafkaStorageError.Code
+				default:
+					j.out.LowWatermark = low
+				}
+			}
+			if pending.Add(-1) == 0 {
+				r.respond(resp)
+			}
+		})
+	}
+	return nil, nil
+}
