@@ -3,12 +3,12 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
-	"io"
-	"net"
-	"sync"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"net"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
