@@ -23,6 +23,7 @@ func (s *fakeServer) Backend() string      { return netio.IOStd }
 func (s *fakeServer) Shards() int          { return 1 }
 func (s *fakeServer) Run(_ int, fn func()) { fn() }
 func (s *fakeServer) Close() error         { s.closed = true; return nil }
+func (s *fakeServer) Stats() netio.Stats   { return netio.Stats{} }
 
 func openWith(t *testing.T, listen func(netio.Config, netio.Handler) (netio.Server, error), kv ...string) (*Broker, error) {
 	t.Helper()

@@ -347,3 +347,34 @@ func TestListOffsetsDeleteRecordsLeaderEpochs(t *testing.T) {
 		t.Fatalf("offset for leader epoch 0: %+v", er)
 	}
 }
+
+// TestFetchIsZeroCopy: the record bytes of a large fetch leave by the
+// file-send path; only the framing comes from Go memory.
+func TestFetchIsZeroCopy(t *testing.T) {
+	for _, backend := range backendsForTest(t) {
+		t.Run(backend, func(t *testing.T) {
+			b, cl := startDataBroker(t, backend)
+			addTestPartitions(t, b, "zc", 1)
+			value := string(bytes.Repeat([]byte("v"), 64<<10))
+			var produced int64
+			for i := 0; i < 64; i++ {
+				batch := makeBatch(-1, -1, -1, value, value)
+				produced += int64(len(batch))
+				send(t, cl, produceReq(9, 1, "zc", map[int32][]byte{0: batch}))
+			}
+			before := b.data.Stats()
+			req := fetchReq(12, "zc", 0, 0, 0)
+			req.Topics[0].Partitions[0].PartitionMaxBytes = 64 << 20
+			fp := send(t, cl, req).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+			if int64(len(fp.RecordBatches)) != produced {
+				t.Fatalf("fetched %d record bytes, want %d", len(fp.RecordBatches), produced)
+			}
+			after := b.data.Stats()
+			fileBytes, heapBytes := after.FileBytes-before.FileBytes, after.HeapBytes-before.HeapBytes
+			t.Logf("%s: %d record bytes by file send, %d framing bytes from the heap", backend, fileBytes, heapBytes)
+			if fileBytes != produced || heapBytes > 4096 {
+				t.Fatalf("file-send bytes %d (want %d), heap bytes %d (want framing only)", fileBytes, produced, heapBytes)
+			}
+		})
+	}
+}

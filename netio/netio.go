@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync/atomic"
 )
 
 // Backend names, as given to --io.
@@ -94,9 +95,36 @@ type Server interface {
 	// A partition's owner shard does all its appends this way, so the data
 	// path needs no locks. fn must not block. After Close, fn is dropped.
 	Run(shard int, fn func())
+	// Stats counts what the server has queued to send.
+	Stats() Stats
 	// Close stops accepting, closes every connection and waits for the loops.
 	Close() error
 }
+
+// Stats are a server's send counters. FileBytes went out by the file-send
+// path (mmap SEND, splice or sendfile) without passing through a Go
+// buffer; HeapBytes came from Go memory (framing and small responses).
+type Stats struct {
+	HeapBytes int64
+	FileBytes int64
+}
+
+// sendStats is embedded by both backends.
+type sendStats struct {
+	heap, file atomic.Int64
+}
+
+func (s *sendStats) count(r Response) {
+	for _, p := range r.Parts {
+		if p.File != nil {
+			s.file.Add(p.Len)
+		} else {
+			s.heap.Add(int64(len(p.Bytes)))
+		}
+	}
+}
+
+func (s *sendStats) Stats() Stats { return Stats{HeapBytes: s.heap.Load(), FileBytes: s.file.Load()} }
 
 // ErrFrameTooLarge is why a connection closed on a frame over MaxFrameBytes.
 var ErrFrameTooLarge = errors.New("netio: frame larger than socket.request.max.bytes")

@@ -19,12 +19,13 @@ type stdServer struct {
 	h   Handler
 	ln  *net.TCPListener
 
-	mu     sync.Mutex
-	conns  map[*stdConn]struct{}
-	closed bool
+	mu      sync.Mutex
+	conns   map[*stdConn]struct{}
+	closed  bool
 	wg      sync.WaitGroup
 	nextID  atomic.Uint64
 	workers []*stdWorker
+	sendStats
 }
 
 func listenStd(cfg Config, h Handler) (*stdServer, error) {
@@ -133,7 +134,10 @@ func (c *stdConn) Respond(seq uint64, resp Response) {
 		release(resp)
 		return
 	}
-	c.ord.put(seq, resp, func(r Response) { c.out = append(c.out, r) })
+	c.ord.put(seq, resp, func(r Response) {
+		c.srv.count(r)
+		c.out = append(c.out, r)
+	})
 	c.mu.Unlock()
 	c.signal()
 }

@@ -122,6 +122,7 @@ func (c *uconn) respondOnShard(seq uint64, resp Response) {
 }
 
 func (c *uconn) enqueue(r Response) {
+	c.sh.srv.count(r)
 	start := len(c.queue)
 	for _, p := range r.Parts {
 		if p.File == nil {

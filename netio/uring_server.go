@@ -22,6 +22,7 @@ type uringServer struct {
 	steer  *steering
 	wg     sync.WaitGroup
 
+	sendStats
 	closeOnce    sync.Once
 	restoreProcs int // GOMAXPROCS before Listen raised it, or 0
 }
