@@ -27,11 +27,10 @@ import (
 // * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by
 //   id, v13+), OFFSET_OUT_OF_RANGE, FENCED/UNKNOWN_LEADER_EPOCH (v9+);
 //   a partition in error makes the fetch answer at once.
-// * Fetch sessions (KIP-227) are declined for now: the response's session
-//   id is 0, so clients keep sending full fetches; a request naming a
-//   session gets FETCH_SESSION_ID_NOT_FOUND.
-// * Follower fetches (replica id >= 0) are refused until replication
-//   exists: NOT_LEADER_OR_FOLLOWER... (answered as a consumer fetch).
+// * Fetch sessions (KIP-227, v7+): see fetch_session.go. Incremental
+//   responses carry only partitions with something new; unknown sessions
+//   get FETCH_SESSION_ID_NOT_FOUND, a wrong epoch
+//   INVALID_FETCH_SESSION_EPOCH.
 //
 // Version notes: v4 isolation level and last stable offset; v5 log start
 // offset; v7 sessions; v9 current leader epoch; v11 rack and preferred
@@ -40,10 +39,13 @@ import (
 func init() { register(api{key: 1, min: 4, max: 18, handle: handleFetch}) }
 
 type fetchState struct {
-	b    *Broker
-	r    *request
-	req  *kmsg.FetchRequest
-	done atomic.Bool
+	b       *Broker
+	r       *request
+	req     *kmsg.FetchRequest
+	targets []fetchTarget
+	session *fetchSession // nil: sessionless
+	incr    bool          // an incremental fetch: leave out partitions with nothing new
+	done    atomic.Bool
 
 	mu      sync.Mutex // waiter handles and the timer
 	waiting []parkedWaiter
@@ -58,10 +60,13 @@ type parkedWaiter struct {
 func handleFetch(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.FetchRequest)
 	fs := &fetchState{b: b, r: r, req: req}
-	if req.Version >= 7 && (req.SessionID != 0 || (req.SessionEpoch != 0 && req.SessionEpoch != -1)) {
-		fs.respond(kerr.FetchSessionIDNotFound.Code, nil)
+	session, targets, code := b.sessionTargets(req)
+	if code != 0 {
+		fs.respond(code, nil)
 		return nil, nil
 	}
+	fs.session, fs.targets = session, targets
+	fs.incr = session != nil && req.SessionEpoch > 0
 	topics, ready, urgent := fs.read()
 	if urgent || req.MaxWaitMillis <= 0 || ready >= int64(max(req.MinBytes, 1)) {
 		fs.respond(0, topics)
@@ -80,49 +85,47 @@ func (fs *fetchState) read() (topics []fetchTopicOut, ready int64, urgent bool) 
 	if budget <= 0 {
 		budget = 1 << 62
 	}
-	for i := range req.Topics {
-		rt := &req.Topics[i]
-		name := rt.Topic
-		if req.Version >= 13 {
-			name = fs.b.topicNameByID(rt.TopicID)
+	for i := range fs.targets {
+		tg := &fs.targets[i]
+		out := fetchPartitionOut{partition: tg.part, hw: -1, lastStable: -1, logStart: -1}
+		p := fs.b.lookupPartition(tg.topic, tg.part)
+		switch {
+		case p == nil && req.Version >= 13 && tg.topic == "":
+			out.errCode = kerr.UnknownTopicID.Code
+		case p == nil:
+			out.errCode = kerr.UnknownTopicOrPartition.Code
+		case req.Version >= 9 && tg.leaderEp >= 0 && tg.leaderEp < p.leaderEpoch:
+			out.errCode = kerr.FencedLeaderEpoch.Code
+		case req.Version >= 9 && tg.leaderEp > p.leaderEpoch:
+			out.errCode = kerr.UnknownLeaderEpoch.Code
+		default:
+			fs.readPartition(p, tg, &out, &budget, ready > 0)
 		}
-		t := fetchTopicOut{name: name, id: rt.TopicID}
-		for j := range rt.Partitions {
-			rp := &rt.Partitions[j]
-			out := fetchPartitionOut{partition: rp.Partition, hw: -1, lastStable: -1, logStart: -1}
-			p := fs.b.lookupPartition(name, rp.Partition)
-			switch {
-			case p == nil && req.Version >= 13 && name == "":
-				out.errCode = kerr.UnknownTopicID.Code
-			case p == nil:
-				out.errCode = kerr.UnknownTopicOrPartition.Code
-			case req.Version >= 9 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < p.leaderEpoch:
-				out.errCode = kerr.FencedLeaderEpoch.Code
-			case req.Version >= 9 && rp.CurrentLeaderEpoch > p.leaderEpoch:
-				out.errCode = kerr.UnknownLeaderEpoch.Code
-			default:
-				fs.readPartition(p, rp, &out, &budget, ready > 0)
-			}
-			if out.errCode != 0 {
-				urgent = true
-			}
-			ready += out.slice.Len
-			t.parts = append(t.parts, out)
+		if out.errCode != 0 {
+			urgent = true
 		}
-		topics = append(topics, t)
+		ready += out.slice.Len
+		if fs.incr && out.errCode == 0 && out.slice.Len == 0 && out.hw == tg.sentHW && out.logStart == tg.sentLogStart {
+			continue // nothing new for the client
+		}
+		if n := len(topics); n == 0 || topics[n-1].name != tg.topic || topics[n-1].id != tg.topicID {
+			topics = append(topics, fetchTopicOut{name: tg.topic, id: tg.topicID})
+		}
+		t := &topics[len(topics)-1]
+		t.parts = append(t.parts, out)
 	}
 	return topics, ready, urgent
 }
 
-func (fs *fetchState) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition,
+func (fs *fetchState) readPartition(p *partition, tg *fetchTarget,
 	out *fetchPartitionOut, budget *int64, haveData bool) {
 	hw := p.log.HighWatermark()
 	out.hw, out.lastStable, out.logStart = hw, hw, p.log.LogStartOffset()
-	limit := min(int64(rp.PartitionMaxBytes), *budget)
+	limit := min(int64(tg.maxBytes), *budget)
 	if limit <= 0 && haveData {
 		return
 	}
-	s, err := p.log.Read(rp.FetchOffset, max(limit, 1), hw)
+	s, err := p.log.Read(tg.offset, max(limit, 1), hw)
 	if err != nil {
 		if errors.Is(err, logstore.ErrOffsetOutOfRange) {
 			out.errCode = kerr.OffsetOutOfRange.Code
@@ -144,16 +147,9 @@ func (fs *fetchState) readPartition(p *partition, rp *kmsg.FetchRequestTopicPart
 func (fs *fetchState) park(wait time.Duration) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	for i := range fs.req.Topics {
-		rt := &fs.req.Topics[i]
-		name := rt.Topic
-		if fs.req.Version >= 13 {
-			name = fs.b.topicNameByID(rt.TopicID)
-		}
-		for _, rp := range rt.Partitions {
-			if p := fs.b.lookupPartition(name, rp.Partition); p != nil {
-				fs.waiting = append(fs.waiting, parkedWaiter{p, p.addWaiter(fs.onAppend)})
-			}
+	for _, tg := range fs.targets {
+		if p := fs.b.lookupPartition(tg.topic, tg.part); p != nil {
+			fs.waiting = append(fs.waiting, parkedWaiter{p, p.addWaiter(fs.onAppend)})
 		}
 	}
 	fs.timer = time.AfterFunc(wait, fs.onTimeout)
@@ -209,7 +205,12 @@ func (fs *fetchState) finish() bool {
 }
 
 func (fs *fetchState) respond(errCode int16, topics []fetchTopicOut) {
-	resp, err := encodeFetch(fs.req.Version, fs.r.correlationID, errCode, 0, topics, &fs.b.segFiles)
+	var sessionID int32
+	if fs.session != nil && errCode == 0 {
+		sessionID = fs.session.id
+		fs.session.remember(topics)
+	}
+	resp, err := encodeFetch(fs.req.Version, fs.r.correlationID, errCode, sessionID, topics, &fs.b.segFiles)
 	if err != nil {
 		fs.b.log.Error("fetch response failed; closing connection", "err", err)
 		fs.r.conn.Close()

@@ -38,9 +38,10 @@ type Broker struct {
 	servers   []netio.Server
 	// parts is the table of hosted partitions; data is the server whose
 	// shards own them (the first listener that is not a controller's).
-	parts    atomic.Pointer[partitionTable]
-	data     netio.Server
-	segFiles segFiles // per-segment files for zero-copy fetches
+	parts         atomic.Pointer[partitionTable]
+	data          netio.Server
+	segFiles      segFiles // per-segment files for zero-copy fetches
+	fetchSessions fetchSessions
 
 	producerIDs *producerIDs
 }

@@ -378,3 +378,54 @@ func TestFetchIsZeroCopy(t *testing.T) {
 		})
 	}
 }
+
+func TestFetchSessions(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOUring)
+	addTestPartitions(t, b, "sess", 2)
+	full := fetchReq(12, "sess", 0, 0, 0)
+	full.SessionID, full.SessionEpoch = 0, 0
+	p1 := full.Topics[0].Partitions[0]
+	p1.Partition = 1
+	full.Topics[0].Partitions = append(full.Topics[0].Partitions, p1)
+	resp := send(t, cl, full).(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 || resp.SessionID == 0 || len(resp.Topics[0].Partitions) != 2 {
+		t.Fatalf("opening fetch: error %d session %d, %d partitions", resp.ErrorCode, resp.SessionID, len(resp.Topics[0].Partitions))
+	}
+	id := resp.SessionID
+	incr := func(epoch int32, maxWait int32, forget ...int32) *kmsg.FetchResponse {
+		req := kmsg.NewPtrFetchRequest()
+		req.Version, req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 12, maxWait, 1, 1<<20
+		req.SessionID, req.SessionEpoch = id, epoch
+		if len(forget) > 0 {
+			ft := kmsg.NewFetchRequestForgottenTopic()
+			ft.Topic, ft.Partitions = "sess", forget
+			req.ForgottenTopics = append(req.ForgottenTopics, ft)
+		}
+		return send(t, cl, req).(*kmsg.FetchResponse)
+	}
+	if r := incr(1, 0); r.ErrorCode != 0 || len(r.Topics) != 0 {
+		t.Fatalf("incremental fetch with nothing new: error %d, %d topics", r.ErrorCode, len(r.Topics))
+	}
+	send(t, cl, produceReq(9, 1, "sess", map[int32][]byte{1: makeBatch(-1, -1, -1, "new")}))
+	r := incr(2, 1000)
+	if r.ErrorCode != 0 || len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1 || r.Topics[0].Partitions[0].Partition != 1 {
+		t.Fatalf("incremental fetch after an append to partition 1: %+v", r.Topics)
+	}
+	if !bytes.Contains(r.Topics[0].Partitions[0].RecordBatches, []byte("new")) {
+		t.Fatal("incremental fetch lacks the new records")
+	}
+	if r := incr(2, 0); r.ErrorCode != kerr.InvalidFetchSessionEpoch.Code {
+		t.Fatalf("replayed epoch: error %d, want INVALID_FETCH_SESSION_EPOCH", r.ErrorCode)
+	}
+	if r := incr(3, 0, 1); r.ErrorCode != 0 {
+		t.Fatalf("forgetting partition 1: error %d", r.ErrorCode)
+	}
+	send(t, cl, produceReq(9, 1, "sess", map[int32][]byte{1: makeBatch(-1, -1, -1, "more")}))
+	if r := incr(4, 0); len(r.Topics) != 0 {
+		t.Fatalf("a forgotten partition came back: %+v", r.Topics)
+	}
+	id = 12345
+	if r := incr(1, 0); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
+		t.Fatalf("unknown session: error %d, want FETCH_SESSION_ID_NOT_FOUND", r.ErrorCode)
+	}
+}
