@@ -80,7 +80,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 			default:
 				buf := bytebufferpool.Get()
 				buf.B = append(buf.B[:0], rp.Records...)
-				byOwner[p.owner] = append(byOwner[p.owner], produceJob{p: p, payload: buf, out: sp})
+				byOwner[b.owner(p)] = append(byOwner[b.owner(p)], produceJob{p: p, payload: buf, out: sp})
 			}
 		}
 	}
@@ -113,9 +113,6 @@ func (b *Broker) appendOnOwner(j produceJob, version int16) {
 		out.ErrorCode = kerr.InvalidRecord.Code
 		b.setProduceMessage(out, version, "produce v3+ carries exactly one record batch per partition")
 		return
-	}
-	if p.producers == nil {
-		p.producers = producers{}
 	}
 	dup, isDup, code := p.producers.check(payload)
 	if code != 0 {

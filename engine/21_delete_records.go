@@ -46,7 +46,7 @@ func handleDeleteRecords(b *Broker, r *request) (kmsg.Response, error) {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				continue
 			}
-			byOwner[p.owner] = append(byOwner[p.owner], job{p, rp.Offset, sp})
+			byOwner[b.owner(p)] = append(byOwner[b.owner(p)], job{p, rp.Offset, sp})
 		}
 	}
 	if len(byOwner) == 0 {

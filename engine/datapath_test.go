@@ -87,8 +87,11 @@ func addTestPartitions(t *testing.T, b *Broker, topic string, n int) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { l.Close() })
-		tab.byName[partitionKey{topic, i}] = &partition{topic: topic, index: i, log: l, topicID: id,
-			owner: ownerShard(topic, i, b.data.Shards())}
+		p, err := b.newPartition(topic, id, i, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab.byName[partitionKey{topic, i}] = p
 	}
 	b.parts.Store(tab)
 }
@@ -427,5 +430,35 @@ func TestFetchSessions(t *testing.T) {
 	id = 12345
 	if r := incr(1, 0); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("unknown session: error %d, want FETCH_SESSION_ID_NOT_FOUND", r.ErrorCode)
+	}
+}
+
+// TestProducerStateRebuiltFromLog: a partition reopened from its log (as
+// after a restart or crash) still recognises retried batches.
+func TestProducerStateRebuiltFromLog(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOStd)
+	addTestPartitions(t, b, "rebuild", 1)
+	pid := int64(4242)
+	send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 3, 0, "a", "b")}))
+	send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 3, 2, "c")}))
+	old := b.lookupPartition("rebuild", 0)
+	fresh, err := b.newPartition(old.topic, old.topicID, old.index, old.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := b.parts.Load().clone()
+	tab.byName[partitionKey{"rebuild", 0}] = fresh
+	b.parts.Store(tab)
+	r := partitionResult(t, send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 3, 0, "a", "b")})).(*kmsg.ProduceResponse), 0)
+	if r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("retry after rebuild: %+v, want the original offset 0", r)
+	}
+	r = partitionResult(t, send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 3, 3, "d")})).(*kmsg.ProduceResponse), 0)
+	if r.ErrorCode != 0 || r.BaseOffset != 3 {
+		t.Fatalf("next batch after rebuild: %+v, want offset 3", r)
+	}
+	r = partitionResult(t, send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 2, 4, "stale")})).(*kmsg.ProduceResponse), 0)
+	if r.ErrorCode != kerr.InvalidProducerEpoch.Code {
+		t.Fatalf("older epoch: error %d, want INVALID_PRODUCER_EPOCH", r.ErrorCode)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"hash/fnv"
 	"sync"
 
@@ -17,7 +18,9 @@ type partition struct {
 	index   int32
 	topicID [16]byte
 	log     *logstore.Log
-	owner   int // shard index on the data-plane server
+	// ownerHash places the partition on a shard: Broker.owner maps it to
+	// one of the data-plane server's shards, known only once it started.
+	ownerHash uint32
 
 	leaderEpoch int32 // stamped into appended batches
 
@@ -68,10 +71,27 @@ func (b *Broker) topicNameByID(id [16]byte) string {
 	return b.parts.Load().byID[id]
 }
 
-// ownerShard places a partition on a shard: a stable hash of topic and
-// partition, so a partition keeps its owner across restarts.
-func ownerShard(topic string, index int32, shards int) int {
+// partitionHash is a stable hash of topic and partition, so a partition
+// keeps its owner across restarts with the same shard count.
+func partitionHash(topic string, index int32) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(topic))
-	return int((h.Sum32() + uint32(index)) % uint32(shards))
+	return h.Sum32() + uint32(index)
+}
+
+// owner is the shard that does p's appends.
+func (b *Broker) owner(p *partition) int {
+	return int(p.ownerHash % uint32(b.data.Shards()))
+}
+
+// newPartition readies a hosted partition around its open log: the owner
+// shard on the data-plane server and the idempotence state rebuilt from
+// the log. Everything that publishes a partition builds it here.
+func (b *Broker) newPartition(topic string, topicID [16]byte, index int32, l *logstore.Log) (*partition, error) {
+	ps, err := rebuildProducers(l)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild producer state of %s-%d: %w", topic, index, err)
+	}
+	return &partition{topic: topic, index: index, topicID: topicID, log: l,
+		ownerHash: partitionHash(topic, index), producers: ps}, nil
 }

@@ -75,21 +75,41 @@ func (ps producers) record(payload []byte) {
 		if size > int64(len(payload)) {
 			return
 		}
-		if pid := b.ProducerID(); pid >= 0 {
-			e := ps[pid]
-			if e == nil || b.ProducerEpoch() != e.epoch {
-				e = &producerEntry{epoch: b.ProducerEpoch()}
-				ps[pid] = e
-			}
-			e.batches[e.next] = seqBatch{
-				firstSeq: b.BaseSequence(), lastSeq: b.BaseSequence() + b.LastOffsetDelta(),
-				firstOffset: b.BaseOffset(), lastOffset: b.LastOffset(),
-			}
-			e.next = (e.next + 1) % producerWindow
-			e.n = min(e.n+1, producerWindow)
-		}
+		ps.recordBatch(b)
 		payload = payload[size:]
 	}
+}
+
+// recordBatch remembers one batch (only its header is read).
+func (ps producers) recordBatch(b logstore.Batch) {
+	pid := b.ProducerID()
+	if pid < 0 || b.IsControl() {
+		return
+	}
+	e := ps[pid]
+	if e == nil || b.ProducerEpoch() != e.epoch {
+		e = &producerEntry{epoch: b.ProducerEpoch()}
+		ps[pid] = e
+	}
+	e.batches[e.next] = seqBatch{
+		firstSeq: b.BaseSequence(), lastSeq: b.BaseSequence() + b.LastOffsetDelta(),
+		firstOffset: b.BaseOffset(), lastOffset: b.LastOffset(),
+	}
+	e.next = (e.next + 1) % producerWindow
+	e.n = min(e.n+1, producerWindow)
+}
+
+// rebuildProducers recovers a partition's idempotence state from the batch
+// headers in its log, so producers keep their sequences across restarts
+// and crashes (Kafka reads a snapshot and the log after it; Weir reads the
+// headers, which cost a 61-byte read per batch).
+func rebuildProducers(l *logstore.Log) (producers, error) {
+	ps := producers{}
+	err := l.ScanBatches(l.LogStartOffset(), func(b logstore.Batch) error {
+		ps.recordBatch(b)
+		return nil
+	})
+	return ps, err
 }
 
 // batchHeaderBytes is a record batch's fixed header (Kafka's

@@ -181,3 +181,44 @@ func (w *window) get(pos, n int64) ([]byte, error) {
 	}
 	return w.buf[:n], nil
 }
+
+// ScanBatches calls fn with the header of every batch from the one holding
+// offset from to the log end, in order: the BatchHeaderSize bytes of the
+// header only, valid during the call. Owners rebuild state that lives in
+// batch headers (idempotent producers' sequences) with it. It may run on
+// any goroutine; fn returning an error stops the scan with that error.
+func (l *Log) ScanBatches(from int64, fn func(b Batch) error) error {
+	for _, seg := range l.segments() {
+		if seg.next.Load() <= from {
+			continue
+		}
+		if !seg.tryAcquire() {
+			continue // deleted under us: it lies below the log start now
+		}
+		err := seg.scanHeaders(from, fn)
+		seg.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Segment) scanHeaders(from int64, fn func(b Batch) error) error {
+	size := s.size.Load()
+	sc := newScanner(s, size)
+	defer sc.release()
+	for pos := s.idx.lookup(from); pos < size; {
+		h, err := sc.at(pos)
+		if err != nil {
+			return err
+		}
+		if h.last >= from {
+			if err := fn(Batch((*sc.buf)[pos-sc.at0 : pos-sc.at0+BatchHeaderSize])); err != nil {
+				return err
+			}
+		}
+		pos += h.size
+	}
+	return nil
+}
