@@ -18,12 +18,13 @@ type fakeServer struct {
 	closed bool
 }
 
-func (s *fakeServer) Addr() net.Addr       { return s.addr }
-func (s *fakeServer) Backend() string      { return netio.IOStd }
-func (s *fakeServer) Shards() int          { return 1 }
-func (s *fakeServer) Run(_ int, fn func()) { fn() }
-func (s *fakeServer) Close() error         { s.closed = true; return nil }
-func (s *fakeServer) Stats() netio.Stats   { return netio.Stats{} }
+func (s *fakeServer) Addr() net.Addr                                     { return s.addr }
+func (s *fakeServer) Backend() string                                    { return netio.IOStd }
+func (s *fakeServer) Shards() int                                        { return 1 }
+func (s *fakeServer) Run(_ int, fn func())                               { fn() }
+func (s *fakeServer) Sync(_ int, fds []int, dirFd int, done func(error)) { done(nil) }
+func (s *fakeServer) Close() error                                       { s.closed = true; return nil }
+func (s *fakeServer) Stats() netio.Stats                                 { return netio.Stats{} }
 
 func openWith(t *testing.T, listen func(netio.Config, netio.Handler) (netio.Server, error), kv ...string) (*Broker, error) {
 	t.Helper()

@@ -1,7 +1,10 @@
 package netio
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +144,57 @@ func TestRunOnShard(t *testing.T) {
 			stopServer(t, srv, h, 0)
 			srv.Run(0, func() { t.Error("ran after Close") })
 			time.Sleep(10 * time.Millisecond)
+		})
+	}
+}
+
+// TestSync: files posted for syncing come back done, on both backends,
+// many at once (group commit on uring); after Close a Sync fails cleanly.
+func TestSync(t *testing.T) {
+	dir := t.TempDir()
+	var fds []int
+	for i := 0; i < 8; i++ {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprint("f", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		f.Write([]byte("data"))
+		fds = append(fds, int(f.Fd()))
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, bc := range backends(t) {
+		t.Run(bc.name, func(t *testing.T) {
+			h := &testHandler{}
+			srv := startServer(t, bc, h, nil)
+			errs := make(chan error, 64)
+			for i := 0; i < 32; i++ {
+				srv.Sync(i%srv.Shards(), fds[i%8:i%8+1], int(d.Fd()), func(err error) { errs <- err })
+			}
+			srv.Sync(0, []int{-5}, -1, func(err error) { errs <- err })
+			failed := 0
+			for i := 0; i < 33; i++ {
+				select {
+				case err := <-errs:
+					if err != nil {
+						failed++
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("%d syncs never completed", 33-i)
+				}
+			}
+			if failed != 1 {
+				t.Fatalf("%d syncs failed, want only the one on a bad fd", failed)
+			}
+			stopServer(t, srv, h, 0)
+			srv.Sync(0, fds[:1], -1, func(err error) { errs <- err })
+			if err := <-errs; !errors.Is(err, ErrClosed) {
+				t.Fatalf("sync after close: %v, want ErrClosed", err)
+			}
 		})
 	}
 }

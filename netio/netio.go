@@ -95,6 +95,13 @@ type Server interface {
 	// A partition's owner shard does all its appends this way, so the data
 	// path needs no locks. fn must not block. After Close, fn is dropped.
 	Run(shard int, fn func())
+	// Sync makes files durable on shard: fdatasync of every fd in fds (in
+	// parallel), then fsync of dirFd unless it is -1, then done with the
+	// first error. On uring the syncs go through the shard's ring, so the
+	// syncs that several partitions ask for in one loop turn leave in one
+	// submission (group commit). Callable from any goroutine; done runs on
+	// the shard. The fds must stay open until done.
+	Sync(shard int, fds []int, dirFd int, done func(error))
 	// Stats counts what the server has queued to send.
 	Stats() Stats
 	// Close stops accepting, closes every connection and waits for the loops.
@@ -107,11 +114,12 @@ type Server interface {
 type Stats struct {
 	HeapBytes int64
 	FileBytes int64
+	Syncs     int64 // files and directories made durable through Sync
 }
 
 // sendStats is embedded by both backends.
 type sendStats struct {
-	heap, file atomic.Int64
+	heap, file, syncs atomic.Int64
 }
 
 func (s *sendStats) count(r Response) {
@@ -124,7 +132,20 @@ func (s *sendStats) count(r Response) {
 	}
 }
 
-func (s *sendStats) Stats() Stats { return Stats{HeapBytes: s.heap.Load(), FileBytes: s.file.Load()} }
+func (s *sendStats) Stats() Stats {
+	return Stats{HeapBytes: s.heap.Load(), FileBytes: s.file.Load(), Syncs: s.syncs.Load()}
+}
+
+func (s *sendStats) countSyncs(fds []int, dirFd int) {
+	n := int64(len(fds))
+	if dirFd >= 0 {
+		n++
+	}
+	s.syncs.Add(n)
+}
+
+// ErrClosed answers a Sync posted to a server that is closing.
+var ErrClosed = errors.New("netio: server closed")
 
 // ErrFrameTooLarge is why a connection closed on a frame over MaxFrameBytes.
 var ErrFrameTooLarge = errors.New("netio: frame larger than socket.request.max.bytes")

@@ -56,6 +56,13 @@ func (s *stdServer) Shards() int     { return len(s.workers) }
 
 func (s *stdServer) Run(shard int, fn func()) { s.workers[shard].post(fn) }
 
+func (s *stdServer) Sync(shard int, fds []int, dirFd int, done func(error)) {
+	s.countSyncs(fds, dirFd)
+	if !s.workers[shard].post(func() { done(syncNow(fds, dirFd)) }) {
+		done(ErrClosed)
+	}
+}
+
 func (s *stdServer) Close() error {
 	s.mu.Lock()
 	if s.closed {

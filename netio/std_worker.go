@@ -23,17 +23,19 @@ func newStdWorker() *stdWorker {
 	return w
 }
 
-func (w *stdWorker) post(fn func()) {
+// post queues fn; false when the worker has stopped.
+func (w *stdWorker) post(fn func()) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.dead {
-		return
+		return false
 	}
 	w.q.Push(fn)
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 func (w *stdWorker) loop() {

@@ -106,6 +106,11 @@ func (s *uringServer) Addr() net.Addr  { return s.addr }
 func (s *uringServer) Backend() string { return IOUring }
 func (s *uringServer) Shards() int     { return len(s.shards) }
 
+func (s *uringServer) Sync(shard int, fds []int, dirFd int, done func(error)) {
+	s.countSyncs(fds, dirFd)
+	s.shards[shard].post(shardMsg{kind: msgSync, sync: &syncJob{fds: fds, dirFd: dirFd, done: done}})
+}
+
 func (s *uringServer) Run(shard int, fn func()) {
 	s.shards[shard].post(shardMsg{kind: msgRun, fn: fn})
 }

@@ -22,6 +22,7 @@ const (
 	opShutdown
 	opCancel
 	opClose
+	opSync
 )
 
 const (
@@ -40,6 +41,7 @@ const (
 	msgClose
 	msgStop
 	msgRun
+	msgSync
 )
 
 // shardMsg is how other goroutines reach a shard: through its inbox.
@@ -49,6 +51,7 @@ type shardMsg struct {
 	seq  uint64
 	resp Response
 	fn   func()
+	sync *syncJob
 }
 
 // shard is one loop: a goroutine locked to its thread and pinned to a CPU,
@@ -78,6 +81,8 @@ type shard struct {
 	stopping    bool
 	acceptArmed bool
 	overflows   uint64
+	syncs       map[uint64]*syncJob // by id, while their fsyncs are in flight
+	syncSeq     uint64
 	dryRuns     uint64 // receives that found the buffer ring empty
 }
 
@@ -92,6 +97,9 @@ func (s *shard) post(m shardMsg) {
 	if s.dead {
 		s.gate.RUnlock()
 		release(m.resp)
+		if m.sync != nil {
+			m.sync.done(ErrClosed)
+		}
 		return
 	}
 	s.inbox.Push(m)
@@ -142,6 +150,7 @@ func (s *shard) setup() error {
 	r.On(opShutdown, s.onConnOp)
 	r.On(opCancel, s.onConnOp)
 	r.On(opClose, func(uint64, int32, uint32) {})
+	r.On(opSync, s.onSync)
 	s.armAccept()
 	return nil
 }
@@ -152,6 +161,9 @@ func (s *shard) teardown() {
 	s.gate.Unlock()
 	for _, m := range s.inbox.Drain(nil) {
 		release(m.resp)
+		if m.sync != nil {
+			m.sync.done(ErrClosed)
+		}
 	}
 	if w := s.waker.Load(); w != nil {
 		w.Close()
@@ -178,7 +190,7 @@ func (s *shard) loop() error {
 			s.bufsDirty = false
 		}
 		s.rearmRecvs()
-		if s.stopping && !s.acceptArmed && len(s.conns) == 0 {
+		if s.stopping && !s.acceptArmed && len(s.conns) == 0 && len(s.syncs) == 0 {
 			// Submit the last closes. The waker's re-armed read may stay
 			// pending: nothing will complete it, and closing the ring ends it.
 			err := s.r.Enter(false)
@@ -220,6 +232,8 @@ func (s *shard) drainInbox() {
 			s.stop()
 		case msgRun:
 			m.fn()
+		case msgSync:
+			s.startSync(m.sync)
 		}
 		*m = shardMsg{}
 	}
