@@ -93,37 +93,46 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	pending.Store(int32(len(byOwner)))
 	for owner, jobs := range byOwner {
 		b.data.Run(owner, func() {
+			done := func() {
+				if pending.Add(-1) == 0 {
+					finish()
+				}
+			}
 			for _, j := range jobs {
-				b.appendOnOwner(j, req.Version)
+				if wait := b.appendOnOwner(j, req.Version, req.Acks); wait != nil {
+					pending.Add(1)
+					wait(done)
+				}
 				bytebufferpool.Put(j.payload)
 			}
-			if pending.Add(-1) == 0 {
-				finish()
-			}
+			done()
 		})
 	}
 	return nil, nil
 }
 
 // appendOnOwner appends one partition's batch; it runs on the owner shard.
-func (b *Broker) appendOnOwner(j produceJob, version int16) {
+// When the append started a sync (flush.messages) and the producer wants
+// an answer, it returns a wait for the sync: call it with the function to
+// run once the bytes are durable.
+func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait func(func())) {
 	p, out, payload := j.p, j.out, j.payload.B
 	first, ok := firstBatch(payload)
 	if ok && first.Size() != int64(len(payload)) {
 		out.ErrorCode = kerr.InvalidRecord.Code
 		b.setProduceMessage(out, version, "produce v3+ carries exactly one record batch per partition")
-		return
+		return nil
 	}
 	dup, isDup, code := p.producers.check(payload)
 	if code != 0 {
 		out.ErrorCode = code
 		out.LogStartOffset = p.log.LogStartOffset()
-		return
+		return nil
 	}
 	if isDup {
 		out.BaseOffset = dup.firstOffset
 		out.LogStartOffset = p.log.LogStartOffset()
-		return
+		return nil
 	}
 	res, err := p.log.Append(payload, p.leaderEpoch)
 	if err != nil {
@@ -132,7 +141,7 @@ func (b *Broker) appendOnOwner(j produceJob, version int16) {
 		if out.ErrorCode == kerr.KafkaStorageError.Code {
 			b.log.Error("append failed", "topic", p.topic, "partition", p.index, "err", err)
 		}
-		return
+		return nil
 	}
 	p.producers.record(payload)
 	// One node: the leader is the whole ISR, so the high watermark follows
@@ -140,6 +149,17 @@ func (b *Broker) appendOnOwner(j produceJob, version int16) {
 	p.log.SetHighWatermark(p.log.LogEndOffset())
 	p.wakeWaiters()
 	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
+	if !res.SyncStarted || acks == 0 {
+		return nil
+	}
+	return func(then func()) {
+		b.durable.add(p.log, res.LastOffset, func(err error) {
+			if err != nil {
+				out.ErrorCode = kerr.KafkaStorageError.Code
+			}
+			then()
+		})
+	}
 }
 
 func (b *Broker) setProduceMessage(out *kmsg.ProduceResponseTopicPartition, version int16, msg string) {

@@ -42,6 +42,7 @@ type Broker struct {
 	data          netio.Server
 	segFiles      segFiles // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
+	durable       durableWaits // produce answers waiting for an fsync
 
 	producerIDs *producerIDs
 }

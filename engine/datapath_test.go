@@ -77,12 +77,17 @@ func (c *rawClient) request(req kmsg.Request) (kmsg.Response, error) {
 // partition table, without the admin path, for data-path tests.
 func addTestPartitions(t *testing.T, b *Broker, topic string, n int) {
 	t.Helper()
+	addTestPartitionsWith(t, b, topic, n, logstore.DefaultConfig())
+}
+
+func addTestPartitionsWith(t *testing.T, b *Broker, topic string, n int, cfg logstore.Config) {
+	t.Helper()
 	tab := b.parts.Load().clone()
 	id := testTopicID(topic)
 	tab.byID[id] = topic
 	for i := int32(0); i < int32(n); i++ {
 		dir := filepath.Join(b.cfg.LogDirs[0], fmt.Sprintf("%s-%d", topic, i))
-		l, err := logstore.Open(dir, topic, i, logstore.DefaultConfig(), logstore.Options{Logger: discardLogger()}, logstore.OpenState{})
+		l, err := logstore.Open(dir, topic, i, cfg, b.logOptions(), logstore.OpenState{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -460,5 +465,32 @@ func TestProducerStateRebuiltFromLog(t *testing.T) {
 	r = partitionResult(t, send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 2, 4, "stale")})).(*kmsg.ProduceResponse), 0)
 	if r.ErrorCode != kerr.InvalidProducerEpoch.Code {
 		t.Fatalf("older epoch: error %d, want INVALID_PRODUCER_EPOCH", r.ErrorCode)
+	}
+}
+
+// TestFlushThroughRing: a topic with flush.messages=1 makes every append
+// durable through the shards' rings before it is acknowledged.
+func TestFlushThroughRing(t *testing.T) {
+	for _, backend := range backendsForTest(t) {
+		t.Run(backend, func(t *testing.T) {
+			b, cl := startDataBroker(t, backend)
+			cfg := logstore.DefaultConfig()
+			cfg.FlushMessages = 1
+			addTestPartitionsWith(t, b, "durable", 2, cfg)
+			before := b.data.Stats().Syncs
+			for i := 0; i < 10; i++ {
+				send(t, cl, produceReq(9, -1, "durable", map[int32][]byte{0: makeBatch(-1, -1, -1, "x"), 1: makeBatch(-1, -1, -1, "y")}))
+			}
+			syncs := b.data.Stats().Syncs - before
+			if syncs < 20 {
+				t.Fatalf("%d syncs for 20 appends with flush.messages=1", syncs)
+			}
+			// acks waited for the syncs: the bytes are durable already.
+			for _, p := range []int32{0, 1} {
+				if rp := b.lookupPartition("durable", p).log.RecoveryPoint(); rp != 10 {
+					t.Fatalf("partition %d: recovery point %d once 10 synced appends were acknowledged", p, rp)
+				}
+			}
+		})
 	}
 }

@@ -37,6 +37,7 @@ func (s ringSyncer) Sync(files []*os.File, dir *os.File, done func(error)) {
 		runtime.KeepAlive(files)
 		runtime.KeepAlive(dir)
 		done(err)
+		s.b.durable.poll()
 	})
 }
 

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -96,9 +98,9 @@ func convert(k *Key, syn Synonym, v any) any {
 		}
 		switch k.Type {
 		case Int:
-			return int32(n)
+			return int32(min(max(n, math.MinInt32), math.MaxInt32))
 		case Short:
-			return int16(n)
+			return int16(min(max(n, math.MinInt16), math.MaxInt16))
 		}
 		return n
 	}
@@ -147,4 +149,51 @@ func (c *Config) mustKey(key string) *Key {
 func (c *Config) Text(key string) string {
 	c.mustKey(key)
 	return format(c.Get(key))
+}
+
+// Registry is the set of keys c holds values for.
+func (c *Config) Registry() *Registry { return c.reg }
+
+// Setting is the text key was set to and where it came from; ok is false
+// when it was not set (its value is a synonym's or the default).
+func (c *Config) Setting(key string) (text string, src Source, ok bool) {
+	c.mustKey(key)
+	s, ok := c.set[key]
+	return s.text, s.source, ok
+}
+
+// Clone copies c (values are immutable, so the copy shares them).
+func (c *Config) Clone() *Config {
+	n := New(c.reg)
+	for k, s := range c.set {
+		n.set[k] = s
+	}
+	return n
+}
+
+// With returns a copy of c with values set over it from src, in key order.
+// A value that does not parse or validate is left out and reported in the
+// error (joined); the others are set.
+func (c *Config) With(values map[string]string, src Source) (*Config, error) {
+	n := c.Clone()
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var errs []error
+	for _, k := range keys {
+		if err := n.Set(k, values[k], src); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// inherit sets key to v, a value of another registry's key (a broker
+// synonym of a topic key), converted to key's type and unit.
+func (c *Config) inherit(key string, syn Synonym, v any, src Source) {
+	k := c.mustKey(key)
+	v = convert(k, syn, v)
+	c.set[key] = setting{value: v, text: format(v), source: src}
 }

@@ -27,11 +27,15 @@ func (e *Error) Error() string {
 // Source says where a value came from.
 type Source int
 
-// Sources, lowest precedence first.
+// Sources, lowest precedence first. The dynamic ones come from the
+// metadata log (AlterConfigs), not from the command line.
 const (
 	SourceDefault Source = iota
 	SourceFile
 	SourceFlag
+	SourceDynamicDefault // the cluster-wide broker default (resource name "")
+	SourceDynamicBroker  // this broker's own dynamic value (resource name "<node id>")
+	SourceTopic          // a topic's own value (CreateTopics, AlterConfigs)
 )
 
 func (s Source) String() string {
@@ -42,6 +46,12 @@ func (s Source) String() string {
 		return "server.properties"
 	case SourceFlag:
 		return "flag"
+	case SourceDynamicDefault:
+		return "dynamic cluster default"
+	case SourceDynamicBroker:
+		return "dynamic broker config"
+	case SourceTopic:
+		return "topic config"
 	}
 	return fmt.Sprintf("Source(%d)", int(s))
 }

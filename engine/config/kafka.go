@@ -7,6 +7,13 @@ var Kafka = NewRegistry(kafkaKeys)
 
 const maxInt = "2147483647"
 
+// compressionTypes are the values of compression.type (Kafka's
+// BrokerCompressionType).
+var compressionTypes = []string{"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"}
+
+// gzipLevel is Kafka's: 1 to 9, or -1 for the codec's default.
+var gzipLevel = Either(Equal(-1), Between(1, 9))
+
 var kafkaKeys = []Key{
 	// Identity and roles.
 	{Name: "node.id", Type: Int, Default: "-1", Validate: AtLeast(-1),
@@ -100,12 +107,52 @@ var kafkaKeys = []Key{
 		Doc: "The longest a message stays in memory before an fsync; unset leaves it to the OS."},
 	{Name: "log.cleanup.policy", Type: List, Default: "delete", Validate: In("delete", "compact"),
 		Doc: "What happens to old segments: delete, compact, or both."},
+	{Name: "log.roll.jitter.ms", Type: Long, NoDefault: true,
+		Doc:      "The most random jitter taken off log.roll.ms; log.roll.jitter.hours when unset.",
+		Synonyms: []Synonym{{Name: "log.roll.jitter.hours", Scale: 3_600_000}}},
+	{Name: "log.roll.jitter.hours", Type: Int, Default: "0", Validate: AtLeast(0),
+		Doc: "The most random jitter taken off the segment roll time, in hours."},
+	{Name: "log.flush.scheduler.interval.ms", Type: Long, Default: "9223372036854775807",
+		Doc: "How often to check for logs to flush; flush.ms when log.flush.interval.ms is unset."},
+	{Name: "log.segment.delete.delay.ms", Type: Long, Default: "60000", Validate: AtLeast(0),
+		Doc: "How long a deleted segment's files stay before they are unlinked."},
+	{Name: "log.cleaner.delete.retention.ms", Type: Long, Default: "86400000", Validate: AtLeast(0),
+		Doc: "How long delete tombstones are kept in compacted topics."},
+	{Name: "log.cleaner.min.compaction.lag.ms", Type: Long, Default: "0", Validate: AtLeast(0),
+		Doc: "The least time a record stays uncompacted."},
+	{Name: "log.cleaner.max.compaction.lag.ms", Type: Long, Default: "9223372036854775807",
+		Validate: AtLeast(1), Doc: "The most time a record stays uncompacted."},
+	{Name: "log.cleaner.min.cleanable.ratio", Type: Double, Default: "0.5", Validate: Between(0, 1),
+		Doc: "The dirty share of a log that makes it eligible for compaction."},
+	{Name: "log.preallocate", Type: Bool, Default: "false",
+		Doc: "Kafka's preallocation of new segments (Weir always preallocates)."},
+	{Name: "log.message.timestamp.type", Type: String, Default: "CreateTime",
+		Validate: In("CreateTime", "LogAppendTime"),
+		Doc:      "Whether record timestamps are the producer's (CreateTime) or the broker's."},
+	{Name: "log.message.timestamp.before.max.ms", Type: Long, Default: "9223372036854775807",
+		Validate: AtLeast(0), Doc: "How far in the past a CreateTime timestamp may be."},
+	{Name: "log.message.timestamp.after.max.ms", Type: Long, Default: "9223372036854775807",
+		Validate: AtLeast(0), Doc: "How far in the future a CreateTime timestamp may be."},
+	{Name: "log.local.retention.ms", Type: Long, Default: "-2", Validate: AtLeast(-2),
+		Doc: "Tiered storage's local retention time (-2: retention.ms); Weir has no tiers."},
+	{Name: "log.local.retention.bytes", Type: Long, Default: "-2", Validate: AtLeast(-2),
+		Doc: "Tiered storage's local retention size (-2: retention.bytes); Weir has no tiers."},
+	{Name: "compression.type", Type: String, Default: "producer", Validate: In(compressionTypes...),
+		Doc: "The codec of stored batches; producer keeps what the producer sent."},
+	{Name: "compression.gzip.level", Type: Int, Default: "-1", Validate: gzipLevel,
+		Doc: "The gzip level when the broker compresses (-1: the codec's default)."},
+	{Name: "compression.lz4.level", Type: Int, Default: "9", Validate: Between(1, 17),
+		Doc: "The lz4 level when the broker compresses."},
+	{Name: "compression.zstd.level", Type: Int, Default: "3", Validate: Between(-131072, 22),
+		Doc: "The zstd level when the broker compresses."},
 
 	// Internal topics and groups.
 	{Name: "offsets.topic.num.partitions", Type: Int, Default: "50", Validate: AtLeast(1),
 		Doc: "Partitions of __consumer_offsets (do not change after deployment)."},
 	{Name: "offsets.topic.replication.factor", Type: Short, Default: "3", Validate: AtLeast(1),
 		Doc: "Replication factor of __consumer_offsets."},
+	{Name: "offsets.topic.segment.bytes", Type: Int, Default: "104857600", Validate: AtLeast(1),
+		Doc: "segment.bytes of __consumer_offsets."},
 	{Name: "offsets.retention.minutes", Type: Int, Default: "10080", Validate: AtLeast(1),
 		Doc: "How long committed offsets of an empty group are kept."},
 	{Name: "group.initial.rebalance.delay.ms", Type: Int, Default: "3000",
@@ -118,6 +165,10 @@ var kafkaKeys = []Key{
 		Doc: "The most members a consumer group may have."},
 	{Name: "transaction.state.log.replication.factor", Type: Short, Default: "3",
 		Validate: AtLeast(1), Doc: "Replication factor of __transaction_state."},
+	{Name: "transaction.state.log.num.partitions", Type: Int, Default: "50", Validate: AtLeast(1),
+		Doc: "Partitions of __transaction_state (do not change after deployment)."},
+	{Name: "transaction.state.log.segment.bytes", Type: Int, Default: "104857600",
+		Validate: AtLeast(1), Doc: "segment.bytes of __transaction_state."},
 	{Name: "transaction.state.log.min.isr", Type: Int, Default: "2", Validate: AtLeast(1),
 		Doc: "min.insync.replicas of __transaction_state."},
 	{Name: "share.coordinator.state.topic.replication.factor", Type: Short, Default: "3",

@@ -95,3 +95,22 @@ func (k *Key) check(text string) (any, error) {
 }
 
 func (t Type) numeric() bool { return t == Int || t == Short || t == Long }
+
+// Default is name's default value as text; ok is false for an unknown key
+// or one without a default (Kafka's null).
+func (r *Registry) Default(name string) (text string, ok bool) {
+	k, known := r.keys[name]
+	if !known || k.NoDefault {
+		return "", false
+	}
+	return format(r.defaults[name]), true
+}
+
+// Check parses and validates text as name's value without setting it: nil,
+// or an *Error saying what is wrong (Unknown for an unknown key).
+func (r *Registry) Check(name, text string, src Source) error {
+	return New(r).Set(name, text, src)
+}
+
+// Sensitive says whether the key's values must not be shown (passwords).
+func (k *Key) Sensitive() bool { return k.Type == Password }

@@ -104,6 +104,13 @@ func format(v any) string {
 		return "null"
 	case []string:
 		return strings.Join(v, ",")
+	case float64:
+		// As Java's Double.toString: 1.0, not 1.
+		t := strconv.FormatFloat(v, 'f', -1, 64)
+		if !strings.ContainsAny(t, ".eEIN") {
+			t += ".0"
+		}
+		return t
 	default:
 		return fmt.Sprint(v)
 	}

@@ -19,9 +19,15 @@ func AtLeast(min int64) Validator {
 	}
 }
 
-// Between accepts numbers in [min, max].
+// Between accepts numbers in [min, max] (integers or doubles).
 func Between(min, max int64) Validator {
 	return func(v any) error {
+		if f, ok := v.(float64); ok {
+			if f < float64(min) || f > float64(max) {
+				return fmt.Errorf("value must be between %d and %d", min, max)
+			}
+			return nil
+		}
 		if n := toInt64(v); n < min || n > max {
 			return fmt.Errorf("value must be between %d and %d", min, max)
 		}
@@ -55,4 +61,28 @@ func toInt64(v any) int64 {
 		return n
 	}
 	panic(fmt.Sprintf("config: numeric validator on %T %v", v, v))
+}
+
+// Either accepts a value one of the validators accepts; the error is the
+// last one's.
+func Either(vs ...Validator) Validator {
+	return func(v any) error {
+		var err error
+		for _, f := range vs {
+			if err = f(v); err == nil {
+				return nil
+			}
+		}
+		return err
+	}
+}
+
+// Equal accepts exactly n.
+func Equal(n int64) Validator {
+	return func(v any) error {
+		if toInt64(v) != n {
+			return fmt.Errorf("value must be %d", n)
+		}
+		return nil
+	}
 }

@@ -2,11 +2,13 @@ package metadata
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 )
 
 // Image is one consistent view of the cluster. It is never modified after
-// New returns it: build a new one instead.
+// it is built (New, Apply, WithBrokers): build a new one instead.
 type Image struct {
 	ClusterID    string
 	NodeID       int32 // this node
@@ -14,6 +16,9 @@ type Image struct {
 	brokers      []Broker // by NodeID
 	topics       map[string]*Topic
 	topicsByID   map[[16]byte]*Topic
+	// brokerConfigs are the dynamic broker configs by resource name: ""
+	// for the cluster-wide default, else a node id.
+	brokerConfigs map[string]map[string]string
 }
 
 // Broker is one broker and where clients reach it.
@@ -31,31 +36,46 @@ type Endpoint struct {
 	Port int32
 }
 
-// Topic is a topic (none exist yet: topic creation comes with the
-// controller).
+// Topic is a topic: its partitions by index (0, 1, ... without gaps) and
+// its own config values (not the defaults it inherits). Neither may be
+// modified.
 type Topic struct {
-	Name     string
-	ID       [16]byte
-	Internal bool
+	Name       string
+	ID         [16]byte
+	Internal   bool
+	Partitions []Partition
+	Configs    map[string]string
 }
 
+// Partition is one partition's registration.
+type Partition struct {
+	Replicas       []int32
+	ISR            []int32
+	Leader         int32
+	LeaderEpoch    int32
+	PartitionEpoch int32
+}
+
+// internalTopics are Kafka's internal topics (Topic.isInternal).
+var internalTopics = map[string]bool{
+	"__consumer_offsets": true, "__transaction_state": true, "__share_group_state": true,
+}
+
+// IsInternal says whether a topic is one of Kafka's internal topics.
+func IsInternal(name string) bool { return internalTopics[name] }
+
 // New builds the Image of node nodeID; brokers are sorted by node id and
-// must be unique.
+// must be unique. topics are taken as given (tests); topics normally come
+// from applying records.
 func New(clusterID string, nodeID, controllerID int32, brokers []Broker, topics []Topic) *Image {
 	im := &Image{
-		ClusterID:    clusterID,
-		NodeID:       nodeID,
-		ControllerID: controllerID,
-		brokers:      append([]Broker(nil), brokers...),
-		topics:       map[string]*Topic{},
-		topicsByID:   map[[16]byte]*Topic{},
+		ClusterID:     clusterID,
+		NodeID:        nodeID,
+		topics:        map[string]*Topic{},
+		topicsByID:    map[[16]byte]*Topic{},
+		brokerConfigs: map[string]map[string]string{},
 	}
-	sort.Slice(im.brokers, func(i, j int) bool { return im.brokers[i].NodeID < im.brokers[j].NodeID })
-	for i := 1; i < len(im.brokers); i++ {
-		if im.brokers[i].NodeID == im.brokers[i-1].NodeID {
-			panic(fmt.Sprintf("metadata: broker %d listed twice", im.brokers[i].NodeID))
-		}
-	}
+	im = im.WithBrokers(controllerID, brokers)
 	for i := range topics {
 		t := &topics[i]
 		if _, dup := im.topics[t.Name]; dup {
@@ -65,6 +85,21 @@ func New(clusterID string, nodeID, controllerID int32, brokers []Broker, topics 
 		im.topicsByID[t.ID] = t
 	}
 	return im
+}
+
+// WithBrokers is im with another broker list and controller; the topics
+// and configs are shared.
+func (im *Image) WithBrokers(controllerID int32, brokers []Broker) *Image {
+	n := *im
+	n.ControllerID = controllerID
+	n.brokers = append([]Broker(nil), brokers...)
+	sort.Slice(n.brokers, func(i, j int) bool { return n.brokers[i].NodeID < n.brokers[j].NodeID })
+	for i := 1; i < len(n.brokers); i++ {
+		if n.brokers[i].NodeID == n.brokers[i-1].NodeID {
+			panic(fmt.Sprintf("metadata: broker %d listed twice", n.brokers[i].NodeID))
+		}
+	}
+	return &n
 }
 
 // Brokers lists the brokers by node id; the slice must not be modified.
@@ -89,5 +124,153 @@ func (im *Image) Topics() []*Topic {
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// BrokerConfigs are the dynamic config values of a broker resource: "" for
+// the cluster-wide default, else a node id. The map must not be modified;
+// it is nil when there are none.
+func (im *Image) BrokerConfigs(name string) map[string]string { return im.brokerConfigs[name] }
+
+// Apply returns the image with recs applied in order; im is unchanged. A
+// record that does not fit the image (a topic created twice, a partition
+// of an unknown topic) is an error: the records are corrupt or the caller
+// built them wrong.
+func (im *Image) Apply(recs ...Record) (*Image, error) {
+	a := applier{im: &Image{
+		ClusterID: im.ClusterID, NodeID: im.NodeID, ControllerID: im.ControllerID, brokers: im.brokers,
+		topics:        maps.Clone(im.topics),
+		topicsByID:    maps.Clone(im.topicsByID),
+		brokerConfigs: maps.Clone(im.brokerConfigs),
+	}, copied: map[*Topic]bool{}}
+	for i, r := range recs {
+		if err := a.apply(r); err != nil {
+			return nil, fmt.Errorf("metadata record %d (%T): %w", i, r, err)
+		}
+	}
+	return a.im, nil
+}
+
+// applier applies records to a fresh image, copying each topic it changes
+// once.
+type applier struct {
+	im     *Image
+	copied map[*Topic]bool
+}
+
+func (a *applier) apply(r Record) error {
+	switch r := r.(type) {
+	case TopicRecord:
+		if _, dup := a.im.topics[r.Name]; dup {
+			return fmt.Errorf("topic %q exists", r.Name)
+		}
+		if _, dup := a.im.topicsByID[r.ID]; dup || r.ID == [16]byte{} || r.Name == "" {
+			return fmt.Errorf("topic %q: id %x is zero or taken", r.Name, r.ID)
+		}
+		t := &Topic{Name: r.Name, ID: r.ID, Internal: IsInternal(r.Name), Configs: map[string]string{}}
+		a.copied[t] = true
+		a.im.topics[t.Name], a.im.topicsByID[t.ID] = t, t
+	case PartitionRecord:
+		t, ok := a.im.topicsByID[r.TopicID]
+		if !ok {
+			return fmt.Errorf("partition %d of unknown topic id %x", r.Partition, r.TopicID)
+		}
+		if r.Partition < 0 || int(r.Partition) > len(t.Partitions) || len(r.Replicas) == 0 {
+			return fmt.Errorf("partition %d of %q (which has %d) with replicas %v",
+				r.Partition, t.Name, len(t.Partitions), r.Replicas)
+		}
+		t = a.mutable(t)
+		p := Partition{Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR), Leader: r.Leader,
+			LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch}
+		if int(r.Partition) == len(t.Partitions) {
+			t.Partitions = append(t.Partitions, p)
+		} else {
+			t.Partitions[r.Partition] = p
+		}
+	case ConfigRecord:
+		return a.applyConfig(r)
+	case RemoveTopicRecord:
+		t, ok := a.im.topicsByID[r.ID]
+		if !ok {
+			return fmt.Errorf("removing unknown topic id %x", r.ID)
+		}
+		delete(a.im.topics, t.Name)
+		delete(a.im.topicsByID, t.ID)
+	default:
+		return fmt.Errorf("unknown record type %T", r)
+	}
+	return nil
+}
+
+func (a *applier) applyConfig(r ConfigRecord) error {
+	switch r.ResourceType {
+	case ResourceTopic:
+		t, ok := a.im.topics[r.ResourceName]
+		if !ok {
+			return fmt.Errorf("config %s of unknown topic %q", r.Name, r.ResourceName)
+		}
+		t = a.mutable(t)
+		setOrDelete(t.Configs, r.Name, r.Value)
+	case ResourceBroker:
+		m := maps.Clone(a.im.brokerConfigs[r.ResourceName])
+		if m == nil {
+			m = map[string]string{}
+		}
+		setOrDelete(m, r.Name, r.Value)
+		if len(m) == 0 {
+			delete(a.im.brokerConfigs, r.ResourceName)
+		} else {
+			a.im.brokerConfigs[r.ResourceName] = m
+		}
+	default:
+		return fmt.Errorf("config %s of resource type %d", r.Name, r.ResourceType)
+	}
+	return nil
+}
+
+func setOrDelete(m map[string]string, key string, v *string) {
+	if v == nil {
+		delete(m, key)
+	} else {
+		m[key] = *v
+	}
+}
+
+// mutable is t's copy for this Apply, made on first use and put in place
+// of t in the image's maps.
+func (a *applier) mutable(t *Topic) *Topic {
+	if a.copied[t] {
+		return t
+	}
+	n := &Topic{Name: t.Name, ID: t.ID, Internal: t.Internal,
+		Partitions: slices.Clone(t.Partitions), Configs: maps.Clone(t.Configs)}
+	a.copied[n] = true
+	a.im.topics[n.Name], a.im.topicsByID[n.ID] = n, n
+	return n
+}
+
+// Records are records that build im's topics and configs from an empty
+// image: what a snapshot holds. The order is fixed (topics by name, keys
+// sorted), so equal images give equal snapshots.
+func (im *Image) Records() []Record {
+	var out []Record
+	for _, t := range im.Topics() {
+		out = append(out, TopicRecord{Name: t.Name, ID: t.ID})
+		for _, k := range slices.Sorted(maps.Keys(t.Configs)) {
+			v := t.Configs[k]
+			out = append(out, ConfigRecord{ResourceType: ResourceTopic, ResourceName: t.Name, Name: k, Value: &v})
+		}
+		for i, p := range t.Partitions {
+			out = append(out, PartitionRecord{TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas,
+				ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(im.brokerConfigs)) {
+		m := im.brokerConfigs[name]
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			v := m[k]
+			out = append(out, ConfigRecord{ResourceType: ResourceBroker, ResourceName: name, Name: k, Value: &v})
+		}
+	}
 	return out
 }
