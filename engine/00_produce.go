@@ -12,7 +12,7 @@ import (
 	"github.com/weirmq/weir/netio"
 )
 
-// Produce: v3-v13
+// Produce: v0-v13 advertised, v3-v13 served
 //
 // Behavior:
 // * Each partition's batch is appended by the partition's owner shard; the
@@ -28,6 +28,10 @@ import (
 // * Idempotent producers: a retried batch (one of the producer's last five
 //   on the partition) gets the offset it got the first time; a gap gets
 //   OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH.
+// * v0-v2 (magic 0 and 1 message sets) are advertised but refused with
+//   UNSUPPORTED_VERSION per partition, as Kafka 4 does (KAFKA-18659):
+//   librdkafka 2.0 compresses (gzip, snappy, lz4) only when the advertised
+//   range starts at v0.
 // * Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION (v13: by
 //   topic id, UNKNOWN_TOPIC_ID). Transactional produce is not served yet:
 //   TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
@@ -36,7 +40,11 @@ import (
 // * v3: transactional id; v5: log start offset; v8: record errors and
 //   error message; v9: flexible; v13: topic ids.
 
-func init() { register(api{key: 0, min: 3, max: 13, handle: handleProduce}) }
+func init() { register(api{key: 0, min: 0, max: 13, handle: handleProduce}) }
+
+// produceMinServed is the oldest Produce version whose batches (magic 2)
+// Weir stores.
+const produceMinServed = 3
 
 // produceJob is one partition's part of a produce request.
 type produceJob struct {
@@ -73,6 +81,8 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 				sp.ErrorCode = kerr.UnknownTopicID.Code
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case req.Version < produceMinServed:
+				sp.ErrorCode = kerr.UnsupportedVersion.Code
 			case req.TransactionID != nil:
 				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case !acksOK:

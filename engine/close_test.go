@@ -17,7 +17,6 @@ func TestUnservedRequestsClose(t *testing.T) {
 		frame []byte
 		err   string
 	}{
-		{"produce v0 (not served)", frameOf(kmsg.NewPtrProduceRequest()), "unsupported Produce version 0"},
 		{"sasl handshake (not served)", frameOf(kmsg.NewPtrSASLHandshakeRequest()), "unsupported api SASLHandshake"},
 		{"unknown key", cat(i16(500), i16(0), i32(1), i16(-1)), "unknown api key 500"},
 		{"metadata too new", func() []byte {

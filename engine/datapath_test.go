@@ -494,3 +494,19 @@ func TestFlushThroughRing(t *testing.T) {
 		})
 	}
 }
+
+// TestProduceOldVersionsRefused: v0-v2 are advertised (librdkafka needs
+// it to compress) but answered UNSUPPORTED_VERSION.
+func TestProduceOldVersionsRefused(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOStd)
+	addTestPartitions(t, b, "old", 1)
+	for v := int16(0); v < 3; v++ {
+		r := partitionResult(t, send(t, cl, produceReq(v, 1, "old", map[int32][]byte{0: makeBatch(-1, -1, -1, "x")})).(*kmsg.ProduceResponse), 0)
+		if r.ErrorCode != kerr.UnsupportedVersion.Code {
+			t.Fatalf("produce v%d: error %d, want UNSUPPORTED_VERSION", v, r.ErrorCode)
+		}
+	}
+	if leo := b.lookupPartition("old", 0).log.LogEndOffset(); leo != 0 {
+		t.Fatalf("an old-version produce was written: log end %d", leo)
+	}
+}
