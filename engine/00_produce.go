@@ -190,7 +190,7 @@ func appendErrorCode(err error) int16 {
 	case errors.Is(err, logstore.ErrInvalidRecord):
 		return kerr.InvalidRecord.Code
 	case errors.Is(err, logstore.ErrClosed):
-		return kerr.NotLeaderForPartition.Code
+		return kerr.UnknownTopicOrPartition.Code // deleted under the append
 	}
 	return kerr.KafkaStorageError.Code
 }

@@ -3,6 +3,8 @@ package engine
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/engine/metadata"
 )
 
 // Metadata: v0-13
@@ -13,9 +15,20 @@ import (
 // * ControllerID: as KRaft does, a broker clients can send admin requests
 //   to (a single node: itself). ClusterID from meta.properties.
 // * Topics: v0 empty or v1+ null asks for all topics; v1+ empty for none.
-//   An unknown name gets UNKNOWN_TOPIC_OR_PARTITION and an unknown id
-//   (v10+, name null) UNKNOWN_TOPIC_ID; a topic asked twice is answered
-//   once. No topics exist yet, and none is auto-created.
+//   Each topic with its id, internal flag (__consumer_offsets,
+//   __transaction_state, __share_group_state) and partitions: leader (this
+//   node), leader epoch, replicas, ISR, no offline replicas. A partition
+//   whose log could not be created has leader -1 and LEADER_NOT_AVAILABLE.
+// * An unknown name is auto-created when auto.create.topics.enable (true by
+//   default) and the request allows it (always before v4): num.partitions
+//   partitions, default.replication.factor replicas; __consumer_offsets and
+//   __transaction_state with their offsets.topic.* / transaction.state.log.*
+//   settings and compaction. The creation is done before the answer, so the
+//   topic is available at once (Kafka answers LEADER_NOT_AVAILABLE first);
+//   a creation that fails answers its error (INVALID_REPLICATION_FACTOR,
+//   ...). Otherwise an unknown name gets UNKNOWN_TOPIC_OR_PARTITION, an
+//   invalid one INVALID_TOPIC_EXCEPTION, an unknown id (v10+, name null)
+//   UNKNOWN_TOPIC_ID. A topic asked twice is answered once.
 // * Authorized operations are not computed (Kafka's "not requested" value).
 //
 // Version notes:
@@ -34,11 +47,21 @@ func init() { register(api{key: 3, min: 0, max: 13, handle: handleMetadata}) }
 
 func handleMetadata(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.MetadataRequest)
-	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	im := r.image
+	if names := b.autoCreatable(r.image, req); len(names) > 0 {
+		go func() {
+			failed := b.autoCreate(names)
+			r.respond(b.metadataResponse(req, b.image.Load(), r.listener, failed))
+		}()
+		return nil, nil
+	}
+	return b.metadataResponse(req, r.image, r.listener, nil), nil
+}
 
+func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image, listener string,
+	failed map[string]int16) *kmsg.MetadataResponse {
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	for _, br := range im.Brokers() {
-		ep, ok := br.Endpoints[r.listener]
+		ep, ok := br.Endpoints[listener]
 		if !ok {
 			continue
 		}
@@ -52,9 +75,9 @@ func handleMetadata(b *Broker, r *request) (kmsg.Response, error) {
 	allTopics := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if allTopics {
 		for _, t := range im.Topics() {
-			resp.Topics = append(resp.Topics, metadataTopic(t.Name, t.ID, t.Internal, 0))
+			resp.Topics = append(resp.Topics, b.metadataTopic(t))
 		}
-		return resp, nil
+		return resp
 	}
 	seenNames := map[string]bool{}
 	seenIDs := map[[16]byte]bool{}
@@ -66,10 +89,10 @@ func handleMetadata(b *Broker, r *request) (kmsg.Response, error) {
 			}
 			seenIDs[rt.TopicID] = true
 			if t, ok := im.TopicByID(rt.TopicID); ok {
-				resp.Topics = append(resp.Topics, metadataTopic(t.Name, t.ID, t.Internal, 0))
+				resp.Topics = append(resp.Topics, b.metadataTopic(t))
 			} else {
-				st := metadataTopic("", rt.TopicID, false, kerr.UnknownTopicID.Code)
-				st.Topic = nil
+				st := missingTopic("", kerr.UnknownTopicID.Code)
+				st.Topic, st.TopicID = nil, rt.TopicID
 				resp.Topics = append(resp.Topics, st)
 			}
 			continue
@@ -80,21 +103,84 @@ func handleMetadata(b *Broker, r *request) (kmsg.Response, error) {
 		}
 		seenNames[name] = true
 		if t, ok := im.Topic(name); ok {
-			resp.Topics = append(resp.Topics, metadataTopic(t.Name, t.ID, t.Internal, 0))
+			resp.Topics = append(resp.Topics, b.metadataTopic(t))
+		} else if code, ok := failed[name]; ok {
+			resp.Topics = append(resp.Topics, missingTopic(name, code))
+		} else if topicNameError(name) != "" {
+			resp.Topics = append(resp.Topics, missingTopic(name, kerr.InvalidTopicException.Code))
 		} else {
-			resp.Topics = append(resp.Topics, metadataTopic(name, [16]byte{}, false,
-				kerr.UnknownTopicOrPartition.Code))
+			resp.Topics = append(resp.Topics, missingTopic(name, kerr.UnknownTopicOrPartition.Code))
 		}
 	}
-	return resp, nil
+	return resp
 }
 
-// metadataTopic is one topic of the response (partitions come with topics).
-func metadataTopic(name string, id [16]byte, internal bool, errCode int16) kmsg.MetadataResponseTopic {
+// metadataTopic describes a topic of the image with its partitions.
+func (b *Broker) metadataTopic(t *metadata.Topic) kmsg.MetadataResponseTopic {
 	st := kmsg.NewMetadataResponseTopic()
-	st.Topic = &name
-	st.TopicID = id
-	st.IsInternal = internal
-	st.ErrorCode = errCode
+	st.Topic, st.TopicID, st.IsInternal = kmsg.StringPtr(t.Name), t.ID, t.Internal
+	for i, p := range t.Partitions {
+		sp := kmsg.NewMetadataResponseTopicPartition()
+		sp.Partition, sp.Leader, sp.LeaderEpoch = int32(i), p.Leader, p.LeaderEpoch
+		sp.Replicas, sp.ISR, sp.OfflineReplicas = p.Replicas, p.ISR, []int32{}
+		if b.lookupPartition(t.Name, int32(i)) == nil {
+			sp.ErrorCode, sp.Leader = kerr.LeaderNotAvailable.Code, -1
+		}
+		st.Partitions = append(st.Partitions, sp)
+	}
 	return st
+}
+
+func missingTopic(name string, code int16) kmsg.MetadataResponseTopic {
+	st := kmsg.NewMetadataResponseTopic()
+	st.Topic, st.ErrorCode, st.IsInternal = &name, code, metadata.IsInternal(name)
+	return st
+}
+
+// autoCreatable are the names of req to create before answering: unknown,
+// valid, and the request and the broker allow it.
+func (b *Broker) autoCreatable(im *metadata.Image, req *kmsg.MetadataRequest) []string {
+	if req.Topics == nil || (req.Version >= 4 && !req.AllowAutoTopicCreation) ||
+		!b.brokerConfig().Bool("auto.create.topics.enable") {
+		return nil
+	}
+	var names []string
+	for _, rt := range req.Topics {
+		if rt.Topic == nil || (req.Version >= 10 && rt.TopicID != [16]byte{}) {
+			continue
+		}
+		name := *rt.Topic
+		if _, ok := im.Topic(name); ok || topicNameError(name) != "" || name == clusterMetadataTopic {
+			continue
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// autoCreate creates topics as Kafka's AutoTopicCreationManager asks its
+// controller to, each on its own; it returns the error codes of those it
+// could not create (a topic another request created meanwhile is fine).
+func (b *Broker) autoCreate(names []string) map[string]int16 {
+	failed := map[string]int16{}
+	b.ctl.mu.Lock()
+	defer b.ctl.mu.Unlock()
+	broker := b.brokerConfig()
+	for _, name := range names {
+		im := b.image.Load()
+		if _, ok := im.Topic(name); ok {
+			continue
+		}
+		plan, e := b.planTopic(im, broker, nil, autoTopicRequest(name, broker))
+		if e == nil {
+			if err := b.createTopicsLocked([]*topicPlan{plan}); err != nil {
+				e = b.commitErr(err)
+			}
+		}
+		if e != nil {
+			b.log.Warn("cannot auto-create topic", "topic", name, "error", kerr.ErrorForCode(e.code), "message", e.message())
+			failed[name] = e.code
+		}
+	}
+	return failed
 }

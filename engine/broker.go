@@ -12,6 +12,7 @@ import (
 
 	"github.com/weirmq/weir/engine/config"
 	"github.com/weirmq/weir/engine/metadata"
+	"github.com/weirmq/weir/logstore"
 	"github.com/weirmq/weir/netio"
 )
 
@@ -45,10 +46,21 @@ type Broker struct {
 	durable       durableWaits // produce answers waiting for an fsync
 
 	producerIDs *producerIDs
+
+	// ctl serializes metadata changes (topics, configs). logDirs are the
+	// log stores, one per log dir, fixed once Open returns. effective and
+	// topicConfigs are the broker's and each topic's configuration under
+	// the published image, swapped with it.
+	ctl          controller
+	logDirs      []*logstore.Dir
+	effective    atomic.Pointer[config.Config]
+	topicConfigs atomic.Pointer[map[string]*topicConfig]
 }
 
 // Open prepares the log dirs (created, locked, meta.properties checked or
-// written) and builds the first metadata image. It does not listen yet.
+// written), replays the metadata log into the first image, and opens the
+// partition logs it names (recovering them after a crash). It does not
+// listen yet.
 func Open(opts Options) (*Broker, error) {
 	cfg, err := opts.Config.Resolve()
 	if err != nil {
@@ -66,7 +78,11 @@ func Open(opts Options) (*Broker, error) {
 		b.unlock()
 		return nil, err
 	}
-	b.publish(nil)
+	if err := b.openMetadata(); err != nil {
+		b.closeStores()
+		b.unlock()
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -124,13 +140,14 @@ func (b *Broker) Start() error {
 			bound[b.cfg.Listeners[i].Name] = ta.Port
 		}
 	}
-	b.publish(bound)
+	b.publishBrokers(bound)
+	b.startMaintenance()
 	return nil
 }
 
-// publish builds and swaps in the image of this node; bound gives the
-// ports actually bound, for listeners configured with port 0.
-func (b *Broker) publish(bound map[string]int) {
+// self is this node as the image lists it; bound gives the ports actually
+// bound, for listeners configured with port 0.
+func (b *Broker) self(bound map[string]int) metadata.Broker {
 	self := metadata.Broker{NodeID: b.nodeID, Rack: b.cfg.Rack, Endpoints: map[string]metadata.Endpoint{}}
 	for _, a := range b.cfg.Advertised {
 		host, port := a.Host, a.Port
@@ -143,7 +160,14 @@ func (b *Broker) publish(bound map[string]int) {
 		}
 		self.Endpoints[a.Name] = metadata.Endpoint{Host: host, Port: int32(port)}
 	}
-	b.image.Store(metadata.New(b.clusterID, b.nodeID, b.nodeID, []metadata.Broker{self}, nil))
+	return self
+}
+
+// publishBrokers swaps in the image with this node's endpoints as bound.
+func (b *Broker) publishBrokers(bound map[string]int) {
+	b.ctl.mu.Lock()
+	defer b.ctl.mu.Unlock()
+	b.image.Store(b.image.Load().WithBrokers(b.nodeID, []metadata.Broker{b.self(bound)}))
 }
 
 // NodeID and ClusterID are this node's identity.
@@ -166,11 +190,19 @@ func (b *Broker) Advertised(listener string) string {
 	return ""
 }
 
-// Close stops the listeners and releases the log dirs.
+// Close stops the listeners, waits for a metadata change in progress,
+// closes the logs (checkpoints and the clean-shutdown marker written) and
+// releases the log dirs.
 func (b *Broker) Close() error {
 	err := b.closeServers()
+	err = errors.Join(err, b.closeStores())
 	b.unlock()
 	return err
+}
+
+// closeStores closes the metadata log, then the log dirs.
+func (b *Broker) closeStores() error {
+	return errors.Join(b.closeMetadata(), b.closeLogStores())
 }
 
 func (b *Broker) closeServers() error {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -19,9 +20,31 @@ type fakeConn struct {
 	responses map[uint64][]byte
 	released  int
 	closed    bool
+	arrived   chan struct{} // a token per response
 }
 
-func newFakeConn() *fakeConn { return &fakeConn{responses: map[uint64][]byte{}} }
+func newFakeConn() *fakeConn {
+	return &fakeConn{responses: map[uint64][]byte{}, arrived: make(chan struct{}, 1<<10)}
+}
+
+// wait is the response to request seq, waiting up to 10 s for handlers that
+// answer later (admin requests run on control-plane goroutines).
+func (c *fakeConn) wait(seq uint64) ([]byte, bool) {
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		out, ok := c.responses[seq]
+		c.mu.Unlock()
+		if ok {
+			return out, true
+		}
+		select {
+		case <-c.arrived:
+		case <-deadline:
+			return nil, false
+		}
+	}
+}
 
 func (c *fakeConn) ID() uint64           { return 1 }
 func (c *fakeConn) Shard() int           { return 0 }
@@ -45,6 +68,10 @@ func (c *fakeConn) Respond(seq uint64, resp netio.Response) {
 	if resp.Release != nil {
 		resp.Release()
 		c.released++
+	}
+	select {
+	case c.arrived <- struct{}{}:
+	default:
 	}
 }
 
@@ -97,9 +124,12 @@ func tryRoundTrip(b *Broker, listener string, req kmsg.Request) (kmsg.Response, 
 	if err := h.ServeFrame(c, 0, frame[4:]); err != nil {
 		return nil, fmt.Errorf("connection closed: %w", err)
 	}
-	out, ok := c.responses[0]
-	if !ok || c.released != 1 {
-		return nil, fmt.Errorf("no response (released %d)", c.released)
+	out, ok := c.wait(0)
+	c.mu.Lock()
+	released := c.released
+	c.mu.Unlock()
+	if !ok || released != 1 {
+		return nil, fmt.Errorf("no response (released %d)", released)
 	}
 	resp := req.ResponseKind()
 	if err := decodeResponse(out, corr, req, resp); err != nil {

@@ -36,7 +36,21 @@
 //
 // Each log dir holds Kafka's .lock (flock: one broker per dir) and
 // meta.properties (metaprops.go), written on first start with a new
-// cluster id and checked on every start after.
+// cluster id and checked on every start after. The first also holds the
+// metadata log, __cluster_metadata-0 (engine/metadata's doc has its
+// format); partition logs go to the log dir with the fewest.
+//
+// # Metadata changes (topics, configs)
+//
+// Admin requests (CreateTopics, DeleteTopics, CreatePartitions,
+// AlterConfigs, IncrementalAlterConfigs, and Metadata when it auto-creates)
+// run on a control-plane goroutine and answer later. The controller
+// (topics_controller.go) serializes them: validate against the current
+// image, write the records to the metadata log (fsync), apply them, create
+// or delete the partition logs, then publish the partition table, the
+// effective configs and the image, in that order. At Open the log is
+// replayed and the logs on disk are matched to the image. The Raft quorum
+// will take the metadata log's place and feed the same records.
 //
 // engine may import everything below it (netio, ring, logstore, replica);
 // nothing in Weir imports engine but cmd/weir. Handlers know nothing of

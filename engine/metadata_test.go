@@ -19,7 +19,7 @@ func metadataRequest(v int16, topics ...string) *kmsg.MetadataRequest {
 }
 
 func TestMetadataEveryVersion(t *testing.T) {
-	b := newTestBroker(t, "broker.rack=r1")
+	b := newTestBroker(t, "broker.rack=r1", "auto.create.topics.enable=false")
 	for v := int16(0); v <= kmsg.NewPtrMetadataRequest().MaxVersion(); v++ {
 		// All topics: null in v1+, empty in v0.
 		resp := roundTrip(t, b, metadataRequest(v)).(*kmsg.MetadataResponse)

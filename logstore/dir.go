@@ -18,6 +18,11 @@ import (
 // so either broker knows the other stopped cleanly.
 const CleanShutdownFile = ".kafka_cleanshutdown"
 
+// MetadataTopic is the cluster metadata log's topic: its directory
+// (`__cluster_metadata-0`) sits in a log dir but is not a partition log,
+// and OpenDir skips it, as Kafka's LogManager does.
+const MetadataTopic = "__cluster_metadata"
+
 // deleteDirSuffix marks a partition directory being deleted (Kafka's
 // `<topic>-<partition>.<id>-delete`).
 const deleteDirSuffix = "-delete"
@@ -66,7 +71,7 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 			continue
 		}
 		tp, ok := ParsePartitionDir(e.Name())
-		if !ok {
+		if !ok || tp.Topic == MetadataTopic {
 			continue
 		}
 		st := OpenState{Clean: clean, RecoveryPoint: rps[tp], LogStartOffset: -1, HighWatermark: hws[tp]}

@@ -97,7 +97,7 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 			"garbage header":   frame([]byte{0x41, 0x42, 0x43, 0x44, 0, 0, 0, 1, 0xff, 0xff}),
 			"truncated header": frame([]byte{0, 18, 0}),
 			"truncated body":   frame(truncated(kmsg.NewRequestFormatter().AppendRequest(nil, metadataTopic("a-topic"), 1)[4:])),
-			"unserved api":     kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrProduceRequest(), 1),
+			"unserved api":     kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrSASLHandshakeRequest(), 1),
 			"oversized frame":  binary.BigEndian.AppendUint32(nil, 1025),
 			"negative size":    []byte{0xff, 0xff, 0xff, 0xfe},
 			"http":             []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),

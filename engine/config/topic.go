@@ -185,8 +185,8 @@ func throttledReplicas(v any) error {
 	for _, it := range items {
 		p, b, ok := strings.Cut(it, ":")
 		if !ok || !isInt(p) || !isInt(b) {
-			return fmt.Errorf("must be the literal '*' or a list of replicas in the following " +
-				"format: [partitionId]:[brokerId],[partitionId]:[brokerId],...")
+			return fmt.Errorf("must be the literal '*' or a list of replicas in the format " +
+				"[partitionId]:[brokerId],[partitionId]:[brokerId]")
 		}
 	}
 	return nil
@@ -199,7 +199,7 @@ func isInt(s string) bool {
 
 func noTieredStorage(v any) error {
 	if v.(bool) {
-		return fmt.Errorf("Tiered Storage functionality is disabled in the broker")
+		return fmt.Errorf("tiered storage functionality is disabled in the broker")
 	}
 	return nil
 }

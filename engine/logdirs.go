@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/weirmq/weir/engine/metadata"
+	"github.com/weirmq/weir/logstore"
+)
+
+// openLogStores opens a logstore.Dir on every log dir, in log.dirs order;
+// each existing log opens with its topic's configuration in im (a log of
+// no topic in im with the broker's topic defaults).
+func (b *Broker) openLogStores(im *metadata.Image) error {
+	broker := b.brokerConfigOf(im)
+	configs := b.topicConfigsOf(im, broker)
+	defaults := b.topicConfigOf(broker, nil)
+	configFor := func(tp logstore.TopicPartition) logstore.Config {
+		if tc := configs[tp.Topic]; tc != nil {
+			return tc.log
+		}
+		return defaults.log
+	}
+	for _, dir := range b.cfg.LogDirs {
+		d, err := logstore.OpenDir(dir, b.logOptions(), configFor)
+		if err != nil {
+			return fmt.Errorf("open log dir %s: %w", dir, err)
+		}
+		b.logDirs = append(b.logDirs, d)
+	}
+	return nil
+}
+
+// findLog finds tp's open log in any log dir.
+func (b *Broker) findLog(tp logstore.TopicPartition) (*logstore.Dir, *logstore.Log) {
+	for _, d := range b.logDirs {
+		if l := d.Log(tp); l != nil {
+			return d, l
+		}
+	}
+	return nil, nil
+}
+
+// placeLog picks the log dir for a new partition: the one with the fewest
+// partitions, the first of them on a tie (as Kafka's LogManager does).
+func (b *Broker) placeLog() *logstore.Dir {
+	best, n := b.logDirs[0], len(b.logDirs[0].Logs())
+	for _, d := range b.logDirs[1:] {
+		if m := len(d.Logs()); m < n {
+			best, n = d, m
+		}
+	}
+	return best
+}
+
+// createLog creates tp's log in the emptiest log dir and names its topic
+// id in partition.metadata. A log already there under the name (left by
+// a topic deleted before a crash, or with another topic id) is stale: it
+// is deleted first, loudly.
+func (b *Broker) createLog(tp logstore.TopicPartition, id [16]byte, cfg logstore.Config) (*logstore.Log, error) {
+	if d, l := b.findLog(tp); l != nil {
+		old, ok := l.TopicID()
+		if ok && old == id {
+			return l, nil
+		}
+		b.log.Warn("deleting a stale log in the way of a new partition", "partition", tp.String(),
+			"dir", d.Path(), "old_topic_id", UUID(old).String(), "topic_id", UUID(id).String())
+		if err := d.DeleteLog(tp); err != nil {
+			return nil, err
+		}
+	}
+	l, err := b.placeLog().CreateLog(tp, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.SetTopicID(id); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// deleteLog closes and deletes tp's log, wherever it is; fetches holding
+// its segments keep reading the unlinked files until they release them.
+func (b *Broker) deleteLog(tp logstore.TopicPartition) error {
+	if d, _ := b.findLog(tp); d != nil {
+		return d.DeleteLog(tp)
+	}
+	return nil
+}
+
+// reconcileLogs makes the logs match im at startup: a partition of im
+// without a log (the broker stopped between writing a topic's records and
+// creating its logs) gets an empty one, a log without its topic id gets
+// it, and a log with another topic's id is replaced. Logs of topics im
+// does not have are logged and left alone.
+func (b *Broker) reconcileLogs(im *metadata.Image, configs map[string]*topicConfig) {
+	want := map[logstore.TopicPartition]bool{}
+	for _, t := range im.Topics() {
+		for i := range t.Partitions {
+			tp := logstore.TopicPartition{Topic: t.Name, Partition: int32(i)}
+			want[tp] = true
+			_, l := b.findLog(tp)
+			if l != nil {
+				id, ok := l.TopicID()
+				if ok && id == t.ID {
+					continue
+				}
+				if !ok {
+					if err := l.SetTopicID(t.ID); err != nil {
+						b.log.Error("cannot write partition.metadata", "partition", tp.String(), "err", err)
+					}
+					continue
+				}
+			} else {
+				b.log.Warn("recreating a missing partition log, empty", "partition", tp.String())
+			}
+			if _, err := b.createLog(tp, t.ID, configs[t.Name].log); err != nil {
+				b.log.Error("cannot create partition log", "partition", tp.String(), "err", err)
+			}
+		}
+	}
+	for _, d := range b.logDirs {
+		for _, l := range d.Logs() {
+			tp := logstore.TopicPartition{Topic: l.Topic(), Partition: l.Partition()}
+			if !want[tp] {
+				b.log.Warn("log dir holds a partition of no known topic; leaving it alone",
+					"partition", tp.String(), "dir", d.Path())
+			}
+		}
+	}
+}
+
+// startMaintenance runs each log dir's retention, flush.ms and checkpoint
+// round every log.retention.check.interval.ms.
+func (b *Broker) startMaintenance() {
+	every := time.Duration(b.opts.Config.Long("log.retention.check.interval.ms")) * time.Millisecond
+	for _, d := range b.logDirs {
+		d.StartMaintenance(every)
+	}
+}
+
+// closeLogStores closes every log dir: logs closed, checkpoints written,
+// the clean-shutdown marker left for the next start. Closing twice is a
+// no-op; the list stays (DescribeLogDirs may still read it).
+func (b *Broker) closeLogStores() error {
+	var errs []error
+	for _, d := range b.logDirs {
+		if err := d.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close log dir %s: %w", d.Path(), err))
+		}
+	}
+	return errors.Join(errs...)
+}

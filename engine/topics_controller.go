@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/weirmq/weir/engine/metadata"
+	"github.com/weirmq/weir/logstore"
+)
+
+// controller serializes metadata changes on this node, standing in for the
+// Raft quorum's active controller: a change validates against the current
+// image, writes its records to the local metadata log (fsynced), applies
+// them, does the local work (logs created or deleted) and publishes the
+// new image and partition table. Handlers read the published state
+// without taking mu.
+type controller struct {
+	mu     sync.Mutex
+	log    *metadata.Log // nil once closed
+	closed bool
+}
+
+// snapshotBytes is the metadata log size past which the controller writes
+// a snapshot of the image and empties the log (a variable for tests).
+var snapshotBytes int64 = 4 << 20
+
+// errControllerClosed answers changes that arrive while the broker closes.
+var errControllerClosed = errors.New("the broker is shutting down")
+
+// openMetadata replays the metadata log of the first log dir into the
+// first image, opens the log dirs, makes their logs match the image and
+// publishes it all.
+func (b *Broker) openMetadata() error {
+	dir := filepath.Join(b.cfg.LogDirs[0], metadata.LogDirName)
+	l, recs, err := metadata.OpenLog(dir, b.log)
+	if err != nil {
+		return err
+	}
+	b.ctl.log = l
+	base := metadata.New(b.clusterID, b.nodeID, b.nodeID, []metadata.Broker{b.self(nil)}, nil)
+	im, err := base.Apply(recs...)
+	if err != nil {
+		return fmt.Errorf("replay metadata log %s: %w", dir, err)
+	}
+	if err := b.openLogStores(im); err != nil {
+		return err
+	}
+	b.reconcileLogs(im, b.topicConfigsOf(im, b.brokerConfigOf(im)))
+	b.ctl.mu.Lock()
+	defer b.ctl.mu.Unlock()
+	b.publishLocked(im)
+	if n := len(im.Topics()); n > 0 {
+		b.log.Info("loaded metadata", "topics", n, "dir", dir)
+	}
+	return nil
+}
+
+// commitLocked writes recs to the metadata log and returns the image with
+// them applied, not yet published. b.ctl.mu must be held. A record that
+// does not apply is the controller's bug: it panics with the values.
+func (b *Broker) commitLocked(recs []metadata.Record) (*metadata.Image, error) {
+	if b.ctl.closed {
+		return nil, errControllerClosed
+	}
+	im, err := b.image.Load().Apply(recs...)
+	if err != nil {
+		panic(fmt.Sprintf("engine: controller built records that do not apply: %v: %+v", err, recs))
+	}
+	if err := b.ctl.log.Append(recs); err != nil {
+		return nil, err
+	}
+	if b.ctl.log.Size() > snapshotBytes {
+		if err := b.ctl.log.Snapshot(im.Records()); err != nil {
+			b.log.Warn("metadata snapshot failed; the log keeps growing", "err", err)
+		}
+	}
+	return im, nil
+}
+
+// publishLocked swaps in im with its effective configs and the partition
+// table built from it, and applies changed log configurations to the live
+// logs. b.ctl.mu must be held. The table goes first, so a handler that
+// sees a topic in the image finds its partitions.
+func (b *Broker) publishLocked(im *metadata.Image) {
+	broker := b.brokerConfigOf(im)
+	configs := b.topicConfigsOf(im, broker)
+	old := b.parts.Load()
+	tab := newPartitionTable()
+	for _, t := range im.Topics() {
+		tc := configs[t.Name]
+		for i := range t.Partitions {
+			idx := int32(i)
+			_, l := b.findLog(logstore.TopicPartition{Topic: t.Name, Partition: idx})
+			if l == nil {
+				continue // its log could not be created: Metadata says LEADER_NOT_AVAILABLE
+			}
+			if l.Config() != tc.log {
+				if err := l.SetConfig(tc.log); err != nil {
+					b.log.Warn("cannot apply a topic config to a log", "topic", t.Name, "partition", idx, "err", err)
+				}
+			}
+			p := old.byName[partitionKey{t.Name, idx}]
+			if p == nil || p.log != l || p.topicID != t.ID {
+				var err error
+				if p, err = b.newPartition(t.Name, t.ID, idx, l); err != nil {
+					b.log.Error("cannot host partition", "topic", t.Name, "partition", idx, "err", err)
+					continue
+				}
+				p.leaderEpoch = t.Partitions[i].LeaderEpoch
+				b.becomeLeader(p, t.Partitions[i])
+			}
+			tab.byName[partitionKey{t.Name, idx}] = p
+		}
+		tab.byID[t.ID] = t.Name
+	}
+	b.effective.Store(broker)
+	b.topicConfigs.Store(&configs)
+	b.parts.Store(tab)
+	b.image.Store(im)
+}
+
+// closeMetadata waits for a change in progress, then closes the metadata
+// log; later changes fail with errControllerClosed.
+func (b *Broker) closeMetadata() error {
+	b.ctl.mu.Lock()
+	defer b.ctl.mu.Unlock()
+	b.ctl.closed = true
+	if b.ctl.log == nil {
+		return nil
+	}
+	err := b.ctl.log.Close()
+	b.ctl.log = nil
+	return err
+}
+
+// becomeLeader readies a newly hosted partition this node leads: with
+// itself the only in-sync replica, everything in its log is committed, so
+// the high watermark moves to the log end, as Kafka's leader does when its
+// ISR is just itself (the checkpointed one lags after a crash).
+func (b *Broker) becomeLeader(p *partition, reg metadata.Partition) {
+	if reg.Leader == b.nodeID && len(reg.ISR) == 1 && reg.ISR[0] == b.nodeID {
+		p.log.SetHighWatermark(p.log.LogEndOffset())
+	}
+}
