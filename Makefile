@@ -29,7 +29,7 @@ run: build
 # every test, with the race detector on the packages whose code is concurrent.
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/...
+	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./engine/...
 
 test-race: deps build
 	$(GO) test -count=1 -race -timeout 15m $(PKGS)
