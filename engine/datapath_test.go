@@ -510,3 +510,20 @@ func TestProduceOldVersionsRefused(t *testing.T) {
 		t.Fatalf("an old-version produce was written: log end %d", leo)
 	}
 }
+
+// TestProduceTooLarge: a batch over max.message.bytes gets
+// MESSAGE_TOO_LARGE for its partition only.
+func TestProduceTooLarge(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOUring)
+	cfg := logstore.DefaultConfig()
+	cfg.MaxMessageBytes = 200
+	addTestPartitionsWith(t, b, "small", 2, cfg)
+	big := makeBatch(-1, -1, -1, string(bytes.Repeat([]byte("x"), 500)))
+	resp := send(t, cl, produceReq(9, 1, "small", map[int32][]byte{0: big, 1: makeBatch(-1, -1, -1, "ok")})).(*kmsg.ProduceResponse)
+	if r := partitionResult(t, resp, 0); r.ErrorCode != kerr.MessageTooLarge.Code {
+		t.Fatalf("oversized batch: error %d, want MESSAGE_TOO_LARGE", r.ErrorCode)
+	}
+	if r := partitionResult(t, resp, 1); r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("the other partition: %+v", r)
+	}
+}
