@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/weirmq/weir/engine/config"
+	"github.com/weirmq/weir/logstore"
 )
 
 // metaFile is Kafka's per-log-dir identity file. Its KRaft form (version 1):
@@ -77,30 +78,7 @@ func readMeta(dir string) (m metaProps, ok bool, err error) {
 func writeMeta(dir string, m metaProps) error {
 	text := fmt.Sprintf("#\n# Written by Weir: Kafka's KRaft meta.properties.\n"+
 		"cluster.id=%s\ndirectory.id=%s\nnode.id=%d\nversion=1\n", m.ClusterID, m.DirectoryID, m.NodeID)
-	path := filepath.Join(dir, metaFile)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err = f.WriteString(text); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return logstore.WriteFileAtomic(filepath.Join(dir, metaFile), []byte(text))
 }
 
 // ensureMeta checks the meta.properties of every log dir against nodeID and

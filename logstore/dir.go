@@ -292,7 +292,7 @@ func (d *Dir) Close() error {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
-		if err := writeFileAtomic(filepath.Join(d.path, CleanShutdownFile), nil); err != nil {
+		if err := WriteFileAtomic(filepath.Join(d.path, CleanShutdownFile), nil); err != nil {
 			errs = append(errs, err)
 		}
 	}

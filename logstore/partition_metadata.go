@@ -16,7 +16,7 @@ const PartitionMetadataFile = "partition.metadata"
 // in Kafka's Uuid form (URL-safe base64, no padding), atomically.
 func WritePartitionMetadata(dir string, topicID [16]byte) error {
 	data := fmt.Sprintf("version: 0\ntopic_id: %s\n", base64.RawURLEncoding.EncodeToString(topicID[:]))
-	return writeFileAtomic(filepath.Join(dir, PartitionMetadataFile), []byte(data))
+	return WriteFileAtomic(filepath.Join(dir, PartitionMetadataFile), []byte(data))
 }
 
 // ReadPartitionMetadata reads the topic id; ok is false when the file is
