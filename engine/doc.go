@@ -52,6 +52,24 @@
 // replayed and the logs on disk are matched to the image. The Raft quorum
 // will take the metadata log's place and feed the same records.
 //
+// # The data path (produce, fetch)
+//
+// Each partition has an owner shard on the data-plane server (a stable hash
+// of topic and partition, partitions.go). Produce copies each partition's
+// batch out of the frame and posts it to the owner with Server.Run; the
+// owner checks idempotence (producer_state.go), appends, moves the high
+// watermark and wakes parked fetches; the last owner to finish answers.
+// So appends and producer state take no locks. Fetch runs on the
+// connection's shard: logstore reads are safe from any goroutine, and the
+// response is framed by hand around segment ranges (fetch_encode.go) that
+// netio sends without copying them into Go memory. Fsyncs asked for by the
+// logs go through a shard's ring (syncer.go), batched per loop turn.
+//
+// Locks, in the order they may nest: the controller's mutex (metadata
+// changes), a fetch's mutex, a partition's waiter mutex; the durable-wait
+// and fetch-session mutexes are leaves. The partition table, the image and
+// the effective configs are immutable values behind atomic pointers.
+//
 // engine may import everything below it (netio, ring, logstore, replica);
 // nothing in Weir imports engine but cmd/weir. Handlers know nothing of
 // io_uring: they see frames and answer through netio.Conn.
