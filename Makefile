@@ -25,7 +25,8 @@ run: build
 	./$(BIN) serve --listeners=PLAINTEXT://127.0.0.1:9092 --log.dirs=./data --node.id=1 \
 		--offsets.topic.replication.factor=1
 
-# Installs what the tests need (kcat, strace) on a fresh machine, then runs
+# Installs what the tests need (kcat, strace, kafka-python, confluent-kafka)
+# on a fresh machine, then runs
 # every test, with the race detector on the packages whose code is concurrent.
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
