@@ -26,8 +26,8 @@ run: build
 		--offsets.topic.replication.factor=1
 
 # Installs what the tests need (kcat, strace, kafka-python, confluent-kafka)
-# on a fresh machine, then runs
-# every test, with the race detector on the packages whose code is concurrent.
+# on a fresh machine, then runs every test, with the race detector on the
+# packages whose code is concurrent.
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./engine/...
