@@ -62,6 +62,7 @@ var fuzzSegment struct {
 }
 
 func buildFuzzSegment(f *testing.F) {
+	fuzzSegment.bases, fuzzSegment.size = nil, nil // -count=N builds it again
 	dir := f.TempDir()
 	cfg := testConfig(1 << 20)
 	cfg.IndexIntervalBytes = 64

@@ -1028,6 +1028,10 @@ func TestInteropSarama(t *testing.T) {
 		// Several messages a call, so that batches hold many records.
 		for i := 0; i < len(msgs); i += 50 {
 			if err := p.SendMessages(msgs[i:min(i+50, len(msgs))]); err != nil {
+				var errs sarama.ProducerErrors
+				if errors.As(err, &errs) && len(errs) > 0 {
+					t.Fatalf("sarama SendMessages: %v (first: %v)", err, errs[0].Err)
+				}
 				t.Fatalf("sarama SendMessages: %v", err)
 			}
 		}
