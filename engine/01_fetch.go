@@ -74,6 +74,7 @@ func handleFetch(b *Broker, r *request) (kmsg.Response, error) {
 	}
 	releaseTopics(topics)
 	fs.park(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	fs.recheck() // an append between the read and park woke no one
 	return nil, nil
 }
 
@@ -127,9 +128,12 @@ func (fs *fetchState) readPartition(p *partition, tg *fetchTarget,
 	}
 	s, err := p.log.Read(tg.offset, max(limit, 1), hw)
 	if err != nil {
-		if errors.Is(err, logstore.ErrOffsetOutOfRange) {
+		switch {
+		case errors.Is(err, logstore.ErrOffsetOutOfRange):
 			out.errCode = kerr.OffsetOutOfRange.Code
-		} else {
+		case errors.Is(err, logstore.ErrClosed):
+			out.errCode = kerr.UnknownTopicOrPartition.Code // deleted under the read
+		default:
 			out.errCode = kerr.KafkaStorageError.Code
 			fs.b.log.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
 		}
@@ -155,29 +159,36 @@ func (fs *fetchState) park(wait time.Duration) {
 	fs.timer = time.AfterFunc(wait, fs.onTimeout)
 }
 
-// onAppend re-reads after an append; still short of min.bytes, it parks
-// again (the append consumed its wake-ups).
+// onAppend runs when an append hits a partition the fetch reads. The
+// append used up the fetch's wake-ups, so they are parked again before the
+// re-read: an append racing the read then wakes it again rather than
+// going unseen.
 func (fs *fetchState) onAppend() {
 	if fs.done.Load() {
 		return
 	}
-	topics, ready, urgent := fs.read()
-	if urgent || ready >= int64(max(fs.req.MinBytes, 1)) {
-		if fs.finish() {
-			fs.respond(0, topics)
-			return
+	fs.mu.Lock()
+	if !fs.done.Load() {
+		for i, w := range fs.waiting {
+			w.p.removeWaiter(w.id)
+			fs.waiting[i].id = w.p.addWaiter(fs.onAppend)
 		}
 	}
-	releaseTopics(topics)
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	fs.mu.Unlock()
+	fs.recheck()
+}
+
+// recheck answers the fetch if it has reached min.bytes (or hit an error).
+func (fs *fetchState) recheck() {
 	if fs.done.Load() {
 		return
 	}
-	for i, w := range fs.waiting {
-		w.p.removeWaiter(w.id)
-		fs.waiting[i].id = w.p.addWaiter(fs.onAppend)
+	topics, ready, urgent := fs.read()
+	if (urgent || ready >= int64(max(fs.req.MinBytes, 1))) && fs.finish() {
+		fs.respond(0, topics)
+		return
 	}
+	releaseTopics(topics)
 }
 
 func (fs *fetchState) onTimeout() {

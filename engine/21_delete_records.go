@@ -61,6 +61,8 @@ func handleDeleteRecords(b *Broker, r *request) (kmsg.Response, error) {
 				switch {
 				case errors.Is(err, logstore.ErrOffsetOutOfRange):
 					j.out.ErrorCode = kerr.OffsetOutOfRange.Code
+				case errors.Is(err, logstore.ErrClosed):
+					j.out.ErrorCode = kerr.UnknownTopicOrPartition.Code // deleted meanwhile
 				case err != nil:
 					j.out.ErrorCode = kerr.KafkaStorageError.Code
 				default:

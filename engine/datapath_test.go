@@ -527,3 +527,22 @@ func TestProduceTooLarge(t *testing.T) {
 		t.Fatalf("the other partition: %+v", r)
 	}
 }
+
+// TestFetchSessionReopenedByFullFetch: a full fetch (epoch 0) naming an
+// existing session closes it and opens a new one, as Kafka does.
+func TestFetchSessionReopenedByFullFetch(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOStd)
+	addTestPartitions(t, b, "reopen", 1)
+	open := fetchReq(12, "reopen", 0, 0, 0)
+	open.SessionID, open.SessionEpoch = 0, 0
+	first := send(t, cl, open).(*kmsg.FetchResponse)
+	again := fetchReq(12, "reopen", 0, 0, 0)
+	again.SessionID, again.SessionEpoch = first.SessionID, 0
+	second := send(t, cl, again).(*kmsg.FetchResponse)
+	if second.ErrorCode != 0 || second.SessionID == 0 || second.SessionID == first.SessionID {
+		t.Fatalf("full fetch naming session %d: error %d, session %d", first.SessionID, second.ErrorCode, second.SessionID)
+	}
+	if b.fetchSessions.get(first.SessionID) != nil {
+		t.Fatal("the old session is still cached")
+	}
+}

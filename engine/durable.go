@@ -17,11 +17,11 @@ type durableWaits struct {
 
 type durableWait struct {
 	log    *logstore.Log
-	offset int64 // durable once the recovery point passes it
+	offset int64 // durable once the log's durable offset passes it
 	fire   func(err error)
 }
 
-// add parks fire until log's recovery point passes offset (or the log
+// add parks fire until log's durable offset passes offset (or the log
 // fails).
 func (d *durableWaits) add(l *logstore.Log, offset int64, fire func(error)) {
 	d.mu.Lock()
@@ -36,7 +36,7 @@ func (d *durableWaits) poll() {
 	var ready []durableWait
 	keep := d.waits[:0]
 	for _, w := range d.waits {
-		if w.log.RecoveryPoint() > w.offset || w.log.Err() != nil {
+		if w.log.DurableOffset() > w.offset || w.log.Err() != nil {
 			ready = append(ready, w)
 		} else {
 			keep = append(keep, w)

@@ -67,16 +67,17 @@ func encodeFetch(version int16, correlationID int32, errCode int16, sessionID in
 		e.i32(sessionID)
 	}
 	e.arrayLen(len(topics))
-	for _, t := range topics {
+	for ti, t := range topics {
 		if version >= 13 {
 			e.buf.B = append(e.buf.B, t.id[:]...)
 		} else {
 			e.str(t.name)
 		}
 		e.arrayLen(len(t.parts))
-		for _, p := range t.parts {
+		for pi, p := range t.parts {
 			if err := e.partition(p, files); err != nil {
 				e.release()
+				releaseFrom(topics, ti, pi+1) // slices the encoder never took
 				return netio.Response{}, err
 			}
 		}
@@ -202,4 +203,14 @@ func (e *fetchEncoder) str(s string) {
 		e.i16(int16(len(s)))
 	}
 	e.buf.B = append(e.buf.B, s...)
+}
+
+// releaseFrom releases the slices of topics[ti].parts[pi:] and of every
+// later topic.
+func releaseFrom(topics []fetchTopicOut, ti, pi int) {
+	for ; ti < len(topics); ti, pi = ti+1, 0 {
+		for i := pi; i < len(topics[ti].parts); i++ {
+			topics[ti].parts[i].slice.Release()
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 //	session id 0, epoch -1   sessionless full fetch
 //	session id 0, epoch 0    full fetch that opens a session
 //	session id S, epoch -1   close S, then a sessionless full fetch
+//	session id S, epoch 0    close S, then a full fetch that opens a session
 //	session id S, epoch N>0  incremental fetch; N must be S's next epoch
 
 // fetchSessionSlots bounds the cached sessions, as Kafka's
@@ -128,6 +129,11 @@ func (b *Broker) sessionTargets(req *kmsg.FetchRequest) (s *fetchSession, target
 	case req.SessionEpoch == -1:
 		b.fetchSessions.close(req.SessionID)
 		return nil, reqTargets, 0
+	case req.SessionEpoch == 0:
+		// A full fetch naming a session closes it and opens a new one
+		// (what the Java client sends after an error or a reconnect).
+		b.fetchSessions.close(req.SessionID)
+		return b.fetchSessions.open(reqTargets), reqTargets, 0
 	}
 	s = b.fetchSessions.get(req.SessionID)
 	if s == nil {

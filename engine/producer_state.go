@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weirmq/weir/logstore"
@@ -39,13 +41,13 @@ func (ps producers) check(payload []byte) (dup seqBatch, isDup bool, code int16)
 		return seqBatch{}, false, 0
 	}
 	first := b.BaseSequence()
-	last := first + b.LastOffsetDelta() // wraps past int32 max, as Kafka's sequences do
+	last := incSeq(first, b.LastOffsetDelta())
 	e := ps[b.ProducerID()]
 	switch {
 	case e == nil:
-		if first != 0 {
-			return seqBatch{}, false, kerr.OutOfOrderSequenceNumber.Code
-		}
+		// No state for this producer (new, or its batches were all
+		// deleted by retention): any sequence starts it, as in Kafka
+		// since KIP-360.
 	case b.ProducerEpoch() < e.epoch:
 		return seqBatch{}, false, kerr.InvalidProducerEpoch.Code
 	case b.ProducerEpoch() > e.epoch:
@@ -59,7 +61,7 @@ func (ps producers) check(payload []byte) (dup seqBatch, isDup bool, code int16)
 				return s, true, 0
 			}
 		}
-		if newest := e.batches[(e.next+producerWindow-1)%producerWindow]; first != newest.lastSeq+1 {
+		if newest := e.batches[(e.next+producerWindow-1)%producerWindow]; first != incSeq(newest.lastSeq, 1) {
 			return seqBatch{}, false, kerr.OutOfOrderSequenceNumber.Code
 		}
 	}
@@ -92,7 +94,7 @@ func (ps producers) recordBatch(b logstore.Batch) {
 		ps[pid] = e
 	}
 	e.batches[e.next] = seqBatch{
-		firstSeq: b.BaseSequence(), lastSeq: b.BaseSequence() + b.LastOffsetDelta(),
+		firstSeq: b.BaseSequence(), lastSeq: incSeq(b.BaseSequence(), b.LastOffsetDelta()),
 		firstOffset: b.BaseOffset(), lastOffset: b.LastOffset(),
 	}
 	e.next = (e.next + 1) % producerWindow
@@ -110,6 +112,15 @@ func rebuildProducers(l *logstore.Log) (producers, error) {
 		return nil
 	})
 	return ps, err
+}
+
+// incSeq adds d to sequence s, wrapping from MaxInt32 to 0 as Kafka's
+// producer sequences do.
+func incSeq(s, d int32) int32 {
+	if s > math.MaxInt32-d {
+		return d - (math.MaxInt32 - s) - 1
+	}
+	return s + d
 }
 
 // batchHeaderBytes is a record batch's fixed header (Kafka's

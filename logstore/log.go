@@ -404,7 +404,7 @@ func (l *Log) SetHighWatermark(hw int64) {
 // RecoveryPoint is the offset below which the log is durable and its
 // segments need no rescan after a crash. It is what the log dir checkpoints.
 func (l *Log) RecoveryPoint() int64 {
-	p := min(l.flushes.point.Load(), l.leo.Load())
+	p := l.DurableOffset()
 	for _, s := range *l.segs.Load() {
 		if s.trimPending.Load() {
 			return min(p, s.base) // an untrimmed segment must be rescanned
@@ -412,6 +412,12 @@ func (l *Log) RecoveryPoint() int64 {
 	}
 	return p
 }
+
+// DurableOffset is the offset below which every appended byte has been
+// synced. Unlike RecoveryPoint it is not held back by a segment waiting for
+// its trim: that matters for what to rescan after a crash, not for whether
+// the bytes are on disk. Any goroutine may call it.
+func (l *Log) DurableOffset() int64 { return min(l.flushes.point.Load(), l.leo.Load()) }
 
 // Size is the bytes of all segments.
 func (l *Log) Size() int64 {
