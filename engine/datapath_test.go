@@ -546,3 +546,35 @@ func TestFetchSessionReopenedByFullFetch(t *testing.T) {
 		t.Fatal("the old session is still cached")
 	}
 }
+
+// TestDurableAckNotHeldByReader: with flush.messages=1, a produce that
+// rolls a segment another reader still holds is answered once its bytes
+// are synced; the pending trim of the held segment must not hold it back.
+func TestDurableAckNotHeldByReader(t *testing.T) {
+	b, cl := startDataBroker(t, netio.IOStd)
+	cfg := logstore.DefaultConfig()
+	cfg.FlushMessages, cfg.SegmentBytes = 1, 200
+	addTestPartitionsWith(t, b, "dur", 1, cfg)
+	fill := string(bytes.Repeat([]byte("a"), 96))
+	send(t, cl, produceReq(9, -1, "dur", map[int32][]byte{0: makeBatch(-1, -1, -1, fill)}))
+	p := b.lookupPartition("dur", 0)
+	held, err := p.log.Read(0, 1<<20, p.log.HighWatermark()) // a fetch in flight
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	done := make(chan error, 1)
+	go func() {
+		_, err := cl.request(produceReq(9, -1, "dur", map[int32][]byte{0: makeBatch(-1, -1, -1, fill+"b")}))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("produce unanswered while a reader holds the rolled segment (recovery point %d, durable %d, end %d)",
+			p.log.RecoveryPoint(), p.log.DurableOffset(), p.log.LogEndOffset())
+	}
+}
