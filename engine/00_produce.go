@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -154,6 +155,10 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		return nil
 	}
 	p.producers.record(payload)
+	if now := time.Now(); now.Sub(p.producersSwept) > time.Minute {
+		p.producers.expire(now)
+		p.producersSwept = now
+	}
 	// One node: the leader is the whole ISR, so the high watermark follows
 	// the log end at once.
 	p.log.SetHighWatermark(p.log.LogEndOffset())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/weirmq/weir/logstore"
 )
@@ -25,7 +26,8 @@ type partition struct {
 	leaderEpoch int32 // stamped into appended batches
 
 	// Owner-shard state of the data path.
-	producers producers // idempotence: producer id -> recent batches
+	producers      producers // idempotence: producer id -> recent batches
+	producersSwept time.Time // last expiry pass over producers
 	// waiters are fetches long-polling for data; an append wakes them.
 	waitMu    sync.Mutex
 	waiters   map[uint64]func()

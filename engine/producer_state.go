@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -24,11 +25,28 @@ type producerEntry struct {
 	epoch   int16
 	batches [producerWindow]seqBatch // ring, newest at (next-1)
 	n, next int
+	lastTs  int64 // max timestamp of its newest batch (ms), for expiry
 }
 
 // producers is a partition's idempotence state: producer id -> entry. It
 // belongs to the partition's owner shard, like its appends.
 type producers map[int64]*producerEntry
+
+// producerExpiry is Kafka's producer.id.expiration.ms default: a producer
+// silent on a partition for a day is forgotten there, so short-lived
+// producers don't pile up. A forgotten producer may continue at any
+// sequence (see check).
+const producerExpiry = 24 * time.Hour
+
+// expire forgets producers whose newest batch is older than producerExpiry.
+func (ps producers) expire(now time.Time) {
+	cutoff := now.Add(-producerExpiry).UnixMilli()
+	for pid, e := range ps {
+		if e.lastTs < cutoff {
+			delete(ps, pid)
+		}
+	}
+}
 
 // check decides what to do with an idempotent payload before it is
 // appended: a retried batch answers with the offsets it got the first
@@ -99,6 +117,7 @@ func (ps producers) recordBatch(b logstore.Batch) {
 	}
 	e.next = (e.next + 1) % producerWindow
 	e.n = min(e.n+1, producerWindow)
+	e.lastTs = max(e.lastTs, b.MaxTimestamp())
 }
 
 // rebuildProducers recovers a partition's idempotence state from the batch
@@ -111,6 +130,7 @@ func rebuildProducers(l *logstore.Log) (producers, error) {
 		ps.recordBatch(b)
 		return nil
 	})
+	ps.expire(time.Now())
 	return ps, err
 }
 

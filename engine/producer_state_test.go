@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -58,5 +59,19 @@ func TestUnknownProducerAnySequence(t *testing.T) {
 	var b logstore.Batch = makeBatch(-1, -1, -1, "plain")
 	if _, dup, code := ps.check(b); dup || code != 0 {
 		t.Fatalf("non-idempotent batch: dup %v code %d", dup, code)
+	}
+}
+
+func TestProducersExpireAfterADay(t *testing.T) {
+	ps := producers{}
+	ps.record(setOffset(makeBatch(1, 0, 0, "old"), 0))
+	ps.record(setOffset(makeBatch(2, 0, 0, "new"), 1))
+	ps[1].lastTs = time.Now().Add(-25 * time.Hour).UnixMilli()
+	ps.expire(time.Now())
+	if _, ok := ps[1]; ok {
+		t.Fatal("a producer silent for 25 hours is still remembered")
+	}
+	if _, ok := ps[2]; !ok {
+		t.Fatal("a current producer was forgotten")
 	}
 }
