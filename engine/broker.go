@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/weirmq/weir/engine/config"
@@ -46,6 +47,10 @@ type Broker struct {
 	durable       durableWaits // produce answers waiting for an fsync
 
 	producerIDs *producerIDs
+
+	// groups is the group coordinator (group_coordinator.go).
+	groups     *groupCoordinator
+	groupsOnce sync.Once
 
 	// ctl serializes metadata changes (topics, configs). logDirs are the
 	// log stores, one per log dir, fixed once Open returns. effective and
@@ -114,6 +119,10 @@ func (b *Broker) openLogDirs() error {
 // Start listens on every listener. On error the listeners already started
 // are closed again.
 func (b *Broker) Start() error {
+	// Groups and offsets come back from __consumer_offsets before any
+	// request can ask for them.
+	b.loadGroups()
+	b.coord().startExpiry()
 	for _, l := range b.cfg.Listeners {
 		srv, err := b.opts.Listen(netio.Config{
 			Addr:          l.Addr(),
@@ -194,6 +203,7 @@ func (b *Broker) Advertised(listener string) string {
 // closes the logs (checkpoints and the clean-shutdown marker written) and
 // releases the log dirs.
 func (b *Broker) Close() error {
+	b.coord().close()
 	err := b.closeServers()
 	err = errors.Join(err, b.closeStores())
 	b.unlock()

@@ -1,7 +1,7 @@
 // Package engine is the broker: configuration (engine/config), the request
 // dispatch from netio frames to Kafka API handlers, the metadata image
-// (engine/metadata), and (later) the controller quorum and group
-// coordinator.
+// (engine/metadata), the group coordinator, and (later) the controller
+// quorum.
 //
 // # A request's way through
 //
@@ -65,10 +65,28 @@
 // netio sends without copying them into Go memory. Fsyncs asked for by the
 // logs go through a shard's ring (syncer.go), batched per loop turn.
 //
+// # Consumer groups
+//
+// The group coordinator (group_coordinator.go, group.go) serves the
+// classic protocol for the groups whose __consumer_offsets partition this
+// broker leads (groupPartition; NOT_COORDINATOR otherwise). Groups live in
+// memory under one mutex; a JoinGroup or SyncGroup that must wait is
+// answered later with r.respond, by the request or timer (session,
+// rebalance, initial delay) that completes it. Offset commits and group
+// metadata are records in Kafka's key/value schemas (OffsetCommitKey v1 /
+// OffsetCommitValue v3, GroupMetadataKey v2 / GroupMetadataValue v3),
+// appended as uncompressed batches to the group's partition on its owner
+// shard; a commit is answered after its append. Start reads every hosted
+// __consumer_offsets partition back into memory before listening (the last
+// record per key wins, a null value deletes); an expiry pass drops empty
+// groups' offsets after offsets.retention.minutes.
+//
 // Locks, in the order they may nest: the controller's mutex (metadata
-// changes), a fetch's mutex, a partition's waiter mutex; the durable-wait
-// and fetch-session mutexes are leaves. The partition table, the image and
-// the effective configs are immutable values behind atomic pointers.
+// changes), a fetch's mutex, a partition's waiter mutex; the durable-wait,
+// fetch-session and group-coordinator mutexes are leaves (the coordinator
+// posts appends to owner shards and never waits on them under its lock).
+// The partition table, the image and the effective configs are immutable
+// values behind atomic pointers.
 //
 // engine may import everything below it (netio, ring, logstore, replica);
 // nothing in Weir imports engine but cmd/weir. Handlers know nothing of

@@ -155,6 +155,8 @@ var kafkaKeys = []Key{
 		Doc: "segment.bytes of __consumer_offsets."},
 	{Name: "offsets.retention.minutes", Type: Int, Default: "10080", Validate: AtLeast(1),
 		Doc: "How long committed offsets of an empty group are kept."},
+	{Name: "offsets.retention.check.interval.ms", Type: Long, Default: "600000", Validate: AtLeast(1),
+		Doc: "How often the group coordinator looks for expired offsets."},
 	{Name: "group.initial.rebalance.delay.ms", Type: Int, Default: "3000",
 		Doc: "How long a new group waits for more members before its first rebalance."},
 	{Name: "group.min.session.timeout.ms", Type: Int, Default: "6000",

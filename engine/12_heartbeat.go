@@ -1,0 +1,29 @@
+package engine
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Heartbeat: v0-v4
+//
+// Behavior:
+// * Restarts the member's session (session.timeout.ms); a member silent
+//   for its session timeout is removed and the group rebalances.
+// * REBALANCE_IN_PROGRESS in PreparingRebalance (the member must rejoin),
+//   UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID.
+
+func init() { register(api{key: 12, min: 0, max: 4, handle: handleHeartbeat}) }
+
+func handleHeartbeat(b *Broker, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.HeartbeatRequest)
+	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	if _, code := b.groupError(req.Group); code != 0 {
+		resp.ErrorCode = code
+		return resp, nil
+	}
+	c := b.coord()
+	c.mu.Lock()
+	resp.ErrorCode = c.heartbeatReq(req)
+	c.mu.Unlock()
+	return resp, nil
+}
