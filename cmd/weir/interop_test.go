@@ -982,7 +982,8 @@ func TestInteropConfluentKafka(t *testing.T) {
 	}
 }
 
-// sarama at protocol version 2.8: SyncProducer (snappy, manual partitioner)
+// sarama at protocol version 2.8: idempotent SyncProducer (snappy, manual
+// partitioner)
 // and a partition consumer per partition.
 func TestInteropSarama(t *testing.T) {
 	bootstrap, stop := interopTarget(t)
@@ -1000,7 +1001,12 @@ func TestInteropSarama(t *testing.T) {
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
 	cfg.Producer.Compression = sarama.CompressionSnappy
-	cfg.Producer.Retry.Max = 0
+	// Idempotent, so retries (sarama can fail a first send with "broker not
+	// connected" under load) are safe: the broker drops duplicates.
+	cfg.Producer.Idempotent = true
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Retry.Max = 5
+	cfg.Producer.Retry.Backoff = 50 * time.Millisecond
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.MaxWaitTime = 200 * time.Millisecond
 
