@@ -983,8 +983,7 @@ func TestInteropConfluentKafka(t *testing.T) {
 }
 
 // sarama at protocol version 2.8: idempotent SyncProducer (snappy, manual
-// partitioner)
-// and a partition consumer per partition.
+// partitioner) and a partition consumer per partition.
 func TestInteropSarama(t *testing.T) {
 	bootstrap, stop := interopTarget(t)
 	defer stop()
