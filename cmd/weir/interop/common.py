@@ -47,12 +47,12 @@ def fail(msg):
 class Args:
     def __init__(self, argv):
         if len(argv) < 5:
-            fail("usage: %s BOOTSTRAP TOPIC COUNT produce|consume [key=value ...]" % argv[0])
+            fail("usage: %s BOOTSTRAP TOPIC COUNT produce|consume|group [key=value ...]" % argv[0])
         self.bootstrap, self.topic = argv[1], argv[2]
         self.count = int(argv[3])
         self.mode = argv[4]
-        if self.mode not in ("produce", "consume"):
-            fail("mode %r: want produce or consume" % self.mode)
+        if self.mode not in ("produce", "consume", "group"):
+            fail("mode %r: want produce, consume or group" % self.mode)
         self.opts = {}
         for kv in argv[5:]:
             k, _, v = kv.partition("=")

@@ -3,6 +3,11 @@ explicit partition per record, KafkaConsumer in assign mode (no group).
 
     python3 kafka_python_client.py BOOTSTRAP TOPIC COUNT produce [compression=gzip]
     python3 kafka_python_client.py BOOTSTRAP TOPIC COUNT consume
+    python3 kafka_python_client.py BOOTSTRAP TOPIC COUNT group group=G
+
+group: a KafkaConsumer in consumer group G (subscribe) that reads at least
+COUNT records, at most 50 a poll, and commits synchronously after each poll
+(manual commit after processing).
 
 See common.py for the stdin/stdout protocol.
 """
@@ -87,10 +92,38 @@ def consume(a):
                             "api_version": api, "consumed": got})
 
 
+def group(a):
+    c = KafkaConsumer(
+        a.topic,
+        bootstrap_servers=[a.bootstrap],
+        client_id=CLIENT_ID,
+        group_id=a.opts["group"],
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=50,
+        fetch_max_wait_ms=200,
+        api_version_auto_timeout_ms=10000,
+    )
+    got = 0
+    while got < a.count and not a.expired():
+        batch = c.poll(timeout_ms=int(min(a.left(), 0.5) * 1000))
+        for tp in sorted(batch, key=lambda tp: tp.partition):
+            for m in batch[tp]:
+                common.record(m.partition, m.offset, m.key, m.value, m.headers)
+                got += 1
+        if batch:
+            c.commit()  # synchronous: what was processed is committed
+    c.close(autocommit=False)
+    if got < a.count:
+        common.fail("consumed %d records of %d before the deadline" % (got, a.count))
+    common.emit("summary", {"client": "kafka-python", "version": kafka.__version__,
+                            "group": a.opts["group"], "consumed": got})
+
+
 def main():
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     a = common.Args(sys.argv)
-    produce(a) if a.mode == "produce" else consume(a)
+    {"produce": produce, "consume": consume, "group": group}[a.mode](a)
 
 
 if __name__ == "__main__":
