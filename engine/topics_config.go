@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/weirmq/weir/engine/config"
 	"github.com/weirmq/weir/engine/metadata"
@@ -70,6 +71,10 @@ func logConfigOf(c *config.Config) logstore.Config {
 	lc.FlushMessages = c.Long("flush.messages")
 	lc.FlushMs = c.Long("flush.ms")
 	lc.FileDeleteDelayMs = c.Long("file.delete.delay.ms")
+	// Compaction runs in each log's Maintain (log.retention.check.interval.ms).
+	lc.CleanupPolicy = strings.Join(c.List("cleanup.policy"), ",")
+	lc.DeleteRetentionMs = c.Long("delete.retention.ms")
+	lc.MinCleanableDirtyRatio = c.Double("min.cleanable.dirty.ratio")
 	return lc
 }
 

@@ -140,6 +140,11 @@ func (l *Log) validate(p []byte, origin Origin) ([]batchInfo, error) {
 		if !ok {
 			break
 		}
+		if origin == OriginClient && l.cfg.compacts() {
+			if err := checkKeyed(b); err != nil {
+				return nil, fmt.Errorf("batch at byte %d: %w", pos, err)
+			}
+		}
 		infos = append(infos, batchInfo{
 			pos: pos, size: int64(len(b)), base: b.BaseOffset(), last: b.LastOffset(),
 			maxTs: b.MaxTimestamp(), count: int64(b.RecordCount()),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -22,22 +23,47 @@ type Config struct {
 	FlushMessages      int64 // flush.messages: fsync after this many records (1: every append)
 	FlushMs            int64 // flush.ms: fsync when the oldest unflushed append is this old
 	FileDeleteDelayMs  int64 // file.delete.delay.ms: unlink a released .deleted segment after this
+
+	// CleanupPolicy is cleanup.policy: "delete" (also ""), "compact" or
+	// "compact,delete" (either order). Without delete, retention.ms and
+	// retention.bytes delete nothing.
+	CleanupPolicy          string
+	DeleteRetentionMs      int64   // delete.retention.ms: how long compaction keeps tombstones
+	MinCleanableDirtyRatio float64 // min.cleanable.dirty.ratio: dirty share of the cleanable bytes that starts a pass
+}
+
+// compacts reports a cleanup.policy holding compact.
+func (c *Config) compacts() bool { return c.hasPolicy("compact") }
+
+// deletes reports a cleanup.policy holding delete (the default).
+func (c *Config) deletes() bool { return c.CleanupPolicy == "" || c.hasPolicy("delete") }
+
+func (c *Config) hasPolicy(p string) bool {
+	for _, f := range strings.Split(c.CleanupPolicy, ",") {
+		if strings.TrimSpace(f) == p {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultConfig is Kafka's defaults: 1 GiB segments, 7-day retention, and no
 // fsync but on roll and close (the page cache is trusted, as Kafka does).
 func DefaultConfig() Config {
 	return Config{
-		SegmentBytes:       1 << 30,
-		SegmentMs:          7 * 24 * 3600 * 1000,
-		SegmentIndexBytes:  10 << 20,
-		IndexIntervalBytes: 4096,
-		MaxMessageBytes:    1048588,
-		RetentionMs:        7 * 24 * 3600 * 1000,
-		RetentionBytes:     -1,
-		FlushMessages:      math.MaxInt64,
-		FlushMs:            math.MaxInt64,
-		FileDeleteDelayMs:  60000,
+		SegmentBytes:           1 << 30,
+		SegmentMs:              7 * 24 * 3600 * 1000,
+		SegmentIndexBytes:      10 << 20,
+		IndexIntervalBytes:     4096,
+		MaxMessageBytes:        1048588,
+		RetentionMs:            7 * 24 * 3600 * 1000,
+		RetentionBytes:         -1,
+		FlushMessages:          math.MaxInt64,
+		FlushMs:                math.MaxInt64,
+		FileDeleteDelayMs:      60000,
+		CleanupPolicy:          "delete",
+		DeleteRetentionMs:      24 * 3600 * 1000,
+		MinCleanableDirtyRatio: 0.5,
 	}
 }
 
@@ -65,6 +91,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("flush.messages %d: must be at least 1", c.FlushMessages)
 	case c.FlushMs < 0:
 		return fmt.Errorf("flush.ms %d: must not be negative", c.FlushMs)
+	case c.DeleteRetentionMs < 0:
+		return fmt.Errorf("delete.retention.ms %d: must not be negative", c.DeleteRetentionMs)
+	case c.MinCleanableDirtyRatio < 0 || c.MinCleanableDirtyRatio > 1:
+		return fmt.Errorf("min.cleanable.dirty.ratio %v: must be in [0, 1]", c.MinCleanableDirtyRatio)
 	case c.FileDeleteDelayMs < 0:
 		return fmt.Errorf("file.delete.delay.ms %d: must not be negative", c.FileDeleteDelayMs)
 	}

@@ -24,7 +24,10 @@
 //
 // Segment names are the base offset in 20 decimal digits. A deleted
 // segment's files are renamed with a `.deleted` suffix at once and unlinked
-// when the last reader releases them; open removes leftovers.
+// when the last reader releases them; open removes leftovers. Compaction
+// (compact.go) writes `<base>.log.cleaned` (and indexes), renames them to
+// `.swap`, then over the old files; open removes `.cleaned` leftovers and
+// renames `.swap` files into place.
 //
 // # Record batch (.log), magic 2; all integers big-endian
 //
@@ -131,9 +134,12 @@
 //   - One owner (the shard that owns the partition) calls the mutating
 //     methods: Append, AppendAsFollower, Roll, TruncateTo,
 //     TruncateFullyAndStartAt, DeleteRecords, SetHighWatermark, Flush,
-//     Maintain, ApplyRetention, SetConfig, SetTopicID, Close. They also
+//     Maintain, ApplyRetention, Compact, SetConfig, SetTopicID, Close. They also
 //     take the log's one mutex, uncontended unless the log dir's
 //     maintenance goroutine runs Maintain at that moment.
+//   - Compact (and Maintain's compaction) takes the mutex only to pick the
+//     segments and to swap the cleaned ones in; it reads and rewrites
+//     sealed segments below the high watermark without it.
 //   - Any goroutine may call Read, OffsetForTimestamp, the offset getters
 //     (LogEndOffset, LogStartOffset, HighWatermark, RecoveryPoint), Size,
 //     EndOffsetForEpoch and LeaderEpochs, concurrently with the owner. They

@@ -44,6 +44,7 @@ type Log struct {
 	unflushed int64     // records appended since the last flush
 	lastFlush time.Time // for flush.ms
 	infos     []batchInfo
+	compact   compactState // owner only, under mu
 	topicID   atomic.Pointer[[16]byte]
 }
 
@@ -140,6 +141,9 @@ func (l *Log) load(st OpenState) error {
 // scanDir lists the segment base offsets in the directory and removes what
 // an earlier run left half done: .deleted files, orphan indexes, temp files.
 func (l *Log) scanDir() ([]int64, error) {
+	if err := l.completeSwaps(); err != nil {
+		return nil, err
+	}
 	ents, err := os.ReadDir(l.dir)
 	if err != nil {
 		return nil, err

@@ -3,11 +3,22 @@ package logstore
 import "time"
 
 // Maintain is the log's periodic work: a flush when flush.ms has passed with
-// unflushed appends, then retention. The log dir's background goroutine
-// calls it every interval; an engine whose Syncer must be driven from the
-// owning shard calls it there instead. It answers how many segments it
-// deleted.
+// unflushed appends, then retention, then (cleanup.policy with compact) a
+// compaction pass when the dirty ratio calls for one (see Compact, which
+// may take a while but holds the log's mutex only briefly). The log dir's
+// background goroutine calls it every interval; an engine whose Syncer must
+// be driven from the owning shard calls it there instead. It answers how
+// many segments retention deleted.
 func (l *Log) Maintain(now time.Time) (int, error) {
+	n, err := l.maintainLocked(now)
+	if err != nil {
+		return n, err
+	}
+	l.maybeCompact(now) // cleanup.policy=compact: takes the mutex itself
+	return n, l.Err()
+}
+
+func (l *Log) maintainLocked(now time.Time) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(); err != nil {
@@ -36,6 +47,10 @@ func (l *Log) ApplyRetention(now time.Time) (int, error) {
 // watermark; the log start offset moves to the first segment kept.
 func (l *Log) retainLocked(now time.Time) int {
 	n := 0
+	if !l.cfg.deletes() {
+		// cleanup.policy=compact alone: no retention by age or size.
+		return l.deleteOldSegments("log start offset", func(_ *Segment, next int64) bool { return next <= l.logStart.Load() })
+	}
 	if ms := l.cfg.RetentionMs; ms >= 0 {
 		nowMs := now.UnixMilli()
 		n += l.deleteOldSegments("retention.ms", func(s *Segment, _ int64) bool {
