@@ -44,3 +44,14 @@ func handleJoinGroup(b *Broker, r *request) (kmsg.Response, error) {
 	c.mu.Unlock()
 	return resp, nil
 }
+
+// memberGroupError is groupError for the requests of a group's members
+// (SyncGroup, Heartbeat, LeaveGroup): an empty group id is
+// INVALID_GROUP_ID, as Kafka answers (commits and fetches allow it).
+func memberGroupError(b *Broker, group string) int16 {
+	if group == "" {
+		return invalidGroupID
+	}
+	_, code := b.groupError(group)
+	return code
+}

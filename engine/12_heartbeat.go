@@ -17,7 +17,7 @@ func init() { register(api{key: 12, min: 0, max: 4, handle: handleHeartbeat}) }
 func handleHeartbeat(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.HeartbeatRequest)
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	if _, code := b.groupError(req.Group); code != 0 {
+	if code := memberGroupError(b, req.Group); code != 0 {
 		resp.ErrorCode = code
 		return resp, nil
 	}

@@ -19,7 +19,7 @@ func init() { register(api{key: 13, min: 0, max: 5, handle: handleLeaveGroup}) }
 func handleLeaveGroup(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.LeaveGroupRequest)
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if _, code := b.groupError(req.Group); code != 0 {
+	if code := memberGroupError(b, req.Group); code != 0 {
 		resp.ErrorCode = code
 		return resp, nil
 	}

@@ -19,7 +19,7 @@ func init() { register(api{key: 14, min: 0, max: 5, handle: handleSyncGroup}) }
 
 func handleSyncGroup(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.SyncGroupRequest)
-	if _, code := b.groupError(req.Group); code != 0 {
+	if code := memberGroupError(b, req.Group); code != 0 {
 		resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
 		resp.ErrorCode = code
 		return resp, nil

@@ -462,3 +462,22 @@ func TestGroupInitialRebalanceDelay(t *testing.T) {
 		t.Fatalf("joins: %+v / %+v", j1, j2)
 	}
 }
+
+func TestMemberRequestsWithEmptyGroupID(t *testing.T) {
+	b := newTestBroker(t)
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Version = 4
+	if c := roundTrip(t, b, hb).(*kmsg.HeartbeatResponse).ErrorCode; c != kerr.InvalidGroupID.Code {
+		t.Errorf("heartbeat: error %d, want INVALID_GROUP_ID", c)
+	}
+	sg := kmsg.NewPtrSyncGroupRequest()
+	sg.Version = 5
+	if c := roundTrip(t, b, sg).(*kmsg.SyncGroupResponse).ErrorCode; c != kerr.InvalidGroupID.Code {
+		t.Errorf("sync group: error %d, want INVALID_GROUP_ID", c)
+	}
+	lg := kmsg.NewPtrLeaveGroupRequest()
+	lg.Version = 4
+	if c := roundTrip(t, b, lg).(*kmsg.LeaveGroupResponse).ErrorCode; c != kerr.InvalidGroupID.Code {
+		t.Errorf("leave group: error %d, want INVALID_GROUP_ID", c)
+	}
+}
