@@ -160,9 +160,8 @@ func TestUringFileIO(t *testing.T) {
 // fdatasync (and directory fsyncs) into the ring at once, one
 // io_uring_enter, and calls each done when its files are durable.
 type uringGroupSyncer struct {
-	u       *uringIO
-	queued  []groupSync
-	results map[uint64]int32
+	u      *uringIO
+	queued []groupSync
 }
 
 type groupSync struct {
