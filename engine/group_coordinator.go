@@ -320,21 +320,8 @@ func (g *group) addMember(r *request, m *groupMember) kmsg.Response {
 
 func (g *group) updateMember(r *request, m *groupMember, setJoin func(*groupMember)) {
 	setJoin(m)
-	if m.waiting != nil {
-		// A join replacing an older join (a retry) or a sync still waiting.
-		switch old := m.waiting.kreq.(type) {
-		case *kmsg.JoinGroupRequest:
-			resp := old.ResponseKind().(*kmsg.JoinGroupResponse)
-			resp.ErrorCode, resp.Generation = kerr.RebalanceInProgress.Code, -1
-			m.waiting.respond(resp)
-			g.nJoin--
-		case *kmsg.SyncGroupRequest:
-			resp := old.ResponseKind().(*kmsg.SyncGroupResponse)
-			resp.ErrorCode = kerr.RebalanceInProgress.Code
-			m.waiting.respond(resp)
-		}
-		m.waiting = nil
-	}
+	// A join replacing an older join (a retry) or a sync still waiting.
+	g.failWaiting(m, kerr.RebalanceInProgress.Code)
 	m.waiting = r
 	g.nJoin++
 	if m.session != nil {
@@ -351,6 +338,25 @@ func (g *group) updateMember(r *request, m *groupMember, setJoin func(*groupMemb
 	}
 }
 
+// failWaiting answers the join or sync m is parked on, if any, with code.
+func (g *group) failWaiting(m *groupMember, code int16) {
+	if m.waiting == nil {
+		return
+	}
+	switch req := m.waiting.kreq.(type) {
+	case *kmsg.JoinGroupRequest:
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode, resp.Generation = code, -1
+		m.waiting.respond(resp)
+		g.nJoin--
+	case *kmsg.SyncGroupRequest:
+		resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+		resp.ErrorCode = code
+		m.waiting.respond(resp)
+	}
+	m.waiting = nil
+}
+
 // replaceStatic is KIP-345: a static member rejoining without its member
 // id replaces the old one (fenced); when nothing changed in a Stable group
 // it gets its old assignment back without a rebalance.
@@ -360,20 +366,7 @@ func (c *groupCoordinator) replaceStatic(r *request, req *kmsg.JoinGroupRequest,
 	m := newMember(newMemberID(r.clientID, req.InstanceID))
 	setJoin(m)
 	m.assignment = old.assignment
-	if old.waiting != nil {
-		switch wreq := old.waiting.kreq.(type) {
-		case *kmsg.JoinGroupRequest:
-			wr := wreq.ResponseKind().(*kmsg.JoinGroupResponse)
-			wr.ErrorCode, wr.Generation = kerr.FencedInstanceID.Code, -1
-			old.waiting.respond(wr)
-			g.nJoin--
-		case *kmsg.SyncGroupRequest:
-			wr := wreq.ResponseKind().(*kmsg.SyncGroupResponse)
-			wr.ErrorCode = kerr.FencedInstanceID.Code
-			old.waiting.respond(wr)
-		}
-		old.waiting = nil
-	}
+	g.failWaiting(old, kerr.FencedInstanceID.Code)
 	same := old.sameProtocols(req.Protocols)
 	wasLeader := g.leader == old.id
 	if old.session != nil {
