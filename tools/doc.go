@@ -1,7 +1,12 @@
-// Package tools will hold the operator commands run as `weir <command>`
-// (topic, produce, consume, group, config, dump-log). They talk to any
-// Kafka-compatible broker through client libraries and read segment files
-// read-only through logstore; they never import engine, netio or ring.
+// Package tools holds the operator commands run as `weir <command>`:
+// topic, produce, consume, group, config and dump-log. They talk to any
+// Kafka-compatible broker through franz-go (kgo, kadm), so they work
+// against Apache Kafka as well as Weir, and dump-log reads segment files
+// directly through logstore (read-only). They never import engine, netio
+// or ring.
 //
-// Not built yet: issue 7 ("Operator tools") delivers it.
+// Every command takes its flags through pflag, prints a human table by
+// default and JSON with --output json, and exits 0 when done, 1 when the
+// work failed (unreachable broker, unknown topic, a record not written)
+// and 2 for bad usage.
 package tools

@@ -1,0 +1,6 @@
+package tools
+
+// Produce runs `weir produce`. (Placeholder until it is written.)
+func Produce(args []string, io IO) int {
+	return failure(command{name: "produce"}, io, "not built yet")
+}
