@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times; Linux
+// fixes it at 100 for user space on every architecture Go supports.
+const clockTicks = 100
+
+// processCPU returns the user+system CPU time a process has used, read
+// from /proc/<pid>/stat (fields 14 and 15).
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	end := strings.LastIndexByte(string(data), ')')
+	if end < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(data[end+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime %q %q", pid, f[11], f[12])
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// selfCPU returns this process's user+system CPU time (the clients').
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuMeter measures the CPU a broker process (when its pid is known) and
+// the benchmark's own clients use over one run.
+type cpuMeter struct {
+	pid           int
+	broker0, self time.Duration
+	brokerOK      bool
+}
+
+func startCPU(pid int) *cpuMeter {
+	m := &cpuMeter{pid: pid, self: selfCPU()}
+	if pid > 0 {
+		if c, err := processCPU(pid); err == nil {
+			m.broker0, m.brokerOK = c, true
+		}
+	}
+	return m
+}
+
+// stop returns the broker's and the clients' CPU seconds since start; the
+// broker's is -1 when unknown.
+func (m *cpuMeter) stop() (broker, client float64) {
+	client = (selfCPU() - m.self).Seconds()
+	broker = -1
+	if m.brokerOK {
+		if c, err := processCPU(m.pid); err == nil {
+			broker = (c - m.broker0).Seconds()
+		}
+	}
+	return broker, client
+}

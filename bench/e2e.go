@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// sendTimeBytes is the prefix of an e2e record's value: the time the
+// record was due to be sent, in unix nanoseconds. Kafka's record
+// timestamps have millisecond resolution, too coarse for a sub-5 ms
+// target, so the benchmark carries its own.
+const sendTimeBytes = 8
+
+// E2E produces at a fixed rate while a consumer reads the same topic, and
+// measures each record's latency from the time it was due to be sent to
+// the time it was consumed. Measuring from the due time, not the actual
+// send, keeps a stalled producer from hiding the stall (coordinated
+// omission). Every acknowledged record must arrive.
+func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if s.Rate <= 0 {
+		return nil, errors.New("e2e needs a fixed --rate")
+	}
+	if s.RecordSize < sendTimeBytes {
+		return nil, fmt.Errorf("e2e needs --record-size of at least %d", sendTimeBytes)
+	}
+	if err := createTopic(ctx, t, s.Topic, s.Partitions, s.Replication, s.Recreate); err != nil {
+		return nil, err
+	}
+	// The consumer starts at the end, where this run's records will go.
+	_, end, err := endOffsets(ctx, t, s.Topic)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := newPayloads(s.Payload, s.RecordSize, 1)
+	if err != nil {
+		return nil, err
+	}
+	k, err := parseKeys(s.Keys, 1)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := s.producerOpts(t)
+	if err != nil {
+		return nil, err
+	}
+	run := &produceRun{sums: newSums(), lat: newLatencyRecorder()}
+	producer, err := kgo.NewClient(append(opts, kgo.WithHooks(run))...)
+	if err != nil {
+		return nil, err
+	}
+	defer producer.Close()
+
+	from := map[int32]kgo.Offset{}
+	for part, off := range end {
+		from[part] = kgo.NewOffset().At(off)
+	}
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(t.Bootstrap...), kgo.ClientID("weir-bench"),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.Topic: from}),
+		kgo.FetchMaxWait(500*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	defer consumer.Close()
+
+	e2e := newLatencyRecorder()
+	got := newSums()
+	var consumed, consumedBytes int64
+	var mu sync.Mutex
+	consumeCtx, stopConsumer := context.WithCancel(ctx)
+	defer stopConsumer()
+	consumerDone := make(chan struct{})
+	go func() {
+		defer close(consumerDone)
+		for {
+			fs := consumer.PollFetches(consumeCtx)
+			if consumeCtx.Err() != nil {
+				return
+			}
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) {
+				if len(r.Value) >= sendTimeBytes {
+					due := int64(binary.BigEndian.Uint64(r.Value))
+					e2e.record(now.Sub(time.Unix(0, due)))
+				}
+				n := int64(len(r.Key) + len(r.Value))
+				got.add(r.Partition, n, recordChecksum(r.Key, r.Value))
+				mu.Lock()
+				consumed++
+				consumedBytes += n
+				mu.Unlock()
+			})
+		}
+	}()
+
+	p.start(s.Duration, s.Records, &run.records, &run.bytes)
+	cpu := startCPU(t.PID)
+	began := time.Now()
+	deadline := began.Add(s.Duration)
+	for i := int64(0); s.Records <= 0 || i < s.Records; i++ {
+		due := began.Add(time.Duration(float64(i) / s.Rate * float64(time.Second)))
+		if s.Records <= 0 && due.After(deadline) || ctx.Err() != nil {
+			break
+		}
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		value := make([]byte, s.RecordSize)
+		copy(value, pool.values[int(i)%len(pool.values)])
+		binary.BigEndian.PutUint64(value, uint64(due.UnixNano()))
+		key, _ := k.next()
+		producer.Produce(ctx, &kgo.Record{Key: key, Value: value, Timestamp: due}, run.acked)
+	}
+	window := time.Since(began)
+	if err := producer.Flush(ctx); err != nil {
+		return nil, err
+	}
+	p.stop()
+	produced := run.records.Load()
+	// Wait (bounded) for the consumer to catch up with every acknowledged record.
+	for wait := time.Now().Add(15 * time.Second); time.Now().Before(wait); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		c := consumed
+		mu.Unlock()
+		if c >= produced {
+			break
+		}
+	}
+	elapsed := time.Since(began)
+	stopConsumer()
+	<-consumerDone
+
+	res := &Result{
+		Scenario: "e2e", Target: t.Name, Label: s.Label(), TargetRate: s.Rate,
+		Records: produced, Bytes: run.bytes.Load(), WireBytes: run.wire.Load(),
+		Elapsed: elapsed, Errors: run.errs.Load(),
+		Latency: run.lat.summary(), E2E: e2e.summary(), Partitions: run.sums.list(),
+	}
+	if run.firstErr != nil {
+		res.FirstErr = run.firstErr.Error()
+	}
+	res.finish(cpu.stop())
+	// The rate was fixed, so report the achieved rate over the send window.
+	res.RecordsPerSec = float64(produced) / window.Seconds()
+	res.MBPerSec = float64(res.Bytes) / window.Seconds() / 1e6
+	if err := compareSums(res.Partitions, got.list()); err != nil {
+		return res, err
+	}
+	res.Verified = fmt.Sprintf("%d records produced = consumed (count and checksum per partition)", produced)
+	return res, nil
+}
