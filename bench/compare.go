@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
 )
 
 // CompareSpec says which brokers to run side by side and how long.
@@ -27,17 +26,17 @@ type CompareSpec struct {
 
 // Comparison is everything one compare run measured.
 type Comparison struct {
-	Date     time.Time      `json:"date"`
-	Command  string         `json:"command"`
-	Machine  Machine        `json:"machine"`
-	Limits   *HostLimits    `json:"host_limits"`
-	Results  []*Result      `json:"results"`
-	Goals    []Goal         `json:"goals"`
-	Matrix   []*Result      `json:"matrix,omitempty"`
-	Targets  []string       `json:"targets"`
-	Charts   []string       `json:"charts,omitempty"`
-	cells    []matrixCell   // for the matrix table
-	codecs   []string
+	Date    time.Time    `json:"date"`
+	Command string       `json:"command"`
+	Machine Machine      `json:"machine"`
+	Limits  *HostLimits  `json:"host_limits"`
+	Results []*Result    `json:"results"`
+	Goals   []Goal       `json:"goals"`
+	Matrix  []*Result    `json:"matrix,omitempty"`
+	Targets []string     `json:"targets"`
+	Charts  []string     `json:"charts,omitempty"`
+	cells   []matrixCell // for the matrix table
+	codecs  []string
 }
 
 // The compare scenarios, named for the targets they measure.
@@ -210,16 +209,16 @@ func (c *Comparison) median(scenario, target string) *Result {
 
 // compareFlags fill a CompareSpec.
 type compareFlags struct {
-	spec          CompareSpec
-	peers         []string
-	matrix        bool
-	matrixFlags   matrixFlags
-	matrixTime    time.Duration
-	quick         bool
-	markdown      string
-	jsonOut       string
-	chartDir      string
-	notes         string
+	spec        CompareSpec
+	peers       []string
+	matrix      bool
+	matrixFlags matrixFlags
+	matrixTime  time.Duration
+	quick       bool
+	markdown    string
+	jsonOut     string
+	chartDir    string
+	notes       string
 }
 
 const compareExamples = `  weir bench compare                                  # Weir uring, Weir std and kfake, 5 s per run
@@ -371,5 +370,3 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	return os.Rename(tmp, path)
 }
-
-

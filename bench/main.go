@@ -329,5 +329,3 @@ func kfakeCmd(args []string, stderr io.Writer) error {
 	}
 	return serveKfake(*port)
 }
-
-

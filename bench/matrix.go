@@ -127,7 +127,7 @@ func matrixCharts(dir string, cells []matrixCell, target string) ([]string, erro
 
 // matrixFlags fill a MatrixSpec.
 type matrixFlags struct {
-	base                                 produceFlags
+	base                                   produceFlags
 	batches, codecs, recordSizes, payloads string
 }
 
