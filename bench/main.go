@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -109,13 +111,32 @@ func parse(fs *pflag.FlagSet, args []string) error {
 
 // targetFlags say which broker to drive.
 type targetFlags struct {
-	bootstrap []string
-	pid       int
+	bootstrap  []string
+	pid        int
+	cpuProfile string
 }
 
 func (t *targetFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&t.bootstrap, "bootstrap-server", []string{"127.0.0.1:9092"}, "broker host:port (comma-separated or repeated)")
 	fs.IntVar(&t.pid, "broker-pid", 0, "pid of a local broker process, to report its CPU seconds per GB")
+	fs.StringVar(&t.cpuProfile, "client-cpu-profile", "", "write the benchmark clients' CPU profile (pprof) to this file")
+}
+
+// profile starts the clients' CPU profile when asked; call the returned
+// function when the run ends.
+func (t *targetFlags) profile() (stop func(), err error) {
+	if t.cpuProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(t.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func (t *targetFlags) target() Target {
@@ -229,6 +250,11 @@ func produceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := o.check(); err != nil {
 		return err
 	}
+	stopProfile, err := t.profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	res, err := Produce(ctx, t.target(), p.spec, newProgress(stderr).titled("produce"))
 	if err != nil {
 		return err
@@ -279,6 +305,11 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := o.check(); err != nil {
 		return err
 	}
+	stopProfile, err := t.profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	res, err := Consume(ctx, t.target(), s, newProgress(stderr).titled("consume"))
 	if res != nil {
 		if perr := o.print(stdout, res); perr != nil {
@@ -311,6 +342,11 @@ func e2eCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := o.check(); err != nil {
 		return err
 	}
+	stopProfile, err := t.profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	res, err := E2E(ctx, t.target(), p.spec, newProgress(stderr).titled("e2e"))
 	if res != nil {
 		if perr := o.print(stdout, res); perr != nil {

@@ -197,6 +197,11 @@ func matrixCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := o.check(); err != nil {
 		return err
 	}
+	stopProfile, err := t.profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	cells, err := Matrix(ctx, t.target(), spec, newProgress(stderr))
 	if o.format == "json" {
 		var rs []*Result

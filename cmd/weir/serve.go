@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,6 +34,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if s.Pprof != "" {
+		ln, err := net.Listen("tcp", s.Pprof)
+		if err != nil {
+			log.Error("cannot serve --pprof", "addr", s.Pprof, "err", err)
+			return 1
+		}
+		defer ln.Close()
+		// The default mux holds net/http/pprof's handlers and nothing else.
+		go http.Serve(ln, nil)
+		log.Info("profiles served", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	}
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)

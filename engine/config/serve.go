@@ -21,6 +21,7 @@ type Serve struct {
 	ConfigFile string // "" when none
 	IO         string // one of IOBackends
 	Shards     int
+	Pprof      string // host:port for net/http/pprof; "" for none
 	Config     *Config
 	Resolved   *Resolved
 }
@@ -39,6 +40,7 @@ func ParseServe(args []string, reg *Registry, usage func(fs *pflag.FlagSet)) (*S
 	fs.StringVar(&s.ConfigFile, "config", "", "server.properties `file` to read; flags override it")
 	fs.StringVar(&s.IO, "io", IOBackends[0], "I/O backend: auto (io_uring when it works, else std), uring, std")
 	fs.IntVar(&s.Shards, "shards", runtime.NumCPU(), "shard loops, one per CPU by default")
+	fs.StringVar(&s.Pprof, "pprof", "", "serve Go's profiles (net/http/pprof) on this `host:port`, e.g. 127.0.0.1:6060")
 	overrides := reg.AddFlags(fs)
 	fs.Usage = func() {
 		if usage != nil {

@@ -1,0 +1,98 @@
+package bench
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMainUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "weir bench"},
+		{[]string{"--help"}, 0, "weir bench compare"},
+		{[]string{"fly"}, 2, `unknown scenario "fly"`},
+		{[]string{"produce", "--help"}, 0, "--batch-max-bytes"},
+		{[]string{"produce", "--acks", "2"}, 2, "bad --acks"},
+		{[]string{"produce", "--idempotent", "--acks", "1"}, 2, "needs --acks all"},
+		{[]string{"produce", "--compression", "brotli"}, 2, "unknown compression"},
+		{[]string{"produce", "--record-size", "big"}, 2, "--record-size"},
+		{[]string{"produce", "--keys", "zipf"}, 2, "bad --keys"},
+		{[]string{"produce", "--payload", "xml"}, 2, "--payload"},
+		{[]string{"produce", "--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"produce", "extra"}, 2, "unexpected argument"},
+		{[]string{"consume", "--consumers", "0"}, 2, "--consumers"},
+		{[]string{"matrix", "--codecs", "none,brotli"}, 2, "unknown compression"},
+		{[]string{"matrix", "--payloads", "json,xml"}, 2, "--payloads"},
+		{[]string{"compare", "--peer", "kafka"}, 2, "name=host:port"},
+		{[]string{"compare", "--io", "epoll"}, 2, "uring or std"},
+		{[]string{"compare", "--weir-bin", "/no/such/weir"}, 2, "--weir-bin"},
+		{[]string{"e2e", "--rate", "0"}, 1, "fixed --rate"},
+		{[]string{"e2e", "--record-size", "4", "--rate", "10"}, 1, "at least 8"},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(c.args, nil, &out, &errb)
+		both := out.String() + errb.String()
+		if code != c.code || !strings.Contains(both, c.want) {
+			t.Errorf("weir bench %q = %d, want %d with %q; output:\n%s", c.args, code, c.code, c.want, both)
+		}
+	}
+}
+
+func TestUnreachableBrokerFails(t *testing.T) {
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := Main([]string{"consume", "--bootstrap-server", "127.0.0.1:" + strconv.Itoa(port), "--duration", "2s"}, nil, &out, &errb)
+	if code != 1 || errb.Len() == 0 {
+		t.Errorf("consume from a closed port = %d, stderr %q", code, errb.String())
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v to give up", d)
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	before, err := processCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(150 * time.Millisecond)
+	x := 0
+	for time.Now().Before(deadline) {
+		x++
+	}
+	after, err := processCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before < 50*time.Millisecond {
+		t.Errorf("150 ms of spinning counted as %v of CPU", after-before)
+	}
+	if _, err := processCPU(1 << 30); err == nil {
+		t.Error("a pid that does not exist gave a CPU time")
+	}
+	m := startCPU(os.Getpid())
+	if b, c := m.stop(); b < 0 || c < 0 {
+		t.Errorf("cpuMeter = %v, %v", b, c)
+	}
+}
+
+func TestMeasureHost(t *testing.T) {
+	h, err := measureHost(50*time.Millisecond, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.LoopbackTCP <= 0 || h.FileWrite <= 0 || h.Memcpy <= 0 || h.CRC32C <= 0 {
+		t.Errorf("host limits %+v", h)
+	}
+}
