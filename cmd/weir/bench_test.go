@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchResult is the part of weir bench's JSON output the tests read.
+type benchResult struct {
+	Scenario   string `json:"scenario"`
+	Records    int64  `json:"records"`
+	Bytes      int64  `json:"bytes"`
+	Errors     int64  `json:"errors"`
+	Verified   string `json:"verified"`
+	Partitions []struct {
+		Partition int32  `json:"partition"`
+		Records   int64  `json:"records"`
+		Bytes     int64  `json:"bytes"`
+		Checksum  uint64 `json:"checksum"`
+	} `json:"partitions"`
+	E2E *struct {
+		Count int64   `json:"count"`
+		P99   float64 `json:"p99_ms"`
+	} `json:"e2e_latency"`
+	BrokerCPUPerGB float64 `json:"broker_cpu_s_per_gb"`
+}
+
+// runBench runs `weir bench` to completion (bounded) and decodes its JSON.
+func runBench(t *testing.T, args ...string) benchResult {
+	t.Helper()
+	cmd := exec.Command(weirBin, append([]string{"bench"}, append(args, "--output", "json")...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("weir bench %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, stdout.String(), stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("weir bench %v still running after 60s:\n%s", args, stderr.String())
+	}
+	var rs []benchResult
+	if err := json.Unmarshal(stdout.Bytes(), &rs); err != nil || len(rs) != 1 {
+		t.Fatalf("weir bench %v output (%v):\n%s", args, err, stdout.String())
+	}
+	return rs[0]
+}
+
+// TestBenchProduceConsumeDelivers runs the benchmark's produce and consume
+// scenarios against a real broker and checks that every produced record
+// was consumed, once and unchanged: the per-partition counts, bytes and
+// checksums of the two runs must be equal.
+func TestBenchProduceConsumeDelivers(t *testing.T) {
+	backends(t, func(t *testing.T, io string) {
+		b := startBroker(t, brokerOpts{io: io})
+		pid := strconv.Itoa(b.pid())
+		common := []string{"--bootstrap-server", b.addr, "--broker-pid", pid, "--topic", "bench-it"}
+		p := runBench(t, append([]string{"produce", "--records", "30000", "--partitions", "3", "--record-size", "200",
+			"--keys", "uniform:100", "--compression", "lz4", "--batch-max-bytes", "64KiB"}, common...)...)
+		if p.Records != 30000 || p.Errors != 0 || len(p.Partitions) != 3 {
+			t.Fatalf("produce: %+v", p)
+		}
+		if p.BrokerCPUPerGB <= 0 {
+			t.Errorf("produce with --broker-pid reported %v broker cpu-s/GB", p.BrokerCPUPerGB)
+		}
+		// A second run appends to the same topic; consume must read both.
+		p2 := runBench(t, append([]string{"produce", "--records", "5000", "--record-size", "50", "--acks", "all",
+			"--idempotent", "--producers", "2"}, common...)...)
+		c := runBench(t, append([]string{"consume", "--consumers", "2", "--fetch-max-partition-bytes", "32KiB"}, common...)...)
+		if c.Records != 35000 {
+			t.Fatalf("consumed %d records, produced 35000", c.Records)
+		}
+		want := map[int32][3]uint64{}
+		for _, run := range []benchResult{p, p2} {
+			for _, s := range run.Partitions {
+				w := want[s.Partition]
+				want[s.Partition] = [3]uint64{w[0] + uint64(s.Records), w[1] + uint64(s.Bytes), w[2] + s.Checksum}
+			}
+		}
+		for _, s := range c.Partitions {
+			if got := [3]uint64{uint64(s.Records), uint64(s.Bytes), s.Checksum}; got != want[s.Partition] {
+				t.Errorf("partition %d: consumed %v (records, bytes, checksum), produced %v", s.Partition, got, want[s.Partition])
+			}
+			delete(want, s.Partition)
+		}
+		if len(want) != 0 {
+			t.Errorf("partitions produced to but not consumed: %v", want)
+		}
+
+		e := runBench(t, "e2e", "--bootstrap-server", b.addr, "--topic", "bench-e2e", "--rate", "2000",
+			"--duration", "2s", "--record-size", "100")
+		if e.Errors != 0 || e.Records < 3500 || e.E2E == nil || e.E2E.Count != e.Records ||
+			!strings.Contains(e.Verified, "produced = consumed") {
+			t.Errorf("e2e: %+v", e)
+		}
+	})
+}
+
+// TestBenchCompareQuick runs the compare scenario end to end in its
+// shortest form: it starts its own brokers (Weir std and kfake), checks
+// delivery, and writes the Markdown report and charts.
+func TestBenchCompareQuick(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(weirBin, "bench", "compare", "--quick", "--io", "std", "--duration", "500ms",
+		"--batch-sizes", "64KiB", "--codecs", "none,zstd", "--markdown", dir+"/RESULTS.md", "--json", dir+"/results.json")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("compare: %v\n%s", err, out.String())
+		}
+	case <-time.After(90 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("compare still running after 90s:\n%s", out.String())
+	}
+	report := readFile(t, dir+"/RESULTS.md")
+	for _, want := range []string{"## Host limits", "## Goals", "weir-std", "kfake", "consumed = produced",
+		"produced = consumed", "## Batch size x compression", "![latency-e2e](charts/latency-e2e.svg)",
+		"charts/matrix-1KiB-json.svg"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("RESULTS.md lacks %q:\n%s", want, report)
+		}
+	}
+	if !strings.Contains(readFile(t, dir+"/charts/matrix-1KiB-json.svg"), "<svg") {
+		t.Error("matrix chart is not an SVG")
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
