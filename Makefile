@@ -11,7 +11,7 @@ BIN       := bin/weir
 PKGS      := ./...
 FUZZTIME  ?= 20s
 
-.PHONY: all build run test test-race fuzz lint bench bench-quick deps verify-uring clean
+.PHONY: all build run test test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
 
 all: build
 
@@ -48,11 +48,24 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./ring/... ./netio/... ./logstore/...
+# The benchmark suite (weir bench, see bench/): starts Weir with --io=uring
+# and --io=std and kfake on this host, measures the host's limits, runs the
+# compare scenarios three times in alternation and the batch x codec matrix,
+# and rewrites bench/RESULTS.md, bench/results.json and bench/charts/.
+# bench/FINDINGS.md (the profile findings, written by hand) is appended.
+# About 8 minutes on 2 cores.
+bench: build
+	./$(BIN) bench compare --rounds 3 --duration 5s --matrix --matrix-duration 2s \
+		--markdown bench/RESULTS.md --json bench/results.json --chart-dir bench/charts --notes bench/FINDINGS.md
 
-bench-quick:
-	$(GO) test -run '^$$' -bench . -benchtime 200ms -timeout 5m ./netio/...
+# A one-minute smoke run of the same suite, writing to a scratch dir; CI runs it.
+bench-quick: build
+	rm -rf bin/bench-quick && mkdir -p bin/bench-quick
+	./$(BIN) bench compare --quick --markdown bin/bench-quick/RESULTS.md --json bin/bench-quick/results.json
+
+# Go micro-benchmarks of the layers (ring, netio, logstore).
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./ring/... ./netio/... ./logstore/...
 
 # Proves the uring backend moves socket bytes through io_uring (strace -f -c).
 verify-uring: deps build
