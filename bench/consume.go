@@ -99,6 +99,9 @@ func (r *consumeRun) take(p kgo.FetchTopicPartition) {
 		b += size
 		r.sums.addLocked(rec.Partition, size, recordChecksum(rec.Key, rec.Value))
 	}
+	for _, rec := range p.Records {
+		rec.Recycle()
+	}
 	if n > 0 {
 		r.records.Add(n)
 		r.bytes.Add(b)
@@ -138,6 +141,7 @@ func Consume(ctx context.Context, t Target, s ConsumeSpec, p *progress) (*Result
 		kgo.FetchMaxPartitionBytes(int32(s.FetchMaxPartitionBytes)),
 		kgo.FetchMaxWait(s.FetchMaxWait),
 		kgo.WithHooks(run),
+		kgo.WithPools(&recordPool{}),
 	}
 	clients := make([]*kgo.Client, s.Consumers)
 	for i := range clients {

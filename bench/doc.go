@@ -1,8 +1,29 @@
-// Package bench will hold the benchmark suite run as `weir bench`:
-// producer, consumer and end-to-end scenarios, the batch x compression
-// matrix, and peers side by side. It drives brokers through Kafka client
-// libraries only, so it measures Weir and any other broker alike.
+// Package bench is the benchmark suite run as `weir bench`. It drives any
+// Kafka-compatible broker through franz-go clients tuned for throughput,
+// and imports nothing of Weir's: a broker is an address (and, when local,
+// a pid whose CPU it reads from /proc).
 //
-// Not built yet: issue 6 ("Benchmark suite") delivers it. The network
-// layer's own benchmarks live in netio (go test -bench).
+// Scenarios:
+//   - produce: N producers, record size, payload (JSON-like or random),
+//     key distribution, acks, batch size, linger, codec and level,
+//     idempotence, max or fixed rate, for a duration or a record count;
+//   - consume: N consumers (direct or in a group) read a filled topic from
+//     its start to the end offsets seen when the run began;
+//   - e2e: a fixed-rate producer and a concurrent consumer; latency from
+//     the time each record was due to be sent (carried in its first 8
+//     bytes) to the time it was consumed;
+//   - matrix: produce over batch sizes x codecs x record sizes x payloads;
+//   - compare: starts Weir (--io=uring, --io=std) and kfake as child
+//     processes, adds --peer brokers, measures the host's own limits, runs
+//     the scenarios against each in alternation and evaluates the goals.
+//
+// Every run checks its own delivery: producers sum, per partition, the
+// records acknowledged and a checksum of their keys and values; consumers
+// sum what they read and track offsets, so a lost, duplicated or changed
+// record fails the run.
+//
+// Figures: records/s; MB/s of keys and values before compression and of
+// record batches after it ("wire"); produce and e2e latency percentiles
+// from HdrHistogram; broker CPU seconds per GB; the clients' CPU. Reports
+// are Markdown tables, JSON, and SVG charts drawn with gonum/plot.
 package bench

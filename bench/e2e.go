@@ -65,7 +65,7 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 	}
 	consumer, err := kgo.NewClient(kgo.SeedBrokers(t.Bootstrap...), kgo.ClientID("weir-bench"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.Topic: from}),
-		kgo.FetchMaxWait(500*time.Millisecond))
+		kgo.FetchMaxWait(500*time.Millisecond), kgo.WithPools(&recordPool{}))
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +97,7 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 				consumed++
 				consumedBytes += n
 				mu.Unlock()
+				r.Recycle()
 			})
 		}
 	}()
