@@ -323,7 +323,8 @@ func (g *group) completeSync(req *kmsg.SyncGroupRequest) {
 	}
 	for _, a := range req.GroupAssignment {
 		if m := g.members[a.MemberID]; m != nil {
-			m.assignment = a.MemberAssignment
+			// The request's bytes alias its frame, reused once it is served.
+			m.assignment = bytes.Clone(a.MemberAssignment)
 		}
 	}
 	g.timerSeq++
@@ -429,6 +430,18 @@ func (g *group) removeMember(m *groupMember) {
 		}
 		m.waiting = nil
 	}
+}
+
+// cloneProtocols copies a JoinGroup's protocols for a member to keep:
+// kmsg decodes bytes fields as slices of the request frame, which netio
+// reuses once the frame is served (strings are copies).
+func cloneProtocols(ps []kmsg.JoinGroupRequestProtocol) []kmsg.JoinGroupRequestProtocol {
+	out := make([]kmsg.JoinGroupRequestProtocol, len(ps))
+	for i, p := range ps {
+		out[i] = p
+		out[i].Metadata = bytes.Clone(p.Metadata)
+	}
+	return out
 }
 
 func (m *groupMember) sameProtocols(ps []kmsg.JoinGroupRequestProtocol) bool {

@@ -219,7 +219,7 @@ func (c *groupCoordinator) join(r *request, req *kmsg.JoinGroupRequest, part int
 		return &groupMember{id: id, instanceID: req.InstanceID, clientID: r.clientID, clientHost: host}
 	}
 	setJoin := func(m *groupMember) {
-		m.protocolType, m.protocols = req.ProtocolType, req.Protocols
+		m.protocolType, m.protocols = req.ProtocolType, cloneProtocols(req.Protocols)
 		m.sessionTimeout, m.rebalanceTimeout = req.SessionTimeoutMillis, req.RebalanceTimeoutMillis
 	}
 	if req.MemberID == "" {
