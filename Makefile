@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestHeader$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzBatchValidate$$' -fuzztime $(FUZZTIME) ./logstore
 	$(GO) test -run '^$$' -fuzz '^FuzzIndexOpen$$' -fuzztime $(FUZZTIME) ./logstore
+	$(GO) test -run '^$$' -fuzz '^FuzzDumpLog$$' -fuzztime $(FUZZTIME) ./tools
 
 lint:
 	$(GO) vet $(PKGS)

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -105,24 +105,19 @@ func (c *conn) client(opts ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(append(base, opts...)...)
 }
 
-// admin opens an admin client; close it with Close.
-func (c *conn) admin() (*kadm.Client, error) {
-	cl, err := c.client()
-	if err != nil {
-		return nil, err
-	}
-	return kadm.NewClient(cl), nil
-}
-
 // context bounds one command's requests by --request-timeout.
 func (c *conn) context() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), c.timeout)
 }
 
-// reachable explains a request error that means no broker answered.
+// explain words a request error that means no broker answered.
 func (c *conn) explain(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
+	var op *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer from %s within %v: %v", strings.Join(c.bootstrap, ","), c.timeout, err)
+	case errors.As(err, &op) && op.Op == "dial":
+		return fmt.Sprintf("cannot reach the cluster at %s: %v", strings.Join(c.bootstrap, ","), err)
 	}
 	return err.Error()
 }
