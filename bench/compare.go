@@ -19,6 +19,7 @@ type CompareSpec struct {
 	Peers    []Target // brokers the user runs (Kafka, Redpanda, ...)
 	DataDir  string   // where started brokers keep their logs
 	Duration time.Duration
+	Warmup   time.Duration
 	Rounds   int
 	Matrix   *MatrixSpec // also run the matrix against the first Weir target
 	HostTime time.Duration
@@ -49,10 +50,10 @@ const (
 
 // compareScenarios returns the fixed workloads of a compare run, each
 // sized by d. e2e's rate is filled in per target from its produce run.
-func compareScenarios(d time.Duration) (produce1K, produce100, e2e ProduceSpec, consume ConsumeSpec) {
+func compareScenarios(d, warmup time.Duration) (produce1K, produce100, e2e ProduceSpec, consume ConsumeSpec) {
 	produce1K = ProduceSpec{Topic: "weir-bench-compare-1k", Partitions: 6, Replication: -1, Producers: 1,
 		RecordSize: 1024, Payload: "json", Keys: "none", Acks: "1", BatchMaxBytes: 1 << 20,
-		Linger: 5 * time.Millisecond, Compression: "none", Duration: d, Recreate: true,
+		Linger: 5 * time.Millisecond, Compression: "none", Duration: d, Warmup: warmup, Recreate: true,
 		MaxBuffered: defaultMaxBuffered(1024)}
 	produce100 = produce1K
 	produce100.Topic, produce100.RecordSize, produce100.Compression = "weir-bench-compare-100", 100, "lz4"
@@ -115,7 +116,7 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 	}
 	cmp.Limits = limits
 
-	produce1K, produce100, e2e, consume := compareScenarios(s.Duration)
+	produce1K, produce100, e2e, consume := compareScenarios(s.Duration, s.Warmup)
 	prog := newProgress(stderr)
 	for round := 1; round <= s.Rounds; round++ {
 		maxRate := map[string]float64{}
@@ -239,7 +240,8 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&f.spec.Kfake, "kfake", true, "start franz-go's in-memory kfake broker as a reference")
 	fs.StringArrayVar(&f.peers, "peer", nil, "a broker you run, as name=host:port[,host:port] (repeatable)")
 	fs.StringVar(&f.spec.DataDir, "data-dir", "", "log dirs of the started brokers (default: a temporary dir)")
-	fs.DurationVar(&f.spec.Duration, "duration", 5*time.Second, "length of each produce run")
+	fs.DurationVar(&f.spec.Duration, "duration", 5*time.Second, "length of each produce run (measured)")
+	fs.DurationVar(&f.spec.Warmup, "warmup", time.Second, "unmeasured start of each produce run")
 	fs.IntVar(&f.spec.Rounds, "rounds", 1, "times to run every scenario on every target (the median is compared)")
 	fs.DurationVar(&f.spec.HostTime, "host-probe-time", 1500*time.Millisecond, "length of each host probe")
 	fs.BoolVar(&f.matrix, "matrix", false, "also run the batch x codec matrix against the first Weir target")
@@ -259,7 +261,7 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	s := f.spec
 	if f.quick {
-		s.Duration, s.HostTime, f.matrixTime = time.Second, 300*time.Millisecond, time.Second
+		s.Duration, s.HostTime, f.matrixTime, s.Warmup = time.Second, 300*time.Millisecond, time.Second, 250*time.Millisecond
 		if !fs.Changed("batch-sizes") {
 			f.matrixFlags.batches = "16KiB,1MiB"
 		}
@@ -296,7 +298,7 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if f.matrix {
 		f.matrixFlags.base.spec = ProduceSpec{Topic: "weir-bench-matrix", Partitions: 6, Replication: -1, Producers: 1,
-			Keys: "none", Acks: "1", Linger: 5 * time.Millisecond, Duration: f.matrixTime,
+			Keys: "none", Acks: "1", Linger: 5 * time.Millisecond, Duration: f.matrixTime, Warmup: f.matrixTime / 4,
 			Payload: "json", Compression: "none"}
 		f.matrixFlags.base.recordSize, f.matrixFlags.base.batch = "1KiB", "1MiB"
 		m, err := f.matrixFlags.spec()

@@ -168,7 +168,8 @@ func (p *produceFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&s.Level, "compression-level", 0, "codec level (0: the codec's default)")
 	fs.BoolVar(&s.Idempotent, "idempotent", false, "idempotent producer (needs --acks all)")
 	fs.Float64Var(&s.Rate, "rate", p.defaultRate, "records/s over all producers (0: as fast as possible)")
-	fs.DurationVar(&s.Duration, "duration", 10*time.Second, "how long to produce")
+	fs.DurationVar(&s.Duration, "duration", 10*time.Second, "how long to produce (measured)")
+	fs.DurationVar(&s.Warmup, "warmup", time.Second, "run this long first, unmeasured, so connections, metadata and caches settle (not with --records)")
 	fs.Int64Var(&s.Records, "records", 0, "produce this many records instead of running for --duration")
 	fs.IntVar(&p.maxBufferedExplicit, "max-buffered", 0, "records each producer may have unacknowledged (0: 64 MiB worth)")
 }

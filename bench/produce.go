@@ -29,7 +29,8 @@ type ProduceSpec struct {
 	Idempotent    bool
 	Rate          float64 // records/s over all producers; 0 = as fast as possible
 	Duration      time.Duration
-	Records       int64 // when > 0, stop after this many instead of Duration
+	Warmup        time.Duration // run this long first, unmeasured (not with Records)
+	Records       int64         // when > 0, stop after this many instead of Duration
 	MaxBuffered   int   // records a producer may have in flight
 }
 
@@ -63,8 +64,12 @@ func (s ProduceSpec) check() error {
 		return errors.New("--batch-max-bytes must be at least 1024")
 	case s.Duration <= 0 && s.Records <= 0:
 		return errors.New("give a --duration or a --records count")
+	case s.Records > 0 && s.Records < int64(s.Producers):
+		return errors.New("--records must be at least --producers (each sends one record first)")
 	case s.Rate < 0:
 		return errors.New("--rate must not be negative")
+	case s.Warmup < 0:
+		return errors.New("--warmup must not be negative")
 	case s.Idempotent && s.Acks != "all" && s.Acks != "-1":
 		return errors.New("--idempotent needs --acks all, as in Kafka")
 	}
@@ -112,6 +117,10 @@ type produceRun struct {
 	bytes   atomic.Int64
 	errs    atomic.Int64
 	lastAck atomic.Int64 // unix nanos of the latest acknowledgement
+	// measureFrom (unix nanos) ends the warm-up: records handed to the
+	// client before it count only in the delivery sums. 0 measures all.
+	measureFrom atomic.Int64
+	wireBase    atomic.Int64 // wire bytes written during the warm-up
 
 	errMu    sync.Mutex
 	firstErr error
@@ -136,12 +145,37 @@ func (r *produceRun) acked(rec *kgo.Record, err error) {
 		}
 		return
 	}
-	r.lat.record(now.Sub(rec.Timestamp))
 	n := int64(len(rec.Key) + len(rec.Value))
+	r.sums.add(rec.Partition, n, recordChecksum(rec.Key, rec.Value))
+	if rec.Timestamp.UnixNano() < r.measureFrom.Load() {
+		return
+	}
+	r.lat.record(now.Sub(rec.Timestamp))
 	r.records.Add(1)
 	r.bytes.Add(n)
-	r.sums.add(rec.Partition, n, recordChecksum(rec.Key, rec.Value))
 	r.lastAck.Store(now.UnixNano())
+}
+
+// startMeasuring ends the warm-up at time at: from then on records count,
+// and the CPU meter starts. It returns the meter, set once at has passed.
+func (r *produceRun) startMeasuring(at time.Time, pid int) func() *cpuMeter {
+	if !at.After(time.Now()) {
+		m := startCPU(pid)
+		return func() *cpuMeter { return m }
+	}
+	r.measureFrom.Store(at.UnixNano())
+	var m atomic.Pointer[cpuMeter]
+	timer := time.AfterFunc(time.Until(at), func() {
+		r.wireBase.Store(r.wire.Load())
+		m.Store(startCPU(pid))
+	})
+	return func() *cpuMeter {
+		if meter := m.Load(); meter != nil {
+			return meter
+		}
+		timer.Stop() // the run ended within its warm-up
+		return startCPU(pid)
+	}
 }
 
 // Produce runs the workload against t: it creates the topic if needed
@@ -180,17 +214,30 @@ func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Re
 		}
 		defer clients[i].Close()
 	}
-	p.start(s.Duration, s.Records, &run.records, &run.bytes)
+	// One record per client before the clock starts: it connects, loads
+	// the topic's metadata and fails the run early when the broker refuses.
+	// It counts as a record of the run, so the delivery sums stay exact.
+	for _, cl := range clients {
+		if err := warmUp(ctx, cl, run, pool.values[0]); err != nil {
+			return nil, err
+		}
+	}
+	p.start(s.Warmup+s.Duration, s.Records, &run.records, &run.bytes)
 	defer p.stop()
 
-	cpu := startCPU(t.PID)
-	start := time.Now()
+	begin := time.Now()
+	warmup := s.Warmup
+	if s.Records > 0 {
+		warmup = 0 // a counted run measures every record
+	}
+	start := begin.Add(warmup)
+	meter := run.startMeasuring(start, t.PID)
 	deadline := start.Add(s.Duration)
 	var wg sync.WaitGroup
 	for i, cl := range clients {
 		quota := int64(-1)
 		if s.Records > 0 {
-			quota = s.Records / int64(s.Producers)
+			quota = s.Records/int64(s.Producers) - 1 // less the warm-up record
 			if i == 0 {
 				quota += s.Records % int64(s.Producers)
 			}
@@ -213,15 +260,26 @@ func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Re
 	}
 	res := &Result{
 		Scenario: "produce", Target: t.Name, Label: s.Label(), TargetRate: s.Rate,
-		Records: run.records.Load(), Bytes: run.bytes.Load(), WireBytes: run.wire.Load(),
+		Records: run.records.Load(), Bytes: run.bytes.Load(), WireBytes: run.wire.Load() - run.wireBase.Load(),
 		Elapsed: end.Sub(start), Errors: run.errs.Load(),
 		Latency: run.lat.summary(), Partitions: run.sums.list(),
 	}
 	if run.firstErr != nil {
 		res.FirstErr = run.firstErr.Error()
 	}
-	res.finish(cpu.stop())
+	res.finish(meter().stop())
 	return res, nil
+}
+
+// warmUp produces one record synchronously through the run's promise.
+func warmUp(ctx context.Context, cl *kgo.Client, run *produceRun, value []byte) error {
+	rec := &kgo.Record{Value: value, Timestamp: time.Now()}
+	res := cl.ProduceSync(ctx, rec)
+	run.acked(rec, res.FirstErr())
+	if err := res.FirstErr(); err != nil {
+		return fmt.Errorf("first record: %w", err)
+	}
+	return nil
 }
 
 // produceLoop hands records to one client until the deadline or its quota,
