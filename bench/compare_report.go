@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -110,4 +111,78 @@ func writeCompareCharts(dir string, c *Comparison) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// restoreCells rebuilds a comparison's matrix grid from its JSON form.
+func (c *Comparison) restoreCells() {
+	c.cells, c.codecs = nil, nil
+	seen := map[string]bool{}
+	for _, r := range c.Matrix {
+		if r.Cell == nil {
+			continue
+		}
+		c.cells = append(c.cells, matrixCell{recordSize: r.Cell.RecordSize, payload: r.Cell.Payload,
+			batch: r.Cell.Batch, codec: r.Cell.Codec, result: r})
+		if !seen[r.Cell.Codec] {
+			seen[r.Cell.Codec] = true
+			c.codecs = append(c.codecs, r.Cell.Codec)
+		}
+	}
+}
+
+const reportExamples = `  weir bench report --json bench/results.json --markdown bench/RESULTS.md --notes bench/FINDINGS.md
+`
+
+// reportCmd renders a saved compare run (its --json file) again: after
+// editing the notes, or to draw the charts elsewhere.
+func reportCmd(args []string, stdout io.Writer) error {
+	var jsonIn, markdown, chartDir, notes string
+	fs := flagSet("report", "Render a saved compare run (weir bench compare --json FILE) as Markdown and charts again.",
+		reportExamples, stdout)
+	fs.StringVar(&jsonIn, "json", "", "the compare run's JSON file (required)")
+	fs.StringVar(&markdown, "markdown", "", "write the report here (default: stdout)")
+	fs.StringVar(&chartDir, "chart-dir", "", "draw the charts here (default: charts/ next to --markdown)")
+	fs.StringVar(&notes, "notes", "", "a Markdown file appended to the report")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if jsonIn == "" {
+		return usagef("--json is required")
+	}
+	data, err := os.ReadFile(jsonIn)
+	if err != nil {
+		return err
+	}
+	var c Comparison
+	if err := json.Unmarshal(data, &c); err != nil {
+		return fmt.Errorf("%s: %w", jsonIn, err)
+	}
+	c.restoreCells()
+	c.Goals = evaluateGoals(&c)
+	noteText := ""
+	if notes != "" {
+		b, err := os.ReadFile(notes)
+		if err != nil {
+			return err
+		}
+		noteText = string(b)
+	}
+	if chartDir == "" && markdown != "" {
+		chartDir = filepath.Join(filepath.Dir(markdown), "charts")
+	}
+	if chartDir != "" {
+		files, err := writeCompareCharts(chartDir, &c)
+		if err != nil {
+			return err
+		}
+		c.Charts = files
+	}
+	if markdown == "" {
+		writeComparison(stdout, &c, "", noteText)
+		return nil
+	}
+	return writeFile(markdown, func(w io.Writer) error {
+		writeComparison(w, &c, filepath.Dir(markdown), noteText)
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -106,6 +107,7 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 	// partition's worth, until the consumer has seen them all, so that
 	// connecting and loading metadata (hundreds of ms) are not measured as
 	// the first records' latency. They count in the delivery sums.
+	run.measureFrom.Store(math.MaxInt64) // until startMeasuring
 	warm := make([]byte, s.RecordSize)
 	copy(warm[sendTimeBytes:], pool.values[0][sendTimeBytes:])
 	for i := 0; i < s.Partitions; i++ {
@@ -135,6 +137,7 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 	measured := began.Add(warmup)
 	meter := run.startMeasuring(measured, t.PID)
 	deadline := measured.Add(s.Duration)
+	var sent int64 // in the measured window
 	for i := int64(0); s.Records <= 0 || i < s.Records; i++ {
 		due := began.Add(time.Duration(float64(i) / s.Rate * float64(time.Second)))
 		if s.Records <= 0 && due.After(deadline) || ctx.Err() != nil {
@@ -148,14 +151,19 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 		binary.BigEndian.PutUint64(value, uint64(due.UnixNano()))
 		key, _ := k.next()
 		producer.Produce(ctx, &kgo.Record{Key: key, Value: value, Timestamp: due}, run.acked)
+		if !due.Before(measured) {
+			sent++
+		}
 	}
 	window := time.Since(measured)
 	if err := producer.Flush(ctx); err != nil {
 		return nil, err
 	}
 	p.stop()
-	produced := run.records.Load() // in the measured window
-	var acked int64                // with the warm-up
+	// Count what was sent in the measured window from the due times, as
+	// the consumer does (franz-go keeps record timestamps to the ms).
+	produced := sent - run.errs.Load()
+	var acked int64 // with the warm-up
 	for _, ps := range run.sums.list() {
 		acked += ps.Records
 	}

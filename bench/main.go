@@ -40,6 +40,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = matrixCmd(ctx, rest, stdout, stderr)
 	case "compare":
 		err = compareCmd(ctx, rest, stdout, stderr)
+	case "report":
+		err = reportCmd(rest, stdout)
 	case "kfake":
 		err = kfakeCmd(rest, stderr)
 	default:
@@ -71,6 +73,7 @@ Usage:
   weir bench e2e      [flags]   fixed-rate produce with a concurrent consumer; end-to-end latency
   weir bench matrix   [flags]   batch size x compression x record size x payload, one table
   weir bench compare  [flags]   Weir (uring, std), kfake and peers side by side, with host limits
+  weir bench report   [flags]   render a saved compare run (its JSON) as Markdown and charts again
 
 Every scenario takes --help. Figures: MB = 1e6 bytes of record keys and values
 (before compression; "wire" is after); latencies are HdrHistogram percentiles.

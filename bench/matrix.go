@@ -55,6 +55,7 @@ func Matrix(ctx context.Context, t Target, m MatrixSpec, p *progress) ([]matrixC
 			return cells, fmt.Errorf("matrix cell %s: %w", s.Label(), err)
 		}
 		res.Scenario = "matrix"
+		res.Cell = &Cell{RecordSize: c.recordSize, Payload: c.payload, Batch: c.batch, Codec: c.codec}
 		c.result = res
 	}
 	return cells, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +32,7 @@ type ProduceSpec struct {
 	Duration      time.Duration
 	Warmup        time.Duration // run this long first, unmeasured (not with Records)
 	Records       int64         // when > 0, stop after this many instead of Duration
-	MaxBuffered   int   // records a producer may have in flight
+	MaxBuffered   int           // records a producer may have in flight
 }
 
 // Label names the workload's parameters in one short line.
@@ -214,9 +215,16 @@ func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Re
 		}
 		defer clients[i].Close()
 	}
+	warmup := s.Warmup
+	if s.Records > 0 {
+		warmup = 0 // a counted run measures every record
+	}
+	if warmup > 0 {
+		run.measureFrom.Store(math.MaxInt64) // until startMeasuring
+	}
 	// One record per client before the clock starts: it connects, loads
 	// the topic's metadata and fails the run early when the broker refuses.
-	// It counts as a record of the run, so the delivery sums stay exact.
+	// It counts in the delivery sums (and, in a counted run, as a record).
 	for _, cl := range clients {
 		if err := warmUp(ctx, cl, run, pool.values[0]); err != nil {
 			return nil, err
@@ -225,12 +233,7 @@ func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Re
 	p.start(s.Warmup+s.Duration, s.Records, &run.records, &run.bytes)
 	defer p.stop()
 
-	begin := time.Now()
-	warmup := s.Warmup
-	if s.Records > 0 {
-		warmup = 0 // a counted run measures every record
-	}
-	start := begin.Add(warmup)
+	start := time.Now().Add(warmup)
 	meter := run.startMeasuring(start, t.PID)
 	deadline := start.Add(s.Duration)
 	var wg sync.WaitGroup

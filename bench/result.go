@@ -27,6 +27,7 @@ type Result struct {
 	BrokerCPUPerGB float64 `json:"broker_cpu_s_per_gb"` // per 1e9 Bytes; -1 when unknown
 	ClientCPU      float64 `json:"client_cpu_s"`
 
+	Cell       *Cell          `json:"cell,omitempty"` // a matrix run's coordinates
 	Partitions []PartitionSum `json:"partitions,omitempty"`
 	Verified   string         `json:"verified,omitempty"` // what the delivery check compared, when it ran
 }
@@ -44,4 +45,12 @@ func (r *Result) finish(brokerCPU, clientCPU float64) {
 	if brokerCPU >= 0 && r.Bytes > 0 {
 		r.BrokerCPUPerGB = brokerCPU / (float64(r.Bytes) / 1e9)
 	}
+}
+
+// Cell is where a matrix run sits in the grid.
+type Cell struct {
+	RecordSize int    `json:"record_size"`
+	Payload    string `json:"payload"`
+	Batch      int    `json:"batch_max_bytes"`
+	Codec      string `json:"codec"`
 }

@@ -104,7 +104,7 @@ func TestBenchProduceConsumeDelivers(t *testing.T) {
 			"--duration", "2s", "--record-size", "100")
 		if e.Errors != 0 || e.Records < 3500 || e.E2E == nil || e.E2E.Count != e.Records ||
 			!strings.Contains(e.Verified, "produced = consumed") {
-			t.Errorf("e2e: %+v", e)
+			t.Errorf("e2e: %+v (e2e latencies: %+v)", e, e.E2E)
 		}
 	})
 }
@@ -143,6 +143,23 @@ func TestBenchCompareQuick(t *testing.T) {
 	}
 	if !strings.Contains(readFile(t, dir+"/charts/matrix-1KiB-json.svg"), "<svg") {
 		t.Error("matrix chart is not an SVG")
+	}
+
+	// The saved JSON renders the same report again, with notes appended.
+	if err := os.WriteFile(dir+"/notes.md", []byte("## Findings\n\nprofiles say\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runWeir(t, "bench", "report", "--json", dir+"/results.json", "--markdown", dir+"/again/R.md",
+		"--notes", dir+"/notes.md")
+	if code != 0 {
+		t.Fatalf("bench report = %d: %s", code, stderr)
+	}
+	again := readFile(t, dir+"/again/R.md")
+	for _, want := range []string{"## Goals", "## Batch size x compression", "| 1KiB | json | 64KiB |", "profiles say",
+		"![matrix-1KiB-json](charts/matrix-1KiB-json.svg)"} {
+		if !strings.Contains(again, want) {
+			t.Errorf("re-rendered report lacks %q:\n%s", want, again)
+		}
 	}
 }
 
