@@ -46,6 +46,7 @@ const (
 	scConsume1K  = "consume 1KiB"
 	scProduce100 = "produce 100B lz4"
 	scE2E        = "e2e at 50% of max"
+	scE2ELow     = "e2e at 10% of max"
 )
 
 // compareScenarios returns the fixed workloads of a compare run, each
@@ -155,17 +156,24 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 			logResult(stderr, round, r)
 			deleteTopic(ctx, t, produce100.Topic)
 		}
-		for _, t := range targets {
-			spec := e2e
-			spec.Rate = maxRate[t.Name] / 2
-			r, err := E2E(ctx, t, spec, prog.titled(t.Name+" "+scE2E))
-			if err != nil {
-				return cmp, fmt.Errorf("%s on %s: %w", scE2E, t.Name, err)
+		// e2e at half the max produce rate (the goal) and, for reading
+		// latency off a host that is not saturated, at a tenth of it.
+		for _, e := range []struct {
+			name     string
+			fraction float64
+		}{{scE2E, 0.5}, {scE2ELow, 0.1}} {
+			for _, t := range targets {
+				spec := e2e
+				spec.Rate = maxRate[t.Name] * e.fraction
+				r, err := E2E(ctx, t, spec, prog.titled(t.Name+" "+e.name))
+				if err != nil {
+					return cmp, fmt.Errorf("%s on %s: %w", e.name, t.Name, err)
+				}
+				r.Scenario = e.name
+				cmp.Results = append(cmp.Results, r)
+				logResult(stderr, round, r)
+				deleteTopic(ctx, t, spec.Topic)
 			}
-			r.Scenario = scE2E
-			cmp.Results = append(cmp.Results, r)
-			logResult(stderr, round, r)
-			deleteTopic(ctx, t, spec.Topic)
 		}
 	}
 	if s.Matrix != nil {

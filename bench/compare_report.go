@@ -82,8 +82,10 @@ func writeCompareCharts(dir string, c *Comparison) ([]string, error) {
 	var files []string
 	var curves, produceCurves []latencyCurve
 	for _, t := range c.Targets {
-		if r := c.median(scE2E, t); r != nil {
-			curves = append(curves, latencyCurve{name: fmt.Sprintf("%s (%s rec/s)", t, count(r.TargetRate)), lat: r.E2E})
+		for _, sc := range []string{scE2E, scE2ELow} {
+			if r := c.median(sc, t); r != nil {
+				curves = append(curves, latencyCurve{name: fmt.Sprintf("%s (%s rec/s)", t, count(r.TargetRate)), lat: r.E2E})
+			}
 		}
 		if r := c.median(scProduce1K, t); r != nil {
 			produceCurves = append(produceCurves, latencyCurve{name: t, lat: r.Latency})
@@ -91,7 +93,7 @@ func writeCompareCharts(dir string, c *Comparison) ([]string, error) {
 	}
 	if len(curves) > 0 {
 		path := chartName(dir, "latency-e2e")
-		if err := latencyChart(path, "end-to-end latency, 1 KiB records at 50% of max rate, acks=1", curves); err != nil {
+		if err := latencyChart(path, "end-to-end latency, 1 KiB records at 50% and 10% of max rate, acks=1", curves); err != nil {
 			return files, err
 		}
 		files = append(files, path)

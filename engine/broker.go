@@ -22,7 +22,10 @@ type Options struct {
 	Config *config.Config // resolved by Open
 	IO     string         // netio backend: auto, uring or std
 	Shards int            // 0: one per CPU
-	Logger *slog.Logger   // nil: slog.Default()
+	// FileSend is how the uring backend sends log bytes to sockets:
+	// netio.FileSendSplice (default) or netio.FileSendMmap.
+	FileSend string
+	Logger   *slog.Logger // nil: slog.Default()
 	// Listen starts a listener; nil means netio.Listen. Tests swap it.
 	Listen func(netio.Config, netio.Handler) (netio.Server, error)
 }
@@ -128,6 +131,7 @@ func (b *Broker) Start() error {
 			Addr:          l.Addr(),
 			IO:            b.opts.IO,
 			Shards:        b.opts.Shards,
+			FileSend:      b.opts.FileSend,
 			MaxFrameBytes: int(b.cfg.RequestMaxBytes),
 			Logger:        b.log,
 		}, &listenerHandler{b: b, name: l.Name})

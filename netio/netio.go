@@ -28,7 +28,7 @@ type Config struct {
 	// MaxFrameBytes bounds one request frame; a bigger one closes its connection.
 	MaxFrameBytes int
 	// FileSend picks how file ranges leave on the uring backend:
-	// FileSendMmap (default) or FileSendSplice.
+	// FileSendSplice (default) or FileSendMmap.
 	FileSend string
 	// RecvBuffers and RecvBufferBytes size each uring shard's provided
 	// receive buffers (RecvBuffers a power of two). Buffers go back to the
@@ -162,7 +162,7 @@ func (c *Config) withDefaults() Config {
 		out.MaxFrameBytes = DefaultMaxFrameBytes
 	}
 	if out.FileSend == "" {
-		out.FileSend = FileSendMmap
+		out.FileSend = FileSendSplice
 	}
 	if out.RecvBuffers <= 0 {
 		out.RecvBuffers = 1024

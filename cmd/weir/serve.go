@@ -49,7 +49,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 
-	b, err := engine.Open(engine.Options{Config: s.Config, IO: s.IO, Shards: s.Shards, Logger: log})
+	b, err := engine.Open(engine.Options{Config: s.Config, IO: s.IO, Shards: s.Shards, FileSend: s.FileSend, Logger: log})
 	if err != nil {
 		log.Error("cannot open the broker", "err", err)
 		return 1

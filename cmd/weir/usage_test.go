@@ -32,6 +32,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad value in file", []string{"serve", logs, "--config", badInFile},
 			[]string{"auto.create.topics.enable", `"sometimes"`}},
 		{"bad io", []string{"serve", logs, "--node.id=1", "--io=kqueue"}, []string{"io", "kqueue"}},
+		{"bad file send", []string{"serve", logs, "--node.id=1", "--file-send=sendmsg"}, []string{"file-send", "sendmsg", "splice or mmap"}},
 		{"no node id", []string{"serve", logs}, []string{"node.id", "required"}},
 		{"ssl listener", []string{"serve", logs, "--node.id=1", "--listeners=SSL://127.0.0.1:9093"},
 			[]string{"SSL", "not supported yet"}},

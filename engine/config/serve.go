@@ -16,12 +16,16 @@ import (
 // that they match).
 var IOBackends = []string{"auto", "uring", "std"}
 
+// FileSends are the --file-send choices, netio's method names.
+var FileSends = []string{"splice", "mmap"}
+
 // Serve is what `weir serve` was asked to do.
 type Serve struct {
 	ConfigFile string // "" when none
 	IO         string // one of IOBackends
 	Shards     int
 	Pprof      string // host:port for net/http/pprof; "" for none
+	FileSend   string // one of FileSends
 	Config     *Config
 	Resolved   *Resolved
 }
@@ -40,6 +44,7 @@ func ParseServe(args []string, reg *Registry, usage func(fs *pflag.FlagSet)) (*S
 	fs.StringVar(&s.ConfigFile, "config", "", "server.properties `file` to read; flags override it")
 	fs.StringVar(&s.IO, "io", IOBackends[0], "I/O backend: auto (io_uring when it works, else std), uring, std")
 	fs.IntVar(&s.Shards, "shards", runtime.NumCPU(), "shard loops, one per CPU by default")
+	fs.StringVar(&s.FileSend, "file-send", FileSends[0], "how the uring backend sends log bytes: splice (zero-copy, page cache to socket) or mmap (SEND from a mapping; copies)")
 	fs.StringVar(&s.Pprof, "pprof", "", "serve Go's profiles (net/http/pprof) on this `host:port`, e.g. 127.0.0.1:6060")
 	overrides := reg.AddFlags(fs)
 	fs.Usage = func() {
@@ -62,6 +67,10 @@ func ParseServe(args []string, reg *Registry, usage func(fs *pflag.FlagSet)) (*S
 	if !slices.Contains(IOBackends, s.IO) {
 		return nil, &Error{Key: "io", Value: s.IO, Source: SourceFlag,
 			Reason: "must be auto, uring or std"}
+	}
+	if !slices.Contains(FileSends, s.FileSend) {
+		return nil, &Error{Key: "file-send", Value: s.FileSend, Source: SourceFlag,
+			Reason: "must be splice or mmap"}
 	}
 	if s.Shards < 1 {
 		return nil, &Error{Key: "shards", Value: fmt.Sprint(s.Shards), Source: SourceFlag,
