@@ -50,7 +50,8 @@ const produceMinServed = 3
 // produceJob is one partition's part of a produce request.
 type produceJob struct {
 	p       *partition
-	payload *bytebufferpool.ByteBuffer // the batch, copied out of the frame
+	payload []byte                     // the batch
+	buf     *bytebufferpool.ByteBuffer // holds payload when copied out of the frame
 	out     *kmsg.ProduceResponseTopicPartition
 }
 
@@ -59,6 +60,16 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	acksOK := req.Acks == 0 || req.Acks == 1 || req.Acks == -1
 	byOwner := map[int][]produceJob{}
+	// On the uring backend this runs on the connection's shard loop, the
+	// same thread that owns some of the partitions: those batches are
+	// appended here and now, straight from the request frame. Batches for
+	// other shards are copied out, since the frame is reused once this
+	// returns.
+	here := -1
+	if b.appendsInline(r) {
+		here = r.conn.Shard()
+	}
+	var local []produceJob
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -88,38 +99,58 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case !acksOK:
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+			case b.owner(p) == here:
+				local = append(local, produceJob{p: p, payload: rp.Records, out: sp})
 			default:
 				buf := bytebufferpool.Get()
 				buf.B = append(buf.B[:0], rp.Records...)
-				byOwner[b.owner(p)] = append(byOwner[b.owner(p)], produceJob{p: p, payload: buf, out: sp})
+				byOwner[b.owner(p)] = append(byOwner[b.owner(p)], produceJob{p: p, payload: buf.B, buf: buf, out: sp})
 			}
 		}
 	}
 	finish := func() { b.finishProduce(r, req.Acks, resp) }
-	if len(byOwner) == 0 {
+	groups := len(byOwner)
+	if len(local) > 0 {
+		groups++
+	}
+	if groups == 0 {
 		finish()
 		return nil, nil
 	}
 	var pending atomic.Int32
-	pending.Store(int32(len(byOwner)))
+	pending.Store(int32(groups))
+	appendAll := func(jobs []produceJob) {
+		done := func() {
+			if pending.Add(-1) == 0 {
+				finish()
+			}
+		}
+		for _, j := range jobs {
+			if wait := b.appendOnOwner(j, req.Version, req.Acks); wait != nil {
+				pending.Add(1)
+				wait(done)
+			}
+			if j.buf != nil {
+				bytebufferpool.Put(j.buf)
+			}
+		}
+		done()
+	}
 	for owner, jobs := range byOwner {
-		b.data.Run(owner, func() {
-			done := func() {
-				if pending.Add(-1) == 0 {
-					finish()
-				}
-			}
-			for _, j := range jobs {
-				if wait := b.appendOnOwner(j, req.Version, req.Acks); wait != nil {
-					pending.Add(1)
-					wait(done)
-				}
-				bytebufferpool.Put(j.payload)
-			}
-			done()
-		})
+		b.data.Run(owner, func() { appendAll(jobs) })
+	}
+	if len(local) > 0 {
+		appendAll(local)
 	}
 	return nil, nil
+}
+
+// appendsInline says whether r's handler runs on the loop of a data-plane
+// shard, so partitions that shard owns can be appended without a hop: true
+// on the uring backend (handlers run on the connection's shard loop), false
+// on std (handlers run on connection goroutines, owners on workers).
+func (b *Broker) appendsInline(r *request) bool {
+	return r.listener == b.dataListener && b.data.Backend() == netio.IOUring
 }
 
 // appendOnOwner appends one partition's batch; it runs on the owner shard.
@@ -127,7 +158,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 // an answer, it returns a wait for the sync: call it with the function to
 // run once the bytes are durable.
 func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait func(func())) {
-	p, out, payload := j.p, j.out, j.payload.B
+	p, out, payload := j.p, j.out, j.payload
 	first, ok := firstBatch(payload)
 	if ok && first.Size() != int64(len(payload)) {
 		out.ErrorCode = kerr.InvalidRecord.Code

@@ -45,6 +45,7 @@ type Broker struct {
 	// shards own them (the first listener that is not a controller's).
 	parts         atomic.Pointer[partitionTable]
 	data          netio.Server
+	dataListener  string   // the name of data's listener
 	segFiles      segFiles // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
 	durable       durableWaits // produce answers waiting for an fsync
@@ -141,11 +142,11 @@ func (b *Broker) Start() error {
 		}
 		b.servers = append(b.servers, srv)
 		if b.data == nil && !slices.Contains(b.cfg.ControllerListeners, l.Name) {
-			b.data = srv
+			b.data, b.dataListener = srv, l.Name
 		}
 	}
 	if b.data == nil {
-		b.data = b.servers[0]
+		b.data, b.dataListener = b.servers[0], b.cfg.Listeners[0].Name
 	}
 	bound := map[string]int{}
 	for i, srv := range b.servers {
