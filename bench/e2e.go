@@ -182,7 +182,7 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 
 	res := &Result{
 		Scenario: "e2e", Target: t.Name, Label: s.Label(), TargetRate: s.Rate,
-		Records: produced, Bytes: run.bytes.Load(), WireBytes: run.wire.Load() - run.wireBase.Load(),
+		Records: produced, Bytes: run.bytes.Load(), WireBytes: run.wireOf(run.bytes.Load()),
 		Elapsed: elapsed, Errors: run.errs.Load(),
 		Latency: run.lat.summary(), E2E: e2e.summary(), Partitions: run.sums.list(),
 	}

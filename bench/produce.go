@@ -121,7 +121,7 @@ type produceRun struct {
 	// measureFrom (unix nanos) ends the warm-up: records handed to the
 	// client before it count only in the delivery sums. 0 measures all.
 	measureFrom atomic.Int64
-	wireBase    atomic.Int64 // wire bytes written during the warm-up
+	allBytes    atomic.Int64 // key and value bytes acknowledged, warm-up included
 
 	errMu    sync.Mutex
 	firstErr error
@@ -148,6 +148,7 @@ func (r *produceRun) acked(rec *kgo.Record, err error) {
 	}
 	n := int64(len(rec.Key) + len(rec.Value))
 	r.sums.add(rec.Partition, n, recordChecksum(rec.Key, rec.Value))
+	r.allBytes.Add(n)
 	if rec.Timestamp.UnixNano() < r.measureFrom.Load() {
 		return
 	}
@@ -155,6 +156,17 @@ func (r *produceRun) acked(rec *kgo.Record, err error) {
 	r.records.Add(1)
 	r.bytes.Add(n)
 	r.lastAck.Store(now.UnixNano())
+}
+
+// wireOf scales measured key and value bytes to record-batch bytes on the
+// wire by the whole run's compression ratio: the hook sees batches as
+// they leave, which does not split along the warm-up's edge.
+func (r *produceRun) wireOf(bytes int64) int64 {
+	all := r.allBytes.Load()
+	if all == 0 {
+		return 0
+	}
+	return int64(float64(bytes) * float64(r.wire.Load()) / float64(all))
 }
 
 // startMeasuring ends the warm-up at time at: from then on records count,
@@ -166,10 +178,7 @@ func (r *produceRun) startMeasuring(at time.Time, pid int) func() *cpuMeter {
 	}
 	r.measureFrom.Store(at.UnixNano())
 	var m atomic.Pointer[cpuMeter]
-	timer := time.AfterFunc(time.Until(at), func() {
-		r.wireBase.Store(r.wire.Load())
-		m.Store(startCPU(pid))
-	})
+	timer := time.AfterFunc(time.Until(at), func() { m.Store(startCPU(pid)) })
 	return func() *cpuMeter {
 		if meter := m.Load(); meter != nil {
 			return meter
@@ -263,7 +272,7 @@ func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Re
 	}
 	res := &Result{
 		Scenario: "produce", Target: t.Name, Label: s.Label(), TargetRate: s.Rate,
-		Records: run.records.Load(), Bytes: run.bytes.Load(), WireBytes: run.wire.Load() - run.wireBase.Load(),
+		Records: run.records.Load(), Bytes: run.bytes.Load(), WireBytes: run.wireOf(run.bytes.Load()),
 		Elapsed: end.Sub(start), Errors: run.errs.Load(),
 		Latency: run.lat.summary(), Partitions: run.sums.list(),
 	}

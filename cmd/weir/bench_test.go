@@ -16,6 +16,7 @@ type benchResult struct {
 	Scenario   string `json:"scenario"`
 	Records    int64  `json:"records"`
 	Bytes      int64  `json:"bytes"`
+	WireBytes  int64  `json:"wire_bytes"`
 	Errors     int64  `json:"errors"`
 	Verified   string `json:"verified"`
 	Partitions []struct {
@@ -73,6 +74,9 @@ func TestBenchProduceConsumeDelivers(t *testing.T) {
 		if p.Records != 30000 || p.Errors != 0 || len(p.Partitions) != 3 {
 			t.Fatalf("produce: %+v", p)
 		}
+		if ratio := float64(p.Bytes) / float64(max(p.WireBytes, 1)); ratio < 1.3 || ratio > 10 {
+			t.Errorf("lz4 over JSON-like values: %d bytes became %d on the wire (%.2fx)", p.Bytes, p.WireBytes, ratio)
+		}
 		if p.BrokerCPUPerGB <= 0 {
 			t.Errorf("produce with --broker-pid reported %v broker cpu-s/GB", p.BrokerCPUPerGB)
 		}
@@ -101,7 +105,12 @@ func TestBenchProduceConsumeDelivers(t *testing.T) {
 		}
 
 		e := runBench(t, "e2e", "--bootstrap-server", b.addr, "--topic", "bench-e2e", "--rate", "2000",
-			"--duration", "2s", "--record-size", "100")
+			"--duration", "2s", "--record-size", "100", "--payload", "random")
+		// Incompressible values, no codec: the wire carries the bytes plus
+		// batch and record framing, never fewer.
+		if ratio := float64(e.WireBytes) / float64(max(e.Bytes, 1)); ratio < 1 || ratio > 1.5 {
+			t.Errorf("e2e without compression: %d bytes, %d on the wire", e.Bytes, e.WireBytes)
+		}
 		if e.Errors != 0 || e.Records < 3500 || e.E2E == nil || e.E2E.Count != e.Records ||
 			!strings.Contains(e.Verified, "produced = consumed") {
 			t.Errorf("e2e: %+v (e2e latencies: %+v)", e, e.E2E)
