@@ -81,8 +81,7 @@ func latencyChart(path, title string, curves []latencyCurve) error {
 	p.X.Scale = plot.LogScale{}
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
-	p.Legend.Left = true
+	// Curves rise to the right: the bottom right corner stays free.
 	var ticks []plot.Tick
 	for _, pc := range []float64{0, 50, 90, 99, 99.9, 99.99, 99.999} {
 		ticks = append(ticks, plot.Tick{Value: nines(pc), Label: fmt.Sprintf("%g", pc)})
