@@ -31,17 +31,13 @@ type alteredConfigs struct {
 
 func configAlter(args []string, io IO) int {
 	c := configAlterCmd
-	fs := newFlags(c, io)
+	a := newAdmin(c, io)
 	var ef entityFlags
-	ef.register(fs)
-	adds := fs.StringArray("add-config", nil,
+	ef.register(a.fs)
+	adds := a.fs.StringArray("add-config", nil,
 		"key=value pairs to set, comma-separated; [brackets] around a value that holds commas (repeatable)")
-	deletes := fs.StringArray("delete-config", nil, "keys to remove, comma-separated (repeatable)")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	deletes := a.fs.StringArray("delete-config", nil, "keys to remove, comma-separated (repeatable)")
+	if code, done := a.parse(args); done {
 		return code
 	}
 	e, err := ef.resolve()
@@ -59,22 +55,19 @@ func configAlter(args []string, io IO) int {
 	switch {
 	case err != nil:
 		return usageError(c, io, "%v", err)
-	case fs.NArg() > 0:
-		return usageError(c, io, "unexpected argument %q", fs.Arg(0))
+	case a.fs.NArg() > 0:
+		return usageError(c, io, "unexpected argument %q", a.fs.Arg(0))
 	case len(set) == 0 && len(deleted) == 0:
 		return usageError(c, io, "nothing to change: give --add-config or --delete-config")
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	resp, err := alterEntity(s, e, alterOps(set, deleted))
 	if err != nil {
-		return failure(c, io, "%s: %s", e, cn.explain(err))
+		return failure(c, io, "%s: %s", e, a.cn.explain(err))
 	}
 	if len(resp) != 1 {
 		return failure(c, io, "%s: the broker answered %d resources for 1", e, len(resp))
@@ -82,7 +75,7 @@ func configAlter(args []string, io IO) int {
 	if r := resp[0]; r.Err != nil {
 		return failure(c, io, "%s: %s", e, topicProblem(r.Err, r.ErrMessage))
 	}
-	if out.json() {
+	if a.out.json() {
 		writeJSON(io.Out, alteredConfigs{EntityType: e.typeName(), EntityName: e.name,
 			Set: pairMap(set), Deleted: deleted})
 		return exitOK

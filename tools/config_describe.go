@@ -37,36 +37,29 @@ type configEntry struct {
 
 func configDescribe(args []string, io IO) int {
 	c := configDescribeCmd
-	fs := newFlags(c, io)
+	a := newAdmin(c, io)
 	var ef entityFlags
-	ef.register(fs)
-	dynamic := fs.Bool("dynamic", false, "only values set on the entity itself (kafka-configs.sh's default)")
-	fs.Bool("all", true, "every config with where its value comes from (the default; kept for kafka-configs.sh habits)")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	ef.register(a.fs)
+	dynamic := a.fs.Bool("dynamic", false, "only values set on the entity itself (kafka-configs.sh's default)")
+	a.fs.Bool("all", true, "every config with where its value comes from (the default; kept for kafka-configs.sh habits)")
+	if code, done := a.parse(args); done {
 		return code
 	}
 	e, err := ef.resolve()
-	if err == nil && fs.NArg() > 0 {
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if err == nil {
-		err = out.check()
+	if err == nil && a.fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", a.fs.Arg(0))
 	}
 	if err != nil {
 		return usageError(c, io, "%v", err)
 	}
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	entries, problem, err := describeEntity(s, e)
 	if err != nil {
-		return failure(c, io, "%s: %s", e, cn.explain(err))
+		return failure(c, io, "%s: %s", e, a.cn.explain(err))
 	}
 	if problem != "" {
 		return failure(c, io, "%s: %s", e, problem)
@@ -77,7 +70,7 @@ func configDescribe(args []string, io IO) int {
 			shown = append(shown, ce.entry)
 		}
 	}
-	if out.json() {
+	if a.out.json() {
 		writeJSON(io.Out, describedConfigs{EntityType: e.typeName(), EntityName: e.name, Configs: shown})
 		return exitOK
 	}

@@ -53,36 +53,29 @@ type listedGroup struct {
 
 func groupList(args []string, io IO) int {
 	c := groupListCmd
-	fs := newFlags(c, io)
-	states := fs.StringSlice("state", nil, "only groups in these states (Empty, Stable, ...)")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	a := newAdmin(c, io)
+	states := a.fs.StringSlice("state", nil, "only groups in these states (Empty, Stable, ...)")
+	if code, done := a.parse(args); done {
 		return code
 	}
-	if fs.NArg() > 0 {
-		return usageError(c, io, "unexpected argument %q (to describe a group: weir group describe)", fs.Arg(0))
+	if a.fs.NArg() > 0 {
+		return usageError(c, io, "unexpected argument %q (to describe a group: weir group describe)", a.fs.Arg(0))
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	listed, err := s.adm.ListGroups(s.ctx, *states...)
 	if err != nil {
-		return failure(c, io, "%s", cn.explain(err))
+		return failure(c, io, "%s", a.cn.explain(err))
 	}
 	groups := []listedGroup{}
 	for _, g := range listed.Sorted() {
 		groups = append(groups, listedGroup{Group: g.Group, State: g.State, ProtocolType: g.ProtocolType,
 			Coordinator: g.Coordinator})
 	}
-	if out.json() {
+	if a.out.json() {
 		writeJSON(io.Out, groups)
 		return exitOK
 	}

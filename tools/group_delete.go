@@ -27,18 +27,14 @@ type deletedGroup struct {
 
 func groupDelete(args []string, io IO) int {
 	c := groupDeleteCmd
-	fs := newFlags(c, io)
-	groups := groupFlag(fs, "group to delete")
-	topics := fs.StringArrayP("topic", "t", nil,
+	a := newAdmin(c, io)
+	groups := groupFlag(a.fs, "group to delete")
+	topics := a.fs.StringArrayP("topic", "t", nil,
 		"delete only the group's offsets of this topic, or of T:0,1,2 (repeatable)")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	if code, done := a.parse(args); done {
 		return code
 	}
-	names := namesFrom(*groups, fs)
+	names := namesFrom(*groups, a.fs)
 	var sels []topicSelection
 	for _, t := range *topics {
 		sel, err := parseTopicSelection(t)
@@ -53,24 +49,19 @@ func groupDelete(args []string, io IO) int {
 	case len(sels) > 0 && len(names) > 1:
 		return usageError(c, io, "--topic deletes the offsets of one group; %d given", len(names))
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	if len(sels) > 0 {
-		return deleteGroupOffsets(c, io, out, &cn, s, names[0], sels)
+		return deleteGroupOffsets(a, s, names[0], sels)
 	}
 	resp, err := s.adm.DeleteGroups(s.ctx, names...)
 	if err != nil {
-		return failure(c, io, "%s", cn.explain(err))
+		return failure(c, io, "%s", a.cn.explain(err))
 	}
-	code := exitOK
-	var results []deletedGroup
-	for _, name := range names {
+	return printResults(a, "group", names, func(name string) (deletedGroup, string) {
 		r, ok := resp[name]
 		res := deletedGroup{Group: name, Deleted: ok && r.Err == nil}
 		switch {
@@ -79,21 +70,12 @@ func groupDelete(args []string, io IO) int {
 		case r.Err != nil:
 			res.Error = groupProblem(r.Err, r.ErrMessage)
 		}
-		if res.Error != "" {
-			code = failure(c, io, "group %s: %s", name, res.Error)
-		}
-		results = append(results, res)
-	}
-	if out.json() {
-		writeJSON(io.Out, results)
-		return code
-	}
-	for _, r := range results {
+		return res, res.Error
+	}, func(r deletedGroup) {
 		if r.Deleted {
 			fmt.Fprintf(io.Out, "Deleted group %s.\n", r.Group)
 		}
-	}
-	return code
+	})
 }
 
 // deletedOffset is one partition's result of `group delete --topic`.
@@ -108,11 +90,10 @@ type deletedOffset struct {
 // topics (OffsetDelete), as kafka-consumer-groups.sh --delete-offsets
 // does. A topic without partitions means every partition the group has
 // an offset for.
-func deleteGroupOffsets(c command, io IO, out output, cn *conn, s *session, group string,
-	sels []topicSelection) int {
+func deleteGroupOffsets(a *admin, s *session, group string, sels []topicSelection) int {
 	committed, err := s.adm.FetchOffsets(s.ctx, group)
 	if err != nil {
-		return failure(c, io, "group %s: %s", group, requestProblem(cn, err, groupProblem))
+		return failure(a.c, a.io, "group %s: %s", group, requestProblem(&a.cn, err, groupProblem))
 	}
 	set := make(kadm.TopicsSet)
 	for _, sel := range sels {
@@ -122,7 +103,7 @@ func deleteGroupOffsets(c command, io IO, out output, cn *conn, s *session, grou
 		}
 		ps := committed[sel.topic]
 		if len(ps) == 0 {
-			return failure(c, io, "group %s has no committed offsets for topic %s", group, sel.topic)
+			return failure(a.c, a.io, "group %s has no committed offsets for topic %s", group, sel.topic)
 		}
 		for p := range ps {
 			set.Add(sel.topic, p)
@@ -130,7 +111,7 @@ func deleteGroupOffsets(c command, io IO, out output, cn *conn, s *session, grou
 	}
 	resp, err := s.adm.DeleteOffsets(s.ctx, group, set)
 	if err != nil {
-		return failure(c, io, "group %s: %s", group, requestProblem(cn, err, groupProblem))
+		return failure(a.c, a.io, "group %s: %s", group, requestProblem(&a.cn, err, groupProblem))
 	}
 	code := exitOK
 	results := []deletedOffset{}
@@ -149,19 +130,19 @@ func deleteGroupOffsets(c command, io IO, out output, cn *conn, s *session, grou
 				r.Deleted = true
 			}
 			if r.Error != "" {
-				code = failure(c, io, "group %s, %s:%d: %s", group, r.Topic, r.Partition, r.Error)
+				code = failure(a.c, a.io, "group %s, %s:%d: %s", group, r.Topic, r.Partition, r.Error)
 			}
 			results = append(results, r)
 		}
 	}
-	if out.json() {
-		writeJSON(io.Out, struct {
+	if a.out.json() {
+		writeJSON(a.io.Out, struct {
 			Group   string          `json:"group"`
 			Offsets []deletedOffset `json:"offsets"`
 		}{group, results})
 		return code
 	}
-	t := newTable(io.Out, "TOPIC", "PARTITION", "STATUS")
+	t := newTable(a.io.Out, "TOPIC", "PARTITION", "STATUS")
 	for _, r := range results {
 		status := "deleted"
 		if !r.Deleted {

@@ -57,34 +57,27 @@ type groupOffset struct {
 
 func groupDescribe(args []string, io IO) int {
 	c := groupDescribeCmd
-	fs := newFlags(c, io)
-	groups := groupFlag(fs, "group to describe")
-	all := fs.Bool("all-groups", false, "describe every group")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	a := newAdmin(c, io)
+	groups := groupFlag(a.fs, "group to describe")
+	all := a.fs.Bool("all-groups", false, "describe every group")
+	if code, done := a.parse(args); done {
 		return code
 	}
-	names := namesFrom(*groups, fs)
+	names := namesFrom(*groups, a.fs)
 	switch {
 	case len(names) == 0 && !*all:
 		return usageError(c, io, "missing --group (or --all-groups)")
 	case len(names) > 0 && *all:
 		return usageError(c, io, "give --group or --all-groups, not both")
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	lags, err := s.adm.Lag(s.ctx, names...)
 	if err != nil {
-		return failure(c, io, "%s", cn.explain(err))
+		return failure(c, io, "%s", a.cn.explain(err))
 	}
 	code := exitOK
 	described := []describedGroup{}
@@ -97,7 +90,7 @@ func groupDescribe(args []string, io IO) int {
 			described = append(described, *d)
 		}
 	}
-	if out.json() {
+	if a.out.json() {
 		writeJSON(io.Out, described)
 		return code
 	}

@@ -99,19 +99,15 @@ type resetResult struct {
 
 func groupReset(args []string, io IO) int {
 	c := groupResetCmd
-	fs := newFlags(c, io)
-	group := fs.StringP("group", "g", "", "the group whose offsets to move")
+	a := newAdmin(c, io)
+	group := a.fs.StringP("group", "g", "", "the group whose offsets to move")
 	var rf resetFlags
-	rf.register(fs)
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	rf.register(a.fs)
+	if code, done := a.parse(args); done {
 		return code
 	}
-	groups := namesFrom([]string{*group}, fs)
-	spec, sels, err := rf.spec(fs)
+	groups := namesFrom([]string{*group}, a.fs)
+	spec, sels, err := rf.spec(a.fs)
 	var at int64
 	if err == nil && spec.mode == toDatetime {
 		t, perr := parseDatetime(rf.datetime)
@@ -119,9 +115,6 @@ func groupReset(args []string, io IO) int {
 			err = fmt.Errorf("--to-datetime: %v", perr)
 		}
 		at = t.UnixMilli()
-	}
-	if err == nil {
-		err = out.check()
 	}
 	switch {
 	case len(groups) == 0:
@@ -133,15 +126,15 @@ func groupReset(args []string, io IO) int {
 	}
 	g := groups[0]
 
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
-	if problem := checkInactive(s, &cn, g); problem != "" {
+	if problem := checkInactive(s, &a.cn, g); problem != "" {
 		return failure(c, io, "%s", problem)
 	}
-	states, problem := resetStates(s, &cn, g, sels, spec.mode == toDatetime, at)
+	states, problem := resetStates(s, &a.cn, g, sels, spec.mode == toDatetime, at)
 	if problem != "" {
 		return failure(c, io, "%s", problem)
 	}
@@ -151,9 +144,9 @@ func groupReset(args []string, io IO) int {
 	}
 	code := exitOK
 	if rf.execute && len(rows) > 0 {
-		code = commitPlan(c, io, &cn, s, g, rows)
+		code = commitPlan(c, io, &a.cn, s, g, rows)
 	}
-	if out.json() {
+	if a.out.json() {
 		writeJSON(io.Out, resetResult{Group: g, Executed: rf.execute && code == exitOK, Offsets: rows})
 	} else {
 		t := newTable(io.Out, "TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET")

@@ -28,20 +28,16 @@ type alteredTopic struct {
 
 func topicAlter(args []string, io IO) int {
 	c := topicAlterCmd
-	fs := newFlags(c, io)
-	topics := topicFlag(fs, "topic to alter")
-	partitions := fs.Int("partitions", 0, "new partition count; partitions can only be added")
-	configs := fs.StringArray("config", nil, "set a topic config key=value (repeatable)")
-	deletes := fs.StringArray("delete-config", nil,
+	a := newAdmin(c, io)
+	topics := topicFlag(a.fs, "topic to alter")
+	partitions := a.fs.Int("partitions", 0, "new partition count; partitions can only be added")
+	configs := a.fs.StringArray("config", nil, "set a topic config key=value (repeatable)")
+	deletes := a.fs.StringArray("delete-config", nil,
 		"remove a topic config, back to the broker's default (repeatable)")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	if code, done := a.parse(args); done {
 		return code
 	}
-	names := namesFrom(*topics, fs)
+	names := namesFrom(*topics, a.fs)
 	set, err := parseConfigFlags(*configs)
 	var deleted []string
 	if err == nil {
@@ -54,18 +50,14 @@ func topicAlter(args []string, io IO) int {
 		return usageError(c, io, "missing --topic")
 	case err != nil:
 		return usageError(c, io, "%v", err)
-	case fs.Changed("partitions") && *partitions < 1:
+	case a.fs.Changed("partitions") && *partitions < 1:
 		return usageError(c, io, "--partitions must be at least 1")
-	case !fs.Changed("partitions") && len(set) == 0 && len(deleted) == 0:
+	case !a.fs.Changed("partitions") && len(set) == 0 && len(deleted) == 0:
 		return usageError(c, io, "nothing to change: give --partitions, --config or --delete-config")
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	results := map[string]*alteredTopic{}
@@ -75,7 +67,7 @@ func topicAlter(args []string, io IO) int {
 	if len(set)+len(deleted) > 0 {
 		resp, err := s.adm.AlterTopicConfigs(s.ctx, alterOps(set, deleted), names...)
 		if err != nil {
-			return failure(c, io, "%s", cn.explain(err))
+			return failure(c, io, "%s", a.cn.explain(err))
 		}
 		for _, r := range resp {
 			if res := results[r.Name]; res != nil && r.Err != nil {
@@ -85,10 +77,10 @@ func topicAlter(args []string, io IO) int {
 			}
 		}
 	}
-	if fs.Changed("partitions") {
+	if a.fs.Changed("partitions") {
 		resp, err := s.adm.UpdatePartitions(s.ctx, *partitions, names...)
 		if err != nil {
-			return failure(c, io, "%s", cn.explain(err))
+			return failure(c, io, "%s", a.cn.explain(err))
 		}
 		for _, r := range resp {
 			if res := results[r.Topic]; res != nil && r.Err != nil {
@@ -98,7 +90,7 @@ func topicAlter(args []string, io IO) int {
 			}
 		}
 	}
-	return reportAltered(c, io, out, names, results)
+	return reportAltered(a, names, results)
 }
 
 // alterOps are IncrementalAlterConfigs operations: SET for each pair,
@@ -125,18 +117,18 @@ func pairMap(pairs []configPair) map[string]string {
 	return m
 }
 
-func reportAltered(c command, io IO, out output, names []string, results map[string]*alteredTopic) int {
+func reportAltered(a *admin, names []string, results map[string]*alteredTopic) int {
 	code := exitOK
 	list := make([]*alteredTopic, 0, len(names))
 	for _, n := range names {
 		r := results[n]
 		for _, e := range r.Errors {
-			code = failure(c, io, "topic %s: %s", n, e)
+			code = failure(a.c, a.io, "topic %s: %s", n, e)
 		}
 		list = append(list, r)
 	}
-	if out.json() {
-		writeJSON(io.Out, list)
+	if a.out.json() {
+		writeJSON(a.io.Out, list)
 		return code
 	}
 	for _, r := range list {
@@ -151,7 +143,7 @@ func reportAltered(c command, io IO, out output, names []string, results map[str
 			did = append(did, "deleted "+k)
 		}
 		if len(did) > 0 {
-			fmt.Fprintf(io.Out, "Topic %s: %s.\n", r.Topic, strings.Join(did, ", "))
+			fmt.Fprintf(a.io.Out, "Topic %s: %s.\n", r.Topic, strings.Join(did, ", "))
 		}
 	}
 	return code

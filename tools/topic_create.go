@@ -30,21 +30,17 @@ type createdTopic struct {
 
 func topicCreate(args []string, io IO) int {
 	c := topicCreateCmd
-	fs := newFlags(c, io)
-	topics := topicFlag(fs, "topic to create")
-	partitions := fs.Int32("partitions", -1, "partition count (-1: the broker's num.partitions)")
-	rf := fs.Int16("replication-factor", -1,
+	a := newAdmin(c, io)
+	topics := topicFlag(a.fs, "topic to create")
+	partitions := a.fs.Int32("partitions", -1, "partition count (-1: the broker's num.partitions)")
+	rf := a.fs.Int16("replication-factor", -1,
 		"replicas per partition (-1: the broker's default.replication.factor)")
-	configs := fs.StringArray("config", nil, "topic config key=value (repeatable)")
-	ifNotExists := fs.Bool("if-not-exists", false, "succeed when the topic already exists")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	configs := a.fs.StringArray("config", nil, "topic config key=value (repeatable)")
+	ifNotExists := a.fs.Bool("if-not-exists", false, "succeed when the topic already exists")
+	if code, done := a.parse(args); done {
 		return code
 	}
-	names := namesFrom(*topics, fs)
+	names := namesFrom(*topics, a.fs)
 	pairs, err := parseConfigFlags(*configs)
 	switch {
 	case len(names) == 0:
@@ -56,29 +52,23 @@ func topicCreate(args []string, io IO) int {
 	case *rf == 0 || *rf < -1:
 		return usageError(c, io, "--replication-factor must be at least 1 (or -1 for the broker's default)")
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
 	cfg := map[string]*string{}
 	for _, p := range pairs {
 		cfg[p.key] = &p.value
 	}
-
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	resp, err := s.adm.CreateTopics(s.ctx, *partitions, *rf, cfg, names...)
 	if err != nil {
-		return failure(c, io, "%s", cn.explain(err))
+		return failure(c, io, "%s", a.cn.explain(err))
 	}
-	code := exitOK
-	var results []createdTopic
-	for _, name := range names {
+	return printResults(a, "topic", names, func(name string) (createdTopic, string) {
 		r, ok := resp[name]
 		res := createdTopic{Topic: name, ID: topicID(r.ID), Partitions: r.NumPartitions,
-			ReplicationFactor: r.ReplicationFactor, Created: r.Err == nil}
+			ReplicationFactor: r.ReplicationFactor, Created: ok && r.Err == nil}
 		switch {
 		case !ok:
 			res.Error = "the broker did not answer for this topic"
@@ -87,16 +77,8 @@ func topicCreate(args []string, io IO) int {
 		case r.Err != nil:
 			res.Error = brokerError(r.Err, r.ErrMessage)
 		}
-		if res.Error != "" {
-			code = failure(c, io, "topic %s: %s", name, res.Error)
-		}
-		results = append(results, res)
-	}
-	if out.json() {
-		writeJSON(io.Out, results)
-		return code
-	}
-	for _, r := range results {
+		return res, res.Error
+	}, func(r createdTopic) {
 		switch {
 		case r.Created && r.Partitions > 0:
 			fmt.Fprintf(io.Out, "Created topic %s (%d partitions, replication factor %d).\n",
@@ -106,6 +88,5 @@ func topicCreate(args []string, io IO) int {
 		case r.Error == "":
 			fmt.Fprintf(io.Out, "Topic %s already exists.\n", r.Topic)
 		}
-	}
-	return code
+	})
 }

@@ -25,35 +25,26 @@ type deletedTopic struct {
 
 func topicDelete(args []string, io IO) int {
 	c := topicDeleteCmd
-	fs := newFlags(c, io)
-	topics := topicFlag(fs, "topic to delete")
-	ifExists := fs.Bool("if-exists", false, "succeed when the topic does not exist")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	a := newAdmin(c, io)
+	topics := topicFlag(a.fs, "topic to delete")
+	ifExists := a.fs.Bool("if-exists", false, "succeed when the topic does not exist")
+	if code, done := a.parse(args); done {
 		return code
 	}
-	names := namesFrom(*topics, fs)
+	names := namesFrom(*topics, a.fs)
 	if len(names) == 0 {
 		return usageError(c, io, "missing --topic")
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	resp, err := s.adm.DeleteTopics(s.ctx, names...)
 	if err != nil {
-		return failure(c, io, "%s", cn.explain(err))
+		return failure(c, io, "%s", a.cn.explain(err))
 	}
-	code := exitOK
-	var results []deletedTopic
-	for _, name := range names {
+	return printResults(a, "topic", names, func(name string) (deletedTopic, string) {
 		r, ok := resp[name]
 		res := deletedTopic{Topic: name, Deleted: ok && r.Err == nil}
 		switch {
@@ -63,21 +54,12 @@ func topicDelete(args []string, io IO) int {
 		case r.Err != nil:
 			res.Error = topicProblem(r.Err, r.ErrMessage)
 		}
-		if res.Error != "" {
-			code = failure(c, io, "topic %s: %s", name, res.Error)
-		}
-		results = append(results, res)
-	}
-	if out.json() {
-		writeJSON(io.Out, results)
-		return code
-	}
-	for _, r := range results {
+		return res, res.Error
+	}, func(r deletedTopic) {
 		if r.Deleted {
 			fmt.Fprintf(io.Out, "Deleted topic %s.\n", r.Topic)
 		} else if r.Error == "" {
 			fmt.Fprintf(io.Out, "Topic %s does not exist.\n", r.Topic)
 		}
-	}
-	return code
+	})
 }

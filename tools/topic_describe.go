@@ -45,28 +45,21 @@ type describedPartition struct {
 
 func topicDescribe(args []string, io IO) int {
 	c := topicDescribeCmd
-	fs := newFlags(c, io)
-	topics := topicFlag(fs, "topic to describe (none: every topic)")
-	internal := fs.Bool("internal", false, "with no --topic, include internal topics")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	a := newAdmin(c, io)
+	topics := topicFlag(a.fs, "topic to describe (none: every topic)")
+	internal := a.fs.Bool("internal", false, "with no --topic, include internal topics")
+	if code, done := a.parse(args); done {
 		return code
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-	names := namesFrom(*topics, fs)
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	names := namesFrom(*topics, a.fs)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	md, err := s.adm.Metadata(s.ctx, names...)
 	if err != nil {
-		return failure(c, io, "%s", cn.explain(err))
+		return failure(c, io, "%s", a.cn.explain(err))
 	}
 	if len(names) == 0 && !*internal {
 		md.Topics.FilterInternal()
@@ -85,13 +78,13 @@ func topicDescribe(args []string, io IO) int {
 		var errs []string
 		described, errs, err = describeTopics(s, md.Topics, found)
 		if err != nil {
-			return failure(c, io, "%s", cn.explain(err))
+			return failure(c, io, "%s", a.cn.explain(err))
 		}
 		for _, e := range errs {
 			code = failure(c, io, "%s", e)
 		}
 	}
-	if out.json() {
+	if a.out.json() {
 		if described == nil {
 			described = []describedTopic{}
 		}

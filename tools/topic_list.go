@@ -24,24 +24,17 @@ type listedTopic struct {
 
 func topicList(args []string, io IO) int {
 	c := topicListCmd
-	fs := newFlags(c, io)
-	internal := fs.Bool("internal", false, "include internal topics (__consumer_offsets)")
-	var out output
-	var cn conn
-	out.register(fs)
-	cn.register(fs)
-	if code, done := parseFlags(fs, c, args, io); done {
+	a := newAdmin(c, io)
+	internal := a.fs.Bool("internal", false, "include internal topics (__consumer_offsets)")
+	if code, done := a.parse(args); done {
 		return code
 	}
-	if fs.NArg() > 0 {
-		return usageError(c, io, "unexpected argument %q (to describe topics: weir topic describe)", fs.Arg(0))
+	if a.fs.NArg() > 0 {
+		return usageError(c, io, "unexpected argument %q (to describe topics: weir topic describe)", a.fs.Arg(0))
 	}
-	if err := out.check(); err != nil {
-		return usageError(c, io, "%v", err)
-	}
-	s, err := cn.open()
-	if err != nil {
-		return failure(c, io, "%v", err)
+	s, exit := a.open()
+	if s == nil {
+		return exit
 	}
 	defer s.close()
 	list := s.adm.ListTopics
@@ -50,13 +43,13 @@ func topicList(args []string, io IO) int {
 	}
 	details, err := list(s.ctx)
 	if err != nil {
-		return failure(c, io, "%s", cn.explain(err))
+		return failure(c, io, "%s", a.cn.explain(err))
 	}
 	topics := make([]listedTopic, 0, len(details))
 	for _, d := range details.Sorted() {
 		topics = append(topics, listed(d))
 	}
-	if out.json() {
+	if a.out.json() {
 		writeJSON(io.Out, topics)
 		return exitOK
 	}
