@@ -75,6 +75,30 @@ func (f *framer) feed(data []byte, emit func(frame []byte) error) error {
 	return nil
 }
 
+// direct returns where the rest of the frame being gathered goes, when
+// that is at least min bytes and the gather buffer already has the room:
+// a reader can then receive into it and call filled, instead of reading
+// into its own buffer and having feed copy the bytes. nil otherwise.
+func (f *framer) direct(min int) []byte {
+	if f.need < min || cap(f.body)-len(f.body) < f.need {
+		return nil
+	}
+	return f.body[len(f.body) : len(f.body)+f.need]
+}
+
+// filled accounts n bytes received into the slice direct returned, and
+// emits the frame once it is whole.
+func (f *framer) filled(n int, emit func(frame []byte) error) error {
+	f.body = f.body[:len(f.body)+n]
+	f.need -= n
+	if f.need > 0 {
+		return nil
+	}
+	err := emit(f.body)
+	f.resetBody()
+	return err
+}
+
 // startBody readies the gather buffer for a frame of size bytes. Frames
 // bigger than what a connection keeps borrow a buffer from a pool, so
 // large produce requests don't regrow one from nothing each time; the

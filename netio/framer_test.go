@@ -126,6 +126,7 @@ func FuzzFramer(f *testing.F) {
 				cuts = append(cuts, c)
 			}
 		}
+		checkSame(t, "direct", want, wantErr, stream, seed)
 		got, err := feedSplit(t, stream, 64, cuts)
 		if (err == nil) != (wantErr == nil) {
 			t.Fatalf("split err %v, whole err %v", err, wantErr)
@@ -139,4 +140,66 @@ func FuzzFramer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// feedDirect reads stream the way the std backend does: into the frame
+// itself (direct/filled) whenever the framer offers at least minDirect
+// bytes of room, else chunk by chunk through feed; chunk sizes come from
+// rng, as a socket would return them.
+func feedDirect(stream []byte, max, minDirect int, rng *rand.Rand) ([][]byte, error) {
+	f := framer{max: max}
+	var got [][]byte
+	emit := func(fr []byte) error {
+		got = append(got, bytes.Clone(fr))
+		return nil
+	}
+	for len(stream) > 0 {
+		n := min(1+rng.Intn(16), len(stream))
+		if dst := f.direct(minDirect); dst != nil {
+			n = copy(dst[:min(n, len(dst))], stream)
+			if err := f.filled(n, emit); err != nil {
+				return got, err
+			}
+		} else if err := f.feed(stream[:n], emit); err != nil {
+			return got, err
+		}
+		stream = stream[n:]
+	}
+	return got, nil
+}
+
+// checkSame fails unless reading stream through feedDirect gives the
+// frames (and the error) that feeding it whole gave.
+func checkSame(t *testing.T, name string, want [][]byte, wantErr error, stream []byte, seed int64) {
+	t.Helper()
+	got, err := feedDirect(stream, 64, 2, rand.New(rand.NewSource(seed)))
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("%s: err %v, whole err %v", name, err, wantErr)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s gave %d frames, whole gave %d", name, len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("%s: frame %d differs", name, i)
+		}
+	}
+}
+
+func TestFramerDirectReads(t *testing.T) {
+	var stream []byte
+	for i, size := range []int{0, 1, 5, 63, 64, 17, 40} {
+		stream = append(stream, frame(bytes.Repeat([]byte{byte('a' + i)}, size))...)
+	}
+	want, err := feedSplit(t, stream, 64, nil)
+	if err != nil || len(want) != 7 {
+		t.Fatalf("whole: %d frames, %v", len(want), err)
+	}
+	for seed := int64(0); seed < 200; seed++ {
+		checkSame(t, "direct", want, nil, stream, seed)
+	}
+	// A frame over the limit is refused the same way.
+	bad := append(append([]byte{}, stream...), frame(make([]byte, 65))...)
+	_, wantErr := feedSplit(t, bad, 64, nil)
+	checkSame(t, "direct, too large", append(want[:0:0], want...), wantErr, bad, 1)
 }

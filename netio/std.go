@@ -176,13 +176,25 @@ func (c *stdConn) readLoop() {
 		return c.srv.h.ServeFrame(c, seq, frame)
 	}
 	for {
-		n, err := c.nc.Read(buf)
-		if n > 0 {
-			if ferr := c.fr.feed(buf[:n], emit); ferr != nil {
-				c.srv.cfg.Logger.Info("closing connection", "remote", c.nc.RemoteAddr(), "err", ferr)
-				c.Close()
-				return
+		// The tail of a large frame (a produce request's batches) is read
+		// straight into the frame, saving a copy of every byte.
+		var n int
+		var err, ferr error
+		if dst := c.fr.direct(len(buf)); dst != nil {
+			n, err = c.nc.Read(dst)
+			if n > 0 {
+				ferr = c.fr.filled(n, emit)
 			}
+		} else {
+			n, err = c.nc.Read(buf)
+			if n > 0 {
+				ferr = c.fr.feed(buf[:n], emit)
+			}
+		}
+		if ferr != nil {
+			c.srv.cfg.Logger.Info("closing connection", "remote", c.nc.RemoteAddr(), "err", ferr)
+			c.Close()
+			return
 		}
 		if err != nil {
 			c.Close()
