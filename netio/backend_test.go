@@ -226,6 +226,7 @@ func TestBackends(t *testing.T) {
 		t.Run(bc.name, func(t *testing.T) {
 			t.Run("PipelinedInOrder", func(t *testing.T) { testPipelinedInOrder(t, bc) })
 			t.Run("LargeFramesAndResponses", func(t *testing.T) { testLarge(t, bc) })
+			t.Run("LargeFramesInPieces", func(t *testing.T) { testLargeInPieces(t, bc) })
 			t.Run("FileRanges", func(t *testing.T) { testFileRanges(t, bc) })
 			t.Run("BadFramesCloseOnlyTheirConnection", func(t *testing.T) { testBadFrames(t, bc) })
 			t.Run("ManyConnections", func(t *testing.T) { testManyConns(t, bc) })
@@ -291,6 +292,60 @@ func testLarge(t *testing.T, bc backendCase) {
 	c.expect(pattern(16 << 20))
 	c.expect([]byte("after"))
 	stopServer(t, srv, h, 1)
+}
+
+// testLargeInPieces pipelines frames of every size, large ones (received
+// straight into the frame) between small ones, written in pieces cut at
+// random points, on several connections at once; every echo must come
+// back whole and in order.
+func testLargeInPieces(t *testing.T, bc backendCase) {
+	h := &testHandler{}
+	srv := startServer(t, bc, h, nil)
+	const conns, frames = 6, 12
+	var wg sync.WaitGroup
+	for i := 0; i < conns; i++ {
+		c := dial(t, srv)
+		rng := rand.New(rand.NewSource(int64(i)))
+		var stream []byte
+		var want [][]byte
+		for f := 0; f < frames; f++ {
+			size := rng.Intn(100)
+			if f%2 == 1 {
+				size = 60<<10 + rng.Intn(1500<<10)
+			}
+			body := make([]byte, size)
+			rng.Read(body)
+			want = append(want, body)
+			stream = append(stream, frame(append([]byte("echo:"), body...))...)
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for len(stream) > 0 {
+				n := min(1+rng.Intn(200<<10), len(stream))
+				if _, err := c.nc.Write(stream[:n]); err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+				stream = stream[n:]
+				if rng.Intn(4) == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+		go func(i int) {
+			defer wg.Done()
+			for f, w := range want {
+				got, err := c.recv()
+				if err != nil || !bytes.Equal(got, w) {
+					t.Errorf("conn %d frame %d: got %d bytes (%v), want %d", i, f, len(got), err, len(w))
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	stopServer(t, srv, h, conns)
 }
 
 func testFileRanges(t *testing.T, bc backendCase) {

@@ -38,10 +38,12 @@ type uconn struct {
 	pipe      [2]int     // splice path: read end, write end
 	inPipe    int64      // bytes moved into the pipe, not yet to the socket
 
-	dirty     bool
-	recvArmed bool
-	closing   bool
-	inflight  int // SQEs in flight that name this connection
+	dirty      bool
+	recvArmed  bool // the multishot receive is in flight
+	recvDirect bool // a direct receive into the frame is in flight
+	recvStop   bool // the multishot receive is being cancelled to go direct
+	closing    bool
+	inflight   int // SQEs in flight that name this connection
 }
 
 func newUconn(s *shard, fd int) *uconn {
@@ -76,6 +78,11 @@ func (c *uconn) armRecv() {
 	c.inflight++
 }
 
+// directRecvMin is how much of a frame must still be missing for its tail
+// to be received straight into the frame rather than through the provided
+// buffers and a copy: large produce requests.
+const directRecvMin = 64 << 10
+
 func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 	c := s.conns[id]
 	more := ring.More(flags)
@@ -96,20 +103,76 @@ func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 		}
 		s.bufs.Recycle(bid)
 		s.bufsDirty = true
-		if !more && !c.closing {
+		switch {
+		case c.closing:
+		case !more:
 			s.rearm = append(s.rearm, c)
+		case !c.recvStop && c.fr.direct(directRecvMin) != nil:
+			// Stop the multishot receive; its last completion (below, or
+			// -ECANCELED) starts the direct one.
+			c.recvStop = true
+			s.r.PrepCancel(ring.Pack(opRecv, c.id), ring.Pack(opRecvStop, c.id))
+			c.inflight++
 		}
 	case res == -int32(unix.ENOBUFS):
 		// The buffer ring ran dry; buffers come back at the end of this
 		// turn, and the receive is armed again after they are published.
 		s.dryRuns++
 		s.rearm = append(s.rearm, c)
+	case res == -int32(unix.ECANCELED) && !c.closing:
+		// Cancelled to receive a large frame's tail directly (only shut
+		// cancels a closing connection's receive).
 	default: // EOF, reset, or cancelled by shut
 		c.shut(nil)
 	}
 	if !more {
+		c.recvStop = false
+		if !c.closing && !c.armDirect() && res == -int32(unix.ECANCELED) {
+			s.rearm = append(s.rearm, c)
+		}
 		c.opDone()
 	}
+}
+
+// armDirect starts a receive of the rest of the frame being gathered
+// straight into it, when enough is missing; it reports whether it did.
+// The multishot receive must not be in flight: it would take bytes first.
+func (c *uconn) armDirect() bool {
+	if c.recvArmed || c.recvDirect {
+		return false
+	}
+	dst := c.fr.direct(directRecvMin)
+	if dst == nil {
+		return false
+	}
+	c.sh.r.PrepRecvFlags(c.fd, unsafe.Pointer(&dst[0]), len(dst), unix.MSG_WAITALL, ring.Pack(opRecvDirect, c.id))
+	c.recvDirect = true
+	c.inflight++
+	return true
+}
+
+func (s *shard) onRecvDirect(id uint64, res int32, _ uint32) {
+	c := s.conns[id]
+	c.recvDirect = false
+	switch {
+	case c.closing:
+	case res > 0:
+		// The frame's memory stays referenced by the framer while the
+		// kernel writes into it; filled emits the frame once it is whole.
+		if err := c.fr.filled(int(res), c.emitFn); err != nil {
+			s.srv.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
+			c.shut(err)
+		} else if !c.armDirect() {
+			s.rearm = append(s.rearm, c)
+		}
+	case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN):
+		if !c.armDirect() {
+			s.rearm = append(s.rearm, c)
+		}
+	default: // EOF (0), reset, or cancelled by shut
+		c.shut(nil)
+	}
+	c.opDone()
 }
 
 // respondOnShard puts a response in order and queues what is now sendable.

@@ -23,6 +23,8 @@ const (
 	opCancel
 	opClose
 	opSync
+	opRecvDirect // a large frame's tail received straight into the frame
+	opRecvStop   // the cancel that ends a multishot receive to go direct
 )
 
 const (
@@ -151,6 +153,8 @@ func (s *shard) setup() error {
 	r.On(opCancel, s.onConnOp)
 	r.On(opClose, func(uint64, int32, uint32) {})
 	r.On(opSync, s.onSync)
+	r.On(opRecvDirect, s.onRecvDirect)
+	r.On(opRecvStop, s.onConnOp)
 	s.armAccept()
 	return nil
 }
@@ -292,7 +296,7 @@ func (s *shard) startSends() {
 
 func (s *shard) rearmRecvs() {
 	for i, c := range s.rearm {
-		if !c.closing && !c.recvArmed {
+		if !c.closing && !c.recvArmed && !c.recvDirect {
 			c.armRecv()
 		}
 		s.rearm[i] = nil

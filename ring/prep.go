@@ -44,8 +44,15 @@ func (r *Ring) PrepRecvMultishot(fd int, group uint16, ud UserData) {
 
 // PrepRecv receives up to n bytes into p.
 func (r *Ring) PrepRecv(fd int, p unsafe.Pointer, n int, ud UserData) {
+	r.PrepRecvFlags(fd, p, n, 0, ud)
+}
+
+// PrepRecvFlags is PrepRecv with recv(2) msgFlags: MSG_WAITALL makes the
+// kernel keep receiving until all n bytes are in (or the stream ends).
+func (r *Ring) PrepRecvFlags(fd int, p unsafe.Pointer, n int, msgFlags uint32, ud UserData) {
 	s := r.prep(giouring.OpRecv, fd, false, ud)
 	s.Addr, s.Len = uint64(uintptr(p)), uint32(n)
+	s.OpcodeFlags = msgFlags
 }
 
 // PrepSend sends n bytes from p with the send(2) msgFlags (MSG_WAITALL makes
