@@ -41,20 +41,11 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	pool, err := newPayloads(s.Payload, s.RecordSize, 1)
+	pool, k, opts, run, err := s.prepare(t)
 	if err != nil {
 		return nil, err
 	}
-	k, err := parseKeys(s.Keys, 1)
-	if err != nil {
-		return nil, err
-	}
-	opts, err := s.producerOpts(t)
-	if err != nil {
-		return nil, err
-	}
-	run := &produceRun{sums: newSums(), lat: newLatencyRecorder()}
-	producer, err := kgo.NewClient(append(opts, kgo.WithHooks(run))...)
+	producer, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -125,21 +125,21 @@ func (t *targetFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&t.cpuProfile, "client-cpu-profile", "", "write the benchmark clients' CPU profile (pprof) to this file")
 }
 
-// profile starts the clients' CPU profile when asked; call the returned
-// function when the run ends.
-func (t *targetFlags) profile() (stop func(), err error) {
+// profiled runs a scenario, under the clients' CPU profile when asked.
+func (t *targetFlags) profiled(run func() error) error {
 	if t.cpuProfile == "" {
-		return func() {}, nil
+		return run()
 	}
 	f, err := os.Create(t.cpuProfile)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer f.Close()
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
+		return err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	defer pprof.StopCPUProfile()
+	return run()
 }
 
 func (t *targetFlags) target() Target {
@@ -236,12 +236,21 @@ const produceExamples = `  weir bench produce --bootstrap-server 127.0.0.1:9092 
 `
 
 func produceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var t targetFlags
-	var p produceFlags
-	var o outputFlags
-	fs := flagSet("produce", "Producers at max or fixed rate: records/s, MB/s before and after compression, "+
+	return producerCmd(ctx, "produce", "Producers at max or fixed rate: records/s, MB/s before and after compression, "+
 		"produce latency (send to acknowledgement) percentiles, broker CPU per GB with --broker-pid.",
-		produceExamples, stdout)
+		produceExamples, 0, Produce, args, stdout, stderr)
+}
+
+// producerCmd runs a scenario driven by a ProduceSpec (produce, e2e):
+// flags, checks, the run, and its report. A run that lost or refused
+// records fails after its figures are printed.
+func producerCmd(ctx context.Context, name, summary, examples string, defaultRate float64,
+	run func(context.Context, Target, ProduceSpec, *progress) (*Result, error),
+	args []string, stdout, stderr io.Writer) error {
+	var t targetFlags
+	p := produceFlags{defaultRate: defaultRate}
+	var o outputFlags
+	fs := flagSet(name, summary, examples, stdout)
 	t.register(fs)
 	p.register(fs)
 	o.register(fs)
@@ -254,22 +263,18 @@ func produceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := o.check(); err != nil {
 		return err
 	}
-	stopProfile, err := t.profile()
-	if err != nil {
+	return t.profiled(func() error {
+		res, err := run(ctx, t.target(), p.spec, newProgress(stderr).titled(name))
+		if res != nil {
+			if perr := o.print(stdout, res); perr != nil {
+				return perr
+			}
+		}
+		if err == nil && res.Errors > 0 {
+			err = fmt.Errorf("%d records failed, first: %s", res.Errors, res.FirstErr)
+		}
 		return err
-	}
-	defer stopProfile()
-	res, err := Produce(ctx, t.target(), p.spec, newProgress(stderr).titled("produce"))
-	if err != nil {
-		return err
-	}
-	if err := o.print(stdout, res); err != nil {
-		return err
-	}
-	if res.Errors > 0 {
-		return fmt.Errorf("%d records failed, first: %s", res.Errors, res.FirstErr)
-	}
-	return nil
+	})
 }
 
 const consumeExamples = `  weir bench consume --topic weir-bench
@@ -309,18 +314,15 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := o.check(); err != nil {
 		return err
 	}
-	stopProfile, err := t.profile()
-	if err != nil {
-		return err
-	}
-	defer stopProfile()
-	res, err := Consume(ctx, t.target(), s, newProgress(stderr).titled("consume"))
-	if res != nil {
-		if perr := o.print(stdout, res); perr != nil {
-			return perr
+	return t.profiled(func() error {
+		res, err := Consume(ctx, t.target(), s, newProgress(stderr).titled("consume"))
+		if res != nil {
+			if perr := o.print(stdout, res); perr != nil {
+				return perr
+			}
 		}
-	}
-	return err
+		return err
+	})
 }
 
 const e2eExamples = `  weir bench e2e --rate 20000 --duration 30s
@@ -328,36 +330,9 @@ const e2eExamples = `  weir bench e2e --rate 20000 --duration 30s
 `
 
 func e2eCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var t targetFlags
-	p := produceFlags{defaultRate: 10000}
-	var o outputFlags
-	fs := flagSet("e2e", "Produce at a fixed --rate while a consumer reads the topic: end-to-end latency "+
+	return producerCmd(ctx, "e2e", "Produce at a fixed --rate while a consumer reads the topic: end-to-end latency "+
 		"(due send time to consume) and produce latency percentiles; every acknowledged record must arrive.",
-		e2eExamples, stdout)
-	t.register(fs)
-	p.register(fs)
-	o.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := p.finish(); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	stopProfile, err := t.profile()
-	if err != nil {
-		return err
-	}
-	defer stopProfile()
-	res, err := E2E(ctx, t.target(), p.spec, newProgress(stderr).titled("e2e"))
-	if res != nil {
-		if perr := o.print(stdout, res); perr != nil {
-			return perr
-		}
-	}
-	return err
+		e2eExamples, 10000, E2E, args, stdout, stderr)
 }
 
 func kfakeCmd(args []string, stderr io.Writer) error {

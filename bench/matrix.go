@@ -198,12 +198,11 @@ func matrixCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := o.check(); err != nil {
 		return err
 	}
-	stopProfile, err := t.profile()
-	if err != nil {
+	var cells []matrixCell
+	err = t.profiled(func() error {
+		cells, err = Matrix(ctx, t.target(), spec, newProgress(stderr))
 		return err
-	}
-	defer stopProfile()
-	cells, err := Matrix(ctx, t.target(), spec, newProgress(stderr))
+	})
 	if o.format == "json" {
 		var rs []*Result
 		for _, c := range cells {

@@ -201,22 +201,31 @@ func Produce(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result
 	return produceInto(ctx, t, s, p)
 }
 
-// produceInto runs the producers against an existing topic.
-func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, error) {
+// prepare makes what a run's producers share: the values, the keys, the
+// client options and the run's counters (hooked into the clients).
+func (s ProduceSpec) prepare(t Target) (*payloads, *keys, []kgo.Opt, *produceRun, error) {
 	pool, err := newPayloads(s.Payload, s.RecordSize, 1)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	k, err := parseKeys(s.Keys, 1)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	opts, err := s.producerOpts(t)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	run := &produceRun{sums: newSums(), lat: newLatencyRecorder()}
-	opts = append(opts, kgo.WithHooks(run))
+	return pool, k, append(opts, kgo.WithHooks(run)), run, nil
+}
+
+// produceInto runs the producers against an existing topic.
+func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, error) {
+	pool, k, opts, run, err := s.prepare(t)
+	if err != nil {
+		return nil, err
+	}
 	clients := make([]*kgo.Client, s.Producers)
 	for i := range clients {
 		if clients[i], err = kgo.NewClient(opts...); err != nil {
