@@ -70,6 +70,10 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 		here = r.conn.Shard()
 	}
 	var local []produceJob
+	// Batches for other shards need the frame past this call: keep it
+	// when netio can (a large, gathered frame), else copy each batch.
+	var releaseFrame func()
+	keepTried, kept := false, false
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -102,13 +106,26 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 			case b.owner(p) == here:
 				local = append(local, produceJob{p: p, payload: rp.Records, out: sp})
 			default:
-				buf := bytebufferpool.Get()
-				buf.B = append(buf.B[:0], rp.Records...)
-				byOwner[b.owner(p)] = append(byOwner[b.owner(p)], produceJob{p: p, payload: buf.B, buf: buf, out: sp})
+				if !keepTried {
+					keepTried = true
+					releaseFrame, kept = r.conn.KeepFrame()
+				}
+				job := produceJob{p: p, payload: rp.Records, out: sp}
+				if !kept {
+					job.buf = bytebufferpool.Get()
+					job.buf.B = append(job.buf.B[:0], rp.Records...)
+					job.payload = job.buf.B
+				}
+				byOwner[b.owner(p)] = append(byOwner[b.owner(p)], job)
 			}
 		}
 	}
-	finish := func() { b.finishProduce(r, req.Acks, resp) }
+	finish := func() {
+		if releaseFrame != nil {
+			releaseFrame() // every append is done with the frame
+		}
+		b.finishProduce(r, req.Acks, resp)
+	}
 	groups := len(byOwner)
 	if len(local) > 0 {
 		groups++

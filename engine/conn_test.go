@@ -51,6 +51,9 @@ func (c *fakeConn) Shard() int           { return 0 }
 func (c *fakeConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5555} }
 func (c *fakeConn) Close()               { c.mu.Lock(); c.closed = true; c.mu.Unlock() }
 
+// KeepFrame: the tests' frames are theirs, so the handler copies.
+func (c *fakeConn) KeepFrame() (func(), bool) { return nil, false }
+
 func (c *fakeConn) Respond(seq uint64, resp netio.Response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -16,6 +16,9 @@ type framer struct {
 	nhdr int    // bytes of hdr filled while a size prefix spans chunks
 	body []byte // the frame being gathered, nil when none
 	need int    // bytes of body still missing
+
+	emitting bool // emit is running on body (not on a slice of the caller's data)
+	kept     bool // the handler kept body (keep); the next frame gathers elsewhere
 }
 
 // keepBytesMax bounds the gather buffer kept between frames, so one large
@@ -35,8 +38,7 @@ func (f *framer) feed(data []byte, emit func(frame []byte) error) error {
 			if f.need > 0 {
 				return nil
 			}
-			err := emit(f.body)
-			f.resetBody()
+			err := f.emitBody(emit)
 			if err != nil {
 				return err
 			}
@@ -94,9 +96,27 @@ func (f *framer) filled(n int, emit func(frame []byte) error) error {
 	if f.need > 0 {
 		return nil
 	}
+	return f.emitBody(emit)
+}
+
+// emitBody hands the gathered frame out, then readies body for the next.
+func (f *framer) emitBody(emit func(frame []byte) error) error {
+	f.emitting = true
 	err := emit(f.body)
+	f.emitting = false
 	f.resetBody()
 	return err
+}
+
+// keep lets the handler keep the gathered frame being emitted (see
+// Conn.KeepFrame); release puts its memory in a pool for later frames.
+func (f *framer) keep() (release func(), ok bool) {
+	if !f.emitting || f.kept {
+		return nil, false
+	}
+	f.kept = true
+	b := f.body[:0]
+	return func() { keptBodies.Put(&b) }, true
 }
 
 // startBody readies the gather buffer for a frame of size bytes. Frames
@@ -108,6 +128,13 @@ func (f *framer) startBody(size int) {
 	if cap(f.body) >= size {
 		f.body = f.body[:0]
 		return
+	}
+	if p, ok := keptBodies.Get().(*[]byte); ok {
+		if cap(*p) >= size {
+			f.body = (*p)[:0]
+			return
+		}
+		keptBodies.Put(p)
 	}
 	if size <= keepBytesMax {
 		f.body = make([]byte, 0, size)
@@ -131,7 +158,9 @@ func (f *framer) check(size int) error {
 }
 
 func (f *framer) resetBody() {
-	if cap(f.body) > keepBytesMax {
+	if f.kept {
+		f.body, f.kept = nil, false // the handler owns it now
+	} else if cap(f.body) > keepBytesMax {
 		b := f.body[:0]
 		bigBodies.Put(&b)
 		f.body = nil
@@ -144,6 +173,10 @@ func (f *framer) resetBody() {
 // bigBodies holds gather buffers of frames over keepBytesMax, shared by all
 // connections.
 var bigBodies sync.Pool
+
+// keptBodies holds the gather buffers handlers kept and released: large
+// produce requests, mostly, so the next ones fit.
+var keptBodies sync.Pool
 
 // bigBodyFirstMax caps a big frame's first allocation; the rest grows as
 // its bytes arrive.

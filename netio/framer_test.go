@@ -203,3 +203,82 @@ func TestFramerDirectReads(t *testing.T) {
 	_, wantErr := feedSplit(t, bad, 64, nil)
 	checkSame(t, "direct, too large", append(want[:0:0], want...), wantErr, bad, 1)
 }
+
+// TestFramerKeep: a handler may keep a gathered frame; its bytes stay put
+// while later frames arrive, and a frame lying in the caller's chunk
+// cannot be kept.
+func TestFramerKeep(t *testing.T) {
+	f := framer{max: 1 << 20}
+	var kept [][]byte
+	var wantKept [][]byte
+	var releases []func()
+	inPlace := 0
+	emit := func(fr []byte) error {
+		release, ok := f.keep()
+		if !ok {
+			inPlace++
+			return nil
+		}
+		if _, again := f.keep(); again {
+			t.Fatal("a frame was kept twice")
+		}
+		kept = append(kept, fr)
+		wantKept = append(wantKept, bytes.Clone(fr))
+		releases = append(releases, release)
+		return nil
+	}
+	rng := rand.New(rand.NewSource(1))
+	var stream []byte
+	for i := 0; i < 40; i++ {
+		body := make([]byte, 1+rng.Intn(3000))
+		rng.Read(body)
+		stream = append(stream, frame(body)...)
+	}
+	for len(stream) > 0 {
+		n := min(1+rng.Intn(700), len(stream))
+		if err := f.feed(stream[:n], emit); err != nil {
+			t.Fatal(err)
+		}
+		stream = stream[n:]
+		if len(releases) > 3 { // release some late, in any order
+			releases[1]()
+			releases = append(releases[:1], releases[2:]...)
+		}
+	}
+	if len(kept) == 0 || inPlace == 0 {
+		t.Fatalf("kept %d frames, %d in place: the test should see both", len(kept), inPlace)
+	}
+	// The first kept frame was never released: it must be intact.
+	if !bytes.Equal(kept[0], wantKept[0]) {
+		t.Fatal("a kept, unreleased frame changed")
+	}
+	// The frames still held (not released) must be intact.
+	f2 := framer{max: 1 << 20}
+	var held [][]byte
+	var heldWant [][]byte
+	emit2 := func(fr []byte) error {
+		if _, ok := f2.keep(); ok {
+			held = append(held, fr)
+			heldWant = append(heldWant, bytes.Clone(fr))
+		}
+		return nil
+	}
+	for i := 0; i < 20; i++ {
+		body := bytes.Repeat([]byte{byte(i)}, 500+i)
+		data := frame(body)
+		if err := f2.feed(data[:10], emit2); err != nil { // split in the body: gathered
+			t.Fatal(err)
+		}
+		if err := f2.feed(data[10:], emit2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(held) != 20 {
+		t.Fatalf("kept %d of 20 gathered frames", len(held))
+	}
+	for i := range held {
+		if !bytes.Equal(held[i], heldWant[i]) {
+			t.Fatalf("kept frame %d changed under the handler", i)
+		}
+	}
+}

@@ -66,6 +66,12 @@ type Conn interface {
 	Respond(seq uint64, resp Response)
 	// Close closes the connection; queued responses are dropped (released).
 	Close()
+	// KeepFrame, called by ServeFrame (and only there), keeps the frame
+	// being served valid past the call: the connection gathers its next
+	// frame elsewhere, and release (call it exactly once) hands the memory
+	// back. ok is false for frames that live in a shared receive buffer;
+	// the handler then copies what it needs, as it would without this.
+	KeepFrame() (release func(), ok bool)
 }
 
 // Response is what goes back for one request: parts sent back to back.

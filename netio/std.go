@@ -134,6 +134,9 @@ func (c *stdConn) ID() uint64           { return c.id }
 func (c *stdConn) Shard() int           { return int(c.id % uint64(len(c.srv.workers))) }
 func (c *stdConn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
+// KeepFrame runs on the read loop, inside ServeFrame, as the framer does.
+func (c *stdConn) KeepFrame() (func(), bool) { return c.fr.keep() }
+
 func (c *stdConn) Respond(seq uint64, resp Response) {
 	c.mu.Lock()
 	if c.closed {

@@ -60,6 +60,9 @@ func (c *uconn) ID() uint64           { return c.id }
 func (c *uconn) Shard() int           { return c.sh.id }
 func (c *uconn) RemoteAddr() net.Addr { return c.remote }
 
+// KeepFrame runs on the shard, inside ServeFrame, as the framer does.
+func (c *uconn) KeepFrame() (func(), bool) { return c.fr.keep() }
+
 func (c *uconn) Respond(seq uint64, resp Response) {
 	c.sh.post(shardMsg{kind: msgRespond, c: c, seq: seq, resp: resp})
 }
