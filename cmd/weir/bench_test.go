@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,27 +33,13 @@ type benchResult struct {
 // runBench runs `weir bench` to completion (bounded) and decodes its JSON.
 func runBench(t *testing.T, args ...string) benchResult {
 	t.Helper()
-	cmd := exec.Command(weirBin, append([]string{"bench"}, append(args, "--output", "json")...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("weir bench %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, stdout.String(), stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("weir bench %v still running after 60s:\n%s", args, stderr.String())
+	code, stdout, stderr := runBounded(t, 60*time.Second, "", append([]string{"bench"}, append(args, "--output", "json")...)...)
+	if code != 0 {
+		t.Fatalf("weir bench %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout, stderr)
 	}
 	var rs []benchResult
-	if err := json.Unmarshal(stdout.Bytes(), &rs); err != nil || len(rs) != 1 {
-		t.Fatalf("weir bench %v output (%v):\n%s", args, err, stdout.String())
+	if err := json.Unmarshal([]byte(stdout), &rs); err != nil || len(rs) != 1 {
+		t.Fatalf("weir bench %v output (%v):\n%s", args, err, stdout)
 	}
 	return rs[0]
 }
@@ -123,24 +107,11 @@ func TestBenchProduceConsumeDelivers(t *testing.T) {
 // delivery, and writes the Markdown report and charts.
 func TestBenchCompareQuick(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(weirBin, "bench", "compare", "--quick", "--io", "std", "--duration", "500ms",
-		"--batch-sizes", "64KiB", "--codecs", "none,zstd", "--markdown", dir+"/RESULTS.md", "--json", dir+"/results.json")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("compare: %v\n%s", err, out.String())
-		}
-	case <-time.After(90 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("compare still running after 90s:\n%s", out.String())
+	code, stdout, stderr := runBounded(t, 90*time.Second, "", "bench", "compare", "--quick", "--io", "std",
+		"--duration", "500ms", "--batch-sizes", "64KiB", "--codecs", "none,zstd", "--markdown", dir+"/RESULTS.md",
+		"--json", dir+"/results.json")
+	if code != 0 {
+		t.Fatalf("compare: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	report := readFile(t, dir+"/RESULTS.md")
 	for _, want := range []string{"## Host limits", "## Goals", "weir-std", "kfake", "consumed = produced",
@@ -158,7 +129,7 @@ func TestBenchCompareQuick(t *testing.T) {
 	if err := os.WriteFile(dir+"/notes.md", []byte("## Findings\n\nprofiles say\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stderr := runWeir(t, "bench", "report", "--json", dir+"/results.json", "--markdown", dir+"/again/R.md",
+	code, stderr = runWeir(t, "bench", "report", "--json", dir+"/results.json", "--markdown", dir+"/again/R.md",
 		"--notes", dir+"/notes.md")
 	if code != 0 {
 		t.Fatalf("bench report = %d: %s", code, stderr)

@@ -174,9 +174,18 @@ func (b *broker) stop() (code int, took time.Duration) {
 // code and stderr.
 func runWeir(t *testing.T, args ...string) (int, string) {
 	t.Helper()
+	code, _, stderr := runBounded(t, readyTimeout, "", args...)
+	return code, stderr
+}
+
+// runBounded runs weir with args and stdin and returns its exit code,
+// stdout and stderr; past timeout it kills it and fails the test.
+func runBounded(t *testing.T, timeout time.Duration, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	cmd := exec.Command(weirBin, args...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -184,12 +193,12 @@ func runWeir(t *testing.T, args ...string) (int, string) {
 	go func() { cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(readyTimeout):
+	case <-time.After(timeout):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("weir %q still running after %v:\n%s", args, readyTimeout, stderr.String())
+		t.Fatalf("weir %q still running after %v:\nstdout: %s\nstderr: %s", args, timeout, out.String(), errb.String())
 	}
-	return cmd.ProcessState.ExitCode(), stderr.String()
+	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
 }
 
 func freePort(t *testing.T) int {

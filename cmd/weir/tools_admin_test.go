@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,16 +17,7 @@ import (
 // code, stdout and stderr.
 func runAdminTool(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, weirBin, args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("weir %q still running after %v:\n%s", args, readyTimeout, errOut.String())
-	}
-	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+	return runBounded(t, readyTimeout, "", args...)
 }
 
 // adminJSON runs a tool with --output json, wants exit 0 and decodes

@@ -25,26 +25,10 @@ const dataToolTimeout = 20 * time.Second
 var dataArgs = append([]string{"--log.segment.bytes=1048576"}, groupArgs...)
 
 // runDataTool runs weir with args and stdin and returns its exit code,
-// stdout and stderr; past dataToolTimeout it kills it and fails the test.
+// stdout and stderr, bounded by dataToolTimeout.
 func runDataTool(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(weirBin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(dataToolTimeout):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("weir %q still running after %v:\nstdout: %s\nstderr: %s", args, dataToolTimeout, &out, &errb)
-	}
-	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	return runBounded(t, dataToolTimeout, stdin, args...)
 }
 
 // mustRunData runs a tool that must exit 0 and returns its stdout.
