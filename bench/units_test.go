@@ -1,6 +1,10 @@
 package bench
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestParseSize(t *testing.T) {
 	for _, c := range []struct {
@@ -44,4 +48,21 @@ func TestCount(t *testing.T) {
 			t.Errorf("count(%v) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestProgressBar(t *testing.T) {
+	for frac, want := range map[float64]string{
+		-1: "[>         ]", 0: "[>         ]", 0.5: "[=====>    ]", 0.99: "[=========>]", 1: "[==========]", 2: "[==========]",
+	} {
+		if got := bar(frac, 10); got != want {
+			t.Errorf("bar(%v) = %q, want %q", frac, got, want)
+		}
+	}
+	var buf strings.Builder
+	if newProgress(&buf) != nil {
+		t.Error("a progress bar was drawn on a writer that is not a terminal")
+	}
+	var nilBar *progress // drawing on no terminal is a no-op
+	nilBar.titled("x").start(time.Second, 0, nil, nil)
+	nilBar.stop()
 }
