@@ -60,6 +60,8 @@ func logConfigOf(c *config.Config) logstore.Config {
 	lc := logstore.DefaultConfig()
 	lc.SegmentBytes = int64(c.Int("segment.bytes"))
 	lc.SegmentMs = c.Long("segment.ms")
+	lc.Preallocate = c.Bool("preallocate")
+	lc.PreallocateStepBytes = c.Long("segment.preallocate.step.bytes")
 	// logstore's index files need room for one time index entry (12 bytes);
 	// Kafka accepts 4.
 	lc.SegmentIndexBytes = max(int64(c.Int("segment.index.bytes")), 12)

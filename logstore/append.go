@@ -1,6 +1,7 @@
 package logstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -166,12 +167,25 @@ func (l *Log) write(p []byte, infos []batchInfo, now time.Time) (AppendResult, e
 	if l.shouldRoll(seg, int64(len(p)), infos, now) {
 		var err error
 		if seg, err = l.roll(first, now); err != nil {
+			if errors.Is(err, ErrNoSpace) {
+				return AppendResult{}, err
+			}
 			l.fail(err)
 			return AppendResult{}, l.Err()
 		}
 	}
 	pos := seg.size.Load()
+	if err := l.reserveFor(seg, pos+int64(len(p)), now); err != nil {
+		return AppendResult{}, err
+	}
 	if err := l.opts.IO.WriteAt(seg.log, p, pos); err != nil {
+		if isNoSpace(err) {
+			// Unreserved space (no fallocate here) ran out: nothing counts
+			// as written, and the next append writes over what did land.
+			_ = zeroRange(seg.log, pos, pos+int64(len(p)))
+			return AppendResult{}, fmt.Errorf("%w: %s-%d: append at %s:%d: %w", ErrNoSpace, l.topic, l.partition,
+				seg.log.Name(), pos, err)
+		}
 		l.fail(fmt.Errorf("append at %s:%d: %w", seg.log.Name(), pos, err))
 		return AppendResult{}, l.Err()
 	}
@@ -225,18 +239,25 @@ func (l *Log) roll(base int64, now time.Time) (*Segment, error) {
 	if old.size.Load() == 0 && old.base == base {
 		return old, nil
 	}
+	// The new segment's files first: when they cannot be made (a full
+	// disk), nothing has changed and a later append tries again.
+	seg, err := createSegment(l.dir, base, &l.cfg, now, l.logger)
+	if err != nil {
+		if isNoSpace(err) {
+			return nil, fmt.Errorf("%w: roll %s-%d: %w", ErrNoSpace, l.topic, l.partition, err)
+		}
+		return nil, err
+	}
 	segs := l.segments()
 	keep := segs[:len(segs)-1]
 	if old.size.Load() != 0 {
 		if err := old.seal(); err != nil {
+			seg.Release()
 			return nil, err
 		}
 		keep = segs
 	} else if err := old.markDeleted(); err != nil {
-		return nil, err
-	}
-	seg, err := createSegment(l.dir, base, &l.cfg, now, l.logger)
-	if err != nil {
+		seg.Release()
 		return nil, err
 	}
 	l.publish(append(keep[:len(keep):len(keep)], seg))

@@ -1,5 +1,5 @@
 // Package logstore holds partition logs in Kafka's on-disk format:
-// preallocated segments of record batches, sparse offset and time indexes,
+// segments of record batches (disk reserved in steps), sparse offset and time indexes,
 // batch validation and offset assignment, recovery after a crash,
 // truncation, retention, and the checkpoint files of a log dir.
 //
@@ -52,10 +52,16 @@
 //	| 61 | . | records              | as the producer sent them, maybe compressed|
 //	+----+---+----------------------+--------------------------------------------+
 //
-// A segment's .log is preallocated (fallocate) to segment.bytes; its logical
-// end, the end of its last whole batch, lives in memory, and the file is
-// trimmed to it when the segment rolls or the log closes. Bytes past it read
-// as zeros, which is where a recovery scan stops.
+// A segment's .log has disk reserved (fallocate) ahead of the write
+// position in steps: nothing while the partition is idle, then 1 MiB,
+// doubling while each step fills within a second, up to
+// segment.preallocate.step.bytes (64 MiB); preallocate=true reserves the
+// whole segment.bytes at its first append, as Kafka does. Appends write only
+// into reserved blocks, so a full disk refuses an append before anything is
+// written (ErrNoSpace) and writeback cannot fail for want of space. The
+// logical end, the end of the last whole batch, lives in memory, and the
+// file is trimmed to it when the segment rolls or the log closes. Bytes
+// past it read as zeros, which is where a recovery scan stops.
 //
 // # Offset index (.index): 8-byte entries
 //
@@ -81,8 +87,10 @@
 // segment's max timestamp (retention.ms reads it). Timestamps strictly
 // increase; the offset is the batch that first reached the timestamp.
 //
-// Both index files are preallocated to segment.index.bytes and trimmed to
-// their entries on roll and close. Their entries are kept in memory (8 or 12
+// The index files' length is their entries: blocks for the entries of the
+// reserved log bytes are reserved past their end (fallocate KEEP_SIZE) and
+// given back when they are trimmed on roll and close; segment.index.bytes
+// only caps the entries (a full index rolls the segment). Their entries are kept in memory (8 or 12
 // bytes per index.interval.bytes of log); the files are written from memory
 // on roll and close, so an append makes exactly one write syscall. After a
 // crash the active segment's indexes are rebuilt from its batches anyway.

@@ -1,6 +1,9 @@
 package logstore
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The errors logstore returns are wrapped with the values involved
 // (fmt.Errorf("...: %w", ErrX)); match them with errors.Is. The comment on
@@ -30,6 +33,10 @@ var (
 	// ErrStorage: the disk failed or holds bytes that are not a valid log;
 	// the log refuses further appends (KAFKA_STORAGE_ERROR).
 	ErrStorage = errors.New("log storage error")
+	// ErrNoSpace wraps ErrStorage for an append refused because the disk
+	// is full (ENOSPC, EDQUOT): nothing was written, the log stays usable,
+	// and the same append succeeds once space is free again.
+	ErrNoSpace = fmt.Errorf("%w: no space left on device", ErrStorage)
 	// ErrClosed: the log was closed.
 	ErrClosed = errors.New("log closed")
 )

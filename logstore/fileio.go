@@ -92,27 +92,36 @@ func retryEINTR(f func() error) error {
 	}
 }
 
-// preallocate reserves [0, size) of f so that appends below size never extend
-// it (fallocate(2) mode 0, which also sets the length). Where the file system
-// cannot, it falls back to ftruncate: the length is right, the blocks come on
-// write.
-func preallocate(f *os.File, size int64) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.Size() >= size {
+// errNoFallocate: the file system cannot reserve blocks; files grow as they
+// are written instead.
+var errNoFallocate = errors.New("fallocate not supported")
+
+// reserve allocates disk blocks for [from, to) of f (fallocate(2)), so that
+// writes there cannot fail for want of space, neither now nor at writeback.
+// Without keepSize the length becomes to and the bytes past the logical end
+// read as zeros; with it the length stays (an index file's length is its
+// entries).
+func reserve(f *os.File, from, to int64, keepSize bool) error {
+	if to <= from {
 		return nil
 	}
-	err = retryEINTR(func() error { return unix.Fallocate(int(f.Fd()), 0, fi.Size(), size-fi.Size()) })
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-		err = f.Truncate(size)
+	mode := uint32(0)
+	if keepSize {
+		mode = unix.FALLOC_FL_KEEP_SIZE
 	}
-	if err != nil {
-		return fmt.Errorf("preallocate %s to %d: %w", f.Name(), size, err)
+	err := retryEINTR(func() error { return unix.Fallocate(int(f.Fd()), mode, from, to-from) })
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS):
+		return errNoFallocate
+	case err != nil:
+		return fmt.Errorf("reserve %s [%d, %d): %w", f.Name(), from, to, err)
 	}
 	return nil
 }
+
+// isNoSpace reports an error that freeing disk space cures (ENOSPC, EDQUOT),
+// unlike EIO.
+func isNoSpace(err error) bool { return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) }
 
 // zeroRange makes [from, to) of f read as zeros without changing its length
 // (a reader may have it mapped: shrinking would fault it). It punches a hole

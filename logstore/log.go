@@ -39,13 +39,15 @@ type Log struct {
 	flushes  flushTracker
 	failed   atomic.Pointer[error]
 
-	mu        sync.Mutex // serializes the mutating methods
-	closed    bool
-	unflushed int64     // records appended since the last flush
-	lastFlush time.Time // for flush.ms
-	infos     []batchInfo
-	compact   compactState // owner only, under mu
-	topicID   atomic.Pointer[[16]byte]
+	mu          sync.Mutex // serializes the mutating methods
+	closed      bool
+	unflushed   int64     // records appended since the last flush
+	lastFlush   time.Time // for flush.ms
+	infos       []batchInfo
+	step        reserveStep  // the next disk reservation step
+	noFallocate bool         // the file system cannot reserve blocks
+	compact     compactState // owner only, under mu
+	topicID     atomic.Pointer[[16]byte]
 }
 
 // OpenState is what the log dir remembers of a log between runs.
@@ -113,7 +115,7 @@ func (l *Log) load(st OpenState) error {
 	}
 	l.segs.Store(&segs)
 	last := segs[len(segs)-1]
-	if err := last.activate(&l.cfg); err != nil {
+	if err := last.activate(); err != nil {
 		return err
 	}
 	leo := last.next.Load()
@@ -376,7 +378,7 @@ func (l *Log) Config() Config {
 }
 
 // SetConfig changes the configuration (AlterConfigs); it applies from the
-// next append or maintenance on. Preallocation sizes apply from the next roll.
+// next append or maintenance on. Reservation steps apply from the next step.
 func (l *Log) SetConfig(cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err

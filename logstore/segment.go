@@ -42,6 +42,10 @@ type Segment struct {
 	sinceIndex int64     // log bytes since the last index entry
 	firstTs    int64     // first batch's max timestamp, -1 none (segment.ms)
 	created    time.Time // when the segment was made (segment.ms without timestamps)
+	reserved   int64     // .log bytes backed by disk blocks (the file's length)
+	// idxReserved: log bytes whose index entries have blocks reserved
+	// past the index files' ends.
+	idxReserved int64
 
 	idxMissing  bool         // an index file was not there at open: rebuild
 	refs        atomic.Int64 // the log's own reference plus one per reader
@@ -219,34 +223,36 @@ func openSegmentFiles(dir string, base int64, create bool, cfg *Config, logger *
 	return s, nil
 }
 
-// createSegment makes a new, empty, preallocated segment at base.
+// createSegment makes a new, empty segment at base. Its disk is reserved by
+// the appends that fill it (Log.reserveFor), not here: an idle partition
+// holds no blocks.
 func createSegment(dir string, base int64, cfg *Config, now time.Time, logger *slog.Logger) (*Segment, error) {
 	s, err := openSegmentFiles(dir, base, true, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	s.created = now
-	if err := s.activate(cfg); err != nil {
+	if err := s.activate(); err != nil {
 		s.Release()
 		return nil, err
 	}
 	return s, nil
 }
 
-// activate makes s the segment appends go to: its files are preallocated
-// again (a trimmed segment that truncation made the last one grows back).
-func (s *Segment) activate(cfg *Config) error {
+// activate makes s the segment appends go to (a trimmed segment that
+// truncation made the last one grows back from its length).
+func (s *Segment) activate() error {
 	s.fileMu.Lock()
 	s.active = true
 	s.trimPending.Store(false)
 	s.fileMu.Unlock()
-	if err := preallocate(s.log, cfg.SegmentBytes); err != nil {
-		return err
+	fi, err := s.log.Stat()
+	if err != nil {
+		return fmt.Errorf("activate segment: %w", err)
 	}
-	if err := preallocate(s.idx.f, int64(s.idx.maxEntries)*offsetEntrySize); err != nil {
-		return err
-	}
-	return preallocate(s.tidx.f, int64(s.tidx.maxEntries)*timeEntrySize)
+	s.reserved = fi.Size()
+	s.idxReserved = 0
+	return nil
 }
 
 // seal ends appends to s when the log rolls: the final time index entry (the

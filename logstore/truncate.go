@@ -49,7 +49,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return l.Err()
 	}
 	if len(drop) > 0 {
-		if err := last.activate(&l.cfg); err != nil {
+		if err := last.activate(); err != nil {
 			l.fail(err)
 			return l.Err()
 		}
