@@ -171,7 +171,7 @@ func (b *Broker) autoCreate(names []string) map[string]int16 {
 		if _, ok := im.Topic(name); ok {
 			continue
 		}
-		plan, e := b.planTopic(im, broker, nil, autoTopicRequest(name, broker))
+		plan, e := b.planTopic(im, broker, nil, b.autoTopicRequest(name, broker, len(im.Brokers())))
 		if e == nil {
 			if err := b.createTopicsLocked([]*topicPlan{plan}); err != nil {
 				e = b.commitErr(err)

@@ -14,10 +14,10 @@ import (
 //   __consumer_offsets partition abs(Java String.hashCode(G)) mod the
 //   topic's partition count, as Kafka places it. The topic is created on
 //   first use with offsets.topic.num.partitions (50), cleanup.policy
-//   compact and offsets.topic.replication.factor; while it cannot be
-//   created (e.g. a replication factor above the broker count, Kafka's
-//   default 3 on one node), the answer is COORDINATOR_NOT_AVAILABLE, as
-//   Kafka's is.
+//   compact and offsets.topic.replication.factor, capped at the brokers
+//   registered with a warning naming the key (Kafka's default 3 would
+//   leave one node without coordinators; Redpanda caps it the same way);
+//   while it cannot be created, the answer is COORDINATOR_NOT_AVAILABLE.
 // * Transaction keys (type 1): transactions are not served yet:
 //   COORDINATOR_NOT_AVAILABLE.
 // * v4+: several keys per request, one answer each.

@@ -1,6 +1,10 @@
 package engine
 
 import (
+	"bytes"
+	"github.com/weirmq/weir/engine/config"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -50,12 +54,40 @@ func TestFindCoordinator(t *testing.T) {
 }
 
 // On one node Kafka's default offsets.topic.replication.factor (3) cannot
-// be met: no coordinator, as in Kafka.
-func TestFindCoordinatorUnderReplicatedOffsetsTopic(t *testing.T) {
-	b := newTestBroker(t)
-	req := kmsg.NewPtrFindCoordinatorRequest()
-	req.Version, req.CoordinatorKey = 3, "g"
-	if resp := roundTrip(t, b, req).(*kmsg.FindCoordinatorResponse); resp.ErrorCode != kerr.CoordinatorNotAvailable.Code {
-		t.Fatalf("error %d, want COORDINATOR_NOT_AVAILABLE", resp.ErrorCode)
+// be met: the offsets topic is created with one replica, the broker is the
+// coordinator, and one warning names the key.
+func TestFindCoordinatorDefaultNode(t *testing.T) {
+	var logs bytes.Buffer
+	c := config.New(config.Kafka)
+	for _, kv := range []string{"node.id=1", "listeners=PLAINTEXT://127.0.0.1:9092", "log.dirs=" + t.TempDir(),
+		"log.segment.bytes=1048576", "offsets.topic.segment.bytes=1048576"} {
+		k, v, _ := cut(kv)
+		if err := c.Set(k, v, config.SourceFlag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := Open(Options{Config: c, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	for i := 0; i < 2; i++ {
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.Version, req.CoordinatorKey = 3, "g"
+		if resp := roundTrip(t, b, req).(*kmsg.FindCoordinatorResponse); resp.ErrorCode != 0 || resp.NodeID != 1 {
+			t.Fatalf("error %v, node %d; want node 1", kerr.ErrorForCode(resp.ErrorCode), resp.NodeID)
+		}
+	}
+	top, ok := b.image.Load().Topic(offsetsTopic)
+	if !ok || len(top.Partitions) != 50 {
+		t.Fatalf("offsets topic: %v %+v", ok, top)
+	}
+	for i, p := range top.Partitions {
+		if len(p.Replicas) != 1 || p.Leader != 1 {
+			t.Fatalf("offsets partition %d: replicas %v leader %d", i, p.Replicas, p.Leader)
+		}
+	}
+	if n := strings.Count(logs.String(), "key=offsets.topic.replication.factor"); n != 1 {
+		t.Fatalf("%d warnings naming offsets.topic.replication.factor, want 1:\n%s", n, logs.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -339,23 +340,36 @@ func (e *adminErr) message() string {
 
 // autoTopicRequest is what auto-creation asks for a topic: the broker
 // defaults, or for the internal topics their own settings (Kafka's
-// AutoTopicCreationManager.creatableTopic).
-func autoTopicRequest(name string, broker *config.Config) topicRequest {
+// AutoTopicCreationManager.creatableTopic). An internal topic's replication
+// factor is capped at the brokers registered (Redpanda's rule): Kafka's
+// default of 3 would leave a smaller cluster without group coordinators,
+// answering COORDINATOR_NOT_AVAILABLE forever.
+func (b *Broker) autoTopicRequest(name string, broker *config.Config, brokers int) topicRequest {
 	t := topicRequest{name: name, partitions: -1, replication: -1, configs: map[string]*string{}}
 	set := func(kv ...string) {
 		for i := 0; i+1 < len(kv); i += 2 {
 			t.configs[kv[i]] = &kv[i+1]
 		}
 	}
+	internalFactor := func(key string) int16 {
+		want := broker.Short(key)
+		if brokers > 0 && int(want) > brokers {
+			b.log.Warn("creating an internal topic with fewer replicas than configured: only "+
+				strconv.Itoa(brokers)+" broker(s) are registered", "topic", name, "key", key,
+				"configured", want, "replication_factor", brokers)
+			return int16(brokers)
+		}
+		return want
+	}
 	switch name {
 	case "__consumer_offsets":
 		t.partitions = broker.Int("offsets.topic.num.partitions")
-		t.replication = broker.Short("offsets.topic.replication.factor")
+		t.replication = internalFactor("offsets.topic.replication.factor")
 		set("cleanup.policy", "compact", "compression.type", "producer",
 			"segment.bytes", broker.Text("offsets.topic.segment.bytes"))
 	case "__transaction_state":
 		t.partitions = broker.Int("transaction.state.log.num.partitions")
-		t.replication = broker.Short("transaction.state.log.replication.factor")
+		t.replication = internalFactor("transaction.state.log.replication.factor")
 		set("cleanup.policy", "compact", "compression.type", "uncompressed",
 			"min.insync.replicas", broker.Text("transaction.state.log.min.isr"),
 			"segment.bytes", broker.Text("transaction.state.log.segment.bytes"),
