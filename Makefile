@@ -18,12 +18,11 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/weir
 
-# A single-node broker on 127.0.0.1:9092 with its data in ./data. Like the
-# server.properties Kafka ships, it sets the offsets topic's replication factor
-# to 1: the default, 3, needs three brokers.
+# A single-node broker on 127.0.0.1:9092 with its data in ./data, with
+# Kafka's defaults otherwise (internal topics get as many replicas as there
+# are brokers, so groups work on one node).
 run: build
-	./$(BIN) serve --listeners=PLAINTEXT://127.0.0.1:9092 --log.dirs=./data --node.id=1 \
-		--offsets.topic.replication.factor=1
+	./$(BIN) serve --listeners=PLAINTEXT://127.0.0.1:9092 --log.dirs=./data --node.id=1
 
 # Installs what the tests need (kcat, strace, kafka-python, confluent-kafka)
 # on a fresh machine, then runs every test, with the race detector on the

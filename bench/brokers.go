@@ -39,7 +39,10 @@ func startWeir(name, bin, ioBackend, dir string) (*brokerProc, error) {
 		return nil, err
 	}
 	return startChild(name, addr, "weir serving", bin, "serve", "--listeners=PLAINTEXT://"+addr,
-		"--log.dirs="+logDir, "--node.id=1", "--io="+ioBackend, "--offsets.topic.replication.factor=1")
+		"--log.dirs="+logDir, "--node.id=1", "--io="+ioBackend,
+		// Segments of 128 MiB: runs write gigabytes, and they roll as a
+		// busy broker's do.
+		"--log.segment.bytes=134217728", "--log.index.size.max.bytes=1048576")
 }
 
 // startKfake runs franz-go's in-memory kfake cluster (one broker) in a

@@ -167,13 +167,25 @@ func TestConsumerGroupInteropKcat(t *testing.T) {
 // resumes exactly after what the first committed.
 func TestConsumerGroupInteropKafkaPython(t *testing.T) {
 	py := pythonFor(t, "kafka", "python3-kafka")
+	testPythonGroupResumes(t, py, "kafka_python_client.py", "interop-groups-python")
+}
+
+// TestConsumerGroupInteropConfluent: confluent-kafka's (librdkafka's)
+// Consumer subscribed in a group with synchronous commits, the same way.
+func TestConsumerGroupInteropConfluent(t *testing.T) {
+	py := pythonFor(t, "confluent_kafka", "python3-confluent-kafka")
+	testPythonGroupResumes(t, py, "confluent_client.py", "interop-groups-confluent")
+}
+
+// testPythonGroupResumes: a Python client reads part of a topic in a group
+// and commits; a second run in the group reads exactly the rest.
+func testPythonGroupResumes(t *testing.T, py, script, topic string) {
 	b := startBroker(t, brokerOpts{io: "uring", args: groupArgs})
-	const topic = "interop-groups-python"
 	createTopic(t, b.addr, topic, 3)
 	recs := genRecords(300, false)
-	runPython(t, py, "kafka_python_client.py", b.addr, topic, len(recs), "produce", recs)
-	first := runPython(t, py, "kafka_python_client.py", b.addr, topic, 150, "group", nil, "group=py")
-	second := runPython(t, py, "kafka_python_client.py", b.addr, topic, len(recs)-len(first.records), "group", nil, "group=py")
+	runPython(t, py, script, b.addr, topic, len(recs), "produce", recs)
+	first := runPython(t, py, script, b.addr, topic, 150, "group", nil, "group=py")
+	second := runPython(t, py, script, b.addr, topic, len(recs)-len(first.records), "group", nil, "group=py")
 	seen := map[[2]int64]bool{}
 	for _, r := range append(first.records, second.records...) {
 		k := [2]int64{int64(r.P), r.O}

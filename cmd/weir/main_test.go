@@ -73,6 +73,12 @@ type broker struct {
 	code   int           // exit code, once done
 }
 
+// smallDiskArgs keep a test broker's files small (a test's own args come
+// after them and win): 8 MiB segments, 1 MiB indexes, 2 MiB reservation
+// steps.
+var smallDiskArgs = []string{"--log.segment.bytes=8388608", "--log.index.size.max.bytes=1048576",
+	"--offsets.topic.segment.bytes=8388608", "--log.segment.preallocate.step.bytes=2097152"}
+
 // startBroker starts weir serve on 127.0.0.1 and waits until it accepts
 // connections. On a host without io_uring, --io=uring skips the test.
 func startBroker(t *testing.T, o brokerOpts) *broker {
@@ -86,7 +92,8 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 	b := &broker{t: t, port: o.port, addr: "127.0.0.1:" + strconv.Itoa(o.port), logDir: o.logDir,
 		stderr: &syncBuffer{}, done: make(chan struct{})}
 	args := append([]string{"serve", "--listeners=PLAINTEXT://" + b.addr, "--log.dirs=" + o.logDir,
-		"--node.id=1", "--io=" + o.io, "--shards=2"}, o.args...)
+		"--node.id=1", "--io=" + o.io, "--shards=2"}, smallDiskArgs...)
+	args = append(args, o.args...)
 	argv := append(append(append([]string{}, o.wrap...), weirBin), args...)
 	b.cmd = exec.Command(argv[0], argv[1:]...)
 	b.cmd.Stderr = b.stderr

@@ -1,9 +1,11 @@
 """confluent-kafka (Debian python3-confluent-kafka, on librdkafka) against a
 broker: Producer with an explicit partition per record and a compression
-codec, Consumer in assign mode (no group join, no commits).
+codec, Consumer in assign mode (no group join, no commits), and Consumer in
+a group (subscribe) with synchronous commits of what it read.
 
     python3 confluent_client.py BOOTSTRAP TOPIC COUNT produce compression=lz4 [idempotence=true]
     python3 confluent_client.py BOOTSTRAP TOPIC COUNT consume
+    python3 confluent_client.py BOOTSTRAP TOPIC COUNT group group=NAME
 
 See common.py for the stdin/stdout protocol.
 """
@@ -108,9 +110,39 @@ def consume(a):
     common.emit("summary", s)
 
 
+def group(a):
+    c = Consumer({
+        "bootstrap.servers": a.bootstrap,
+        "client.id": CLIENT_ID,
+        "group.id": a.opts["group"],
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": 200,
+        "session.timeout.ms": 6000,
+        "socket.timeout.ms": 10000,
+    })
+    c.subscribe([a.topic])
+    got = 0
+    while got < a.count and not a.expired():
+        msgs = c.consume(num_messages=min(50, a.count - got), timeout=min(a.left(), 0.5))
+        for m in msgs:
+            if m.error() is not None:
+                raise KafkaException(m.error())
+            common.record(m.partition(), m.offset(), m.key(), m.value(), m.headers())
+            got += 1
+        if msgs:
+            c.commit(asynchronous=False)  # what was read is committed
+    c.close()
+    if got < a.count:
+        common.fail("consumed %d records of %d before the deadline" % (got, a.count))
+    s = versions()
+    s.update({"group": a.opts["group"], "consumed": got})
+    common.emit("summary", s)
+
+
 def main():
     a = common.Args(sys.argv)
-    produce(a) if a.mode == "produce" else consume(a)
+    {"produce": produce, "consume": consume, "group": group}[a.mode](a)
 
 
 if __name__ == "__main__":
