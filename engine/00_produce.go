@@ -198,7 +198,7 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		out.ErrorCode = appendErrorCode(err)
 		b.setProduceMessage(out, version, err.Error())
 		if out.ErrorCode == kerr.KafkaStorageError.Code {
-			b.log.Error("append failed", "topic", p.topic, "partition", p.index, "err", err)
+			b.errs.Error("append failed", "topic", p.topic, "partition", p.index, "err", err)
 		}
 		return nil
 	}

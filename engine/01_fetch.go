@@ -135,7 +135,7 @@ func (fs *fetchState) readPartition(p *partition, tg *fetchTarget,
 			out.errCode = kerr.UnknownTopicOrPartition.Code // deleted under the read
 		default:
 			out.errCode = kerr.KafkaStorageError.Code
-			fs.b.log.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
+			fs.b.errs.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
 		}
 		return
 	}

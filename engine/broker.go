@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/weirmq/weir/engine/config"
 	"github.com/weirmq/weir/engine/metadata"
@@ -49,6 +50,7 @@ type Broker struct {
 	segFiles      segFiles // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
 	durable       durableWaits // produce answers waiting for an fsync
+	errs          *errorLog    // errors that repeat per request, rate-limited
 
 	producerIDs *producerIDs
 
@@ -82,6 +84,7 @@ func Open(opts Options) (*Broker, error) {
 		opts.Listen = netio.Listen
 	}
 	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID}
+	b.errs = newErrorLog(opts.Logger, 10*time.Second)
 	b.parts.Store(newPartitionTable())
 	if err := b.openLogDirs(); err != nil {
 		b.unlock()

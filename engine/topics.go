@@ -34,12 +34,19 @@ func errDefault(e *kerr.Error) *adminErr { return errMsg(e, "%s", e.Description)
 // without one.
 func errNoMsg(e *kerr.Error) *adminErr { return &adminErr{code: e.Code} }
 
+// errPartitionLogs: a new partition's log could not be made (a full disk,
+// no file descriptors); the change was not committed.
+var errPartitionLogs = errors.New("cannot create the partition logs")
+
 // commitErr answers a change the controller could not write.
 func (b *Broker) commitErr(err error) *adminErr {
 	if errors.Is(err, errControllerClosed) {
 		return errDefault(kerr.NotController)
 	}
 	b.log.Error("metadata change failed", "err", err)
+	if errors.Is(err, errPartitionLogs) {
+		return errMsg(kerr.KafkaStorageError, "%v", err)
+	}
 	return errMsg(kerr.KafkaStorageError, "cannot write the metadata log: %v", err)
 }
 
@@ -257,33 +264,49 @@ func configErrorMessage(err error) string {
 	return fmt.Sprintf("Invalid value %s for configuration %s: %s", ce.Value, ce.Key, reason)
 }
 
-// createTopicsLocked commits plans as one change, creates their logs in
-// the emptiest log dirs and publishes them. b.ctl.mu must be held. A log
-// that cannot be created is logged: its partition stays unavailable
-// (LEADER_NOT_AVAILABLE) until a restart creates it.
+// createTopicsLocked creates the plans' logs in the emptiest log dirs,
+// commits the plans as one change and publishes them. b.ctl.mu must be
+// held. When a log cannot be made (a full disk, no file descriptors) the
+// logs made so far are deleted, nothing is committed, and the error wraps
+// errPartitionLogs (KAFKA_STORAGE_ERROR for every topic of the change).
 func (b *Broker) createTopicsLocked(plans []*topicPlan) error {
 	var recs []metadata.Record
+	var tps []logstore.TopicPartition
+	broker := b.brokerConfigOf(b.image.Load())
 	for _, p := range plans {
 		recs = append(recs, p.records()...)
-	}
-	im, err := b.commitLocked(recs)
-	if err != nil {
-		return err
-	}
-	broker := b.brokerConfigOf(im)
-	for _, p := range plans {
 		lc := b.topicConfigOf(broker, p.configs).log
 		for i := range p.replicas {
 			tp := logstore.TopicPartition{Topic: p.name, Partition: int32(i)}
+			tps = append(tps, tp)
 			if _, err := b.createLog(tp, p.id, lc); err != nil {
-				b.log.Error("cannot create partition log", "partition", tp.String(), "err", err)
+				b.dropLogs(tps)
+				return fmt.Errorf("%w: %s: %w", errPartitionLogs, tp, err)
 			}
 		}
+	}
+	// The logs first: a topic is committed only once its partitions can
+	// take writes (a topic whose logs could not be made had leader -1).
+	im, err := b.commitLocked(recs)
+	if err != nil {
+		b.dropLogs(tps)
+		return err
+	}
+	for _, p := range plans {
 		b.log.Info("created topic", "topic", p.name, "id", UUID(p.id).String(), "partitions", len(p.replicas),
 			"configs", p.configs)
 	}
 	b.publishLocked(im)
 	return nil
+}
+
+// dropLogs deletes the logs made for a change that was not committed.
+func (b *Broker) dropLogs(tps []logstore.TopicPartition) {
+	for _, tp := range tps {
+		if err := b.deleteLog(tp); err != nil {
+			b.log.Warn("cannot delete the log of a partition that was not created", "partition", tp.String(), "err", err)
+		}
+	}
 }
 
 // deleteTopicsLocked removes topics: records, then the new image without
@@ -310,20 +333,25 @@ func (b *Broker) deleteTopicsLocked(topics []*metadata.Topic) error {
 	return nil
 }
 
-// addPartitionsLocked commits new partitions of topic t (replicas of
-// partitions len(t.Partitions) on), creates their logs and publishes.
+// addPartitionsLocked creates the logs of new partitions of topic t
+// (replicas of partitions len(t.Partitions) on), commits them and
+// publishes; nothing is committed when a log cannot be made.
 func (b *Broker) addPartitionsLocked(t *metadata.Topic, replicas [][]int32) error {
 	first := int32(len(t.Partitions))
-	im, err := b.commitLocked(partitionRecords(t.ID, first, replicas))
-	if err != nil {
-		return err
-	}
-	lc := b.topicConfigOf(b.brokerConfigOf(im), t.Configs).log
+	lc := b.topicConfigOf(b.brokerConfigOf(b.image.Load()), t.Configs).log
+	var tps []logstore.TopicPartition
 	for i := range replicas {
 		tp := logstore.TopicPartition{Topic: t.Name, Partition: first + int32(i)}
+		tps = append(tps, tp)
 		if _, err := b.createLog(tp, t.ID, lc); err != nil {
-			b.log.Error("cannot create partition log", "partition", tp.String(), "err", err)
+			b.dropLogs(tps)
+			return fmt.Errorf("%w: %s: %w", errPartitionLogs, tp, err)
 		}
+	}
+	im, err := b.commitLocked(partitionRecords(t.ID, first, replicas))
+	if err != nil {
+		b.dropLogs(tps)
+		return err
 	}
 	b.log.Info("added partitions", "topic", t.Name, "from", len(t.Partitions), "to", int(first)+len(replicas))
 	b.publishLocked(im)

@@ -3,12 +3,12 @@ package logstore
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weirmq/weir/logstore/smallfs"
 )
 
 // diskBytes is the disk blocks the files in dir hold (what du counts).
@@ -129,46 +129,11 @@ func TestPreallocateModes(t *testing.T) {
 	}
 }
 
-// mountSmallFS mounts a file system of size bytes for the test: a loop
-// mounted ext4 where mkfs.ext4 and loop devices are available (as root),
-// else tmpfs; it skips when neither can be mounted.
-func mountSmallFS(t *testing.T, size int64) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small file system needs root")
-	}
-	dir := t.TempDir()
-	mnt := filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	img := filepath.Join(dir, "fs.img")
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Truncate(size)
-	f.Close()
-	ext4 := exec.Command("mkfs.ext4", "-q", "-F", "-m", "0", img).Run() == nil &&
-		exec.Command("mount", "-o", "loop", img, mnt).Run() == nil
-	if !ext4 {
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.FormatInt(size, 10), "tmpfs", mnt).CombinedOutput(); err != nil {
-			t.Skipf("cannot mount a small file system: %v %s", err, out)
-		}
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", mnt, err, out)
-		}
-	})
-	return mnt
-}
-
 // A full disk refuses appends with ErrNoSpace, keeps every acknowledged
 // batch readable (and across a crash), and takes appends again once space
 // is free, with no gap in the offsets.
 func TestDiskFullRecovers(t *testing.T) {
-	mnt := mountSmallFS(t, 16<<20)
+	mnt, _ := smallfs.Mount(t, 16<<20)
 	dir := filepath.Join(mnt, "t-0")
 	cfg := testConfig(2 << 20)
 	cfg.MaxMessageBytes = 1 << 20
