@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/weirmq/weir/engine/metadata"
@@ -54,11 +55,71 @@ func (b *Broker) placeLog() *logstore.Dir {
 	return best
 }
 
+// newLog is a partition log a metadata change needs.
+type newLog struct {
+	tp  logstore.TopicPartition
+	id  [16]byte
+	cfg logstore.Config
+}
+
+// createLogsAtOnce bounds how many logs of one change are made at once:
+// each waits on its own fsyncs, which the file system commits together.
+const createLogsAtOnce = 32
+
+// createLogs creates the logs of a change, spread over the log dirs as
+// createLog would place them one by one, several at once. On an error the
+// logs it made are deleted again and the first error is returned.
+func (b *Broker) createLogs(logs []newLog) error {
+	counts := make([]int, len(b.logDirs))
+	for i, d := range b.logDirs {
+		counts[i] = len(d.Logs())
+	}
+	dirs := make([]*logstore.Dir, len(logs))
+	for i := range logs {
+		best := 0
+		for j := range counts {
+			if counts[j] < counts[best] {
+				best = j
+			}
+		}
+		dirs[i] = b.logDirs[best]
+		counts[best]++
+	}
+	errs := make([]error, len(logs))
+	sem := make(chan struct{}, createLogsAtOnce)
+	var wg sync.WaitGroup
+	for i, nl := range logs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, errs[i] = b.createLogIn(dirs[i], nl.tp, nl.id, nl.cfg)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			for _, nl := range logs {
+				if err := b.deleteLog(nl.tp); err != nil {
+					b.log.Warn("cannot delete the log of a partition that was not created", "partition", nl.tp.String(), "err", err)
+				}
+			}
+			return fmt.Errorf("%s: %w", logs[i].tp, err)
+		}
+	}
+	return nil
+}
+
 // createLog creates tp's log in the emptiest log dir and names its topic
 // id in partition.metadata. A log already there under the name (left by
 // a topic deleted before a crash, or with another topic id) is stale: it
 // is deleted first, loudly.
 func (b *Broker) createLog(tp logstore.TopicPartition, id [16]byte, cfg logstore.Config) (*logstore.Log, error) {
+	return b.createLogIn(nil, tp, id, cfg)
+}
+
+// createLogIn is createLog in the log dir in (nil: the emptiest).
+func (b *Broker) createLogIn(in *logstore.Dir, tp logstore.TopicPartition, id [16]byte, cfg logstore.Config) (*logstore.Log, error) {
 	if d, l := b.findLog(tp); l != nil {
 		old, ok := l.TopicID()
 		if ok && old == id {
@@ -70,7 +131,10 @@ func (b *Broker) createLog(tp logstore.TopicPartition, id [16]byte, cfg logstore
 			return nil, err
 		}
 	}
-	l, err := b.placeLog().CreateLog(tp, cfg)
+	if in == nil {
+		in = b.placeLog()
+	}
+	l, err := in.CreateLog(tp, cfg)
 	if err != nil {
 		return nil, err
 	}

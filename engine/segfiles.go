@@ -1,11 +1,7 @@
 package engine
 
 import (
-	"fmt"
-	"os"
 	"sync"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/weirmq/weir/logstore"
 	"github.com/weirmq/weir/netio"
@@ -13,9 +9,11 @@ import (
 
 // segFiles keeps one netio.File per segment that fetches send from, so a
 // segment is mapped (uring) once for its life rather than once per fetch.
-// Each File reads a dup of the segment's descriptor: logstore owns and
-// closes its own. The cache's reference goes when the segment's files
-// close; fetches in flight hold their own until their bytes have left.
+// Each File borrows the segment's own descriptor (no dup: a partition that
+// was read holds one descriptor, not two): a fetch's Response holds the
+// segment's reference along with the File's until its bytes have left, and
+// the cache's reference goes in the segment's OnClose, which runs before
+// logstore closes the descriptor.
 type segFiles struct {
 	mu    sync.Mutex
 	files map[*logstore.Segment]*netio.File
@@ -29,12 +27,7 @@ func (c *segFiles) acquire(seg *logstore.Segment) (*netio.File, error) {
 		f.Acquire()
 		return f, nil
 	}
-	fd, err := unix.Dup(int(seg.File().Fd()))
-	if err != nil {
-		return nil, fmt.Errorf("dup segment %s: %w", seg.File().Name(), err)
-	}
-	unix.CloseOnExec(fd)
-	f := netio.NewFile(os.NewFile(uintptr(fd), seg.File().Name()))
+	f := netio.BorrowFile(seg.File())
 	if c.files == nil {
 		c.files = map[*logstore.Segment]*netio.File{}
 	}

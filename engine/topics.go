@@ -271,25 +271,23 @@ func configErrorMessage(err error) string {
 // errPartitionLogs (KAFKA_STORAGE_ERROR for every topic of the change).
 func (b *Broker) createTopicsLocked(plans []*topicPlan) error {
 	var recs []metadata.Record
-	var tps []logstore.TopicPartition
+	var logs []newLog
 	broker := b.brokerConfigOf(b.image.Load())
 	for _, p := range plans {
 		recs = append(recs, p.records()...)
 		lc := b.topicConfigOf(broker, p.configs).log
 		for i := range p.replicas {
-			tp := logstore.TopicPartition{Topic: p.name, Partition: int32(i)}
-			tps = append(tps, tp)
-			if _, err := b.createLog(tp, p.id, lc); err != nil {
-				b.dropLogs(tps)
-				return fmt.Errorf("%w: %s: %w", errPartitionLogs, tp, err)
-			}
+			logs = append(logs, newLog{tp: logstore.TopicPartition{Topic: p.name, Partition: int32(i)}, id: p.id, cfg: lc})
 		}
+	}
+	if err := b.createLogs(logs); err != nil {
+		return fmt.Errorf("%w: %w", errPartitionLogs, err)
 	}
 	// The logs first: a topic is committed only once its partitions can
 	// take writes (a topic whose logs could not be made had leader -1).
 	im, err := b.commitLocked(recs)
 	if err != nil {
-		b.dropLogs(tps)
+		b.dropLogs(logs)
 		return err
 	}
 	for _, p := range plans {
@@ -301,10 +299,10 @@ func (b *Broker) createTopicsLocked(plans []*topicPlan) error {
 }
 
 // dropLogs deletes the logs made for a change that was not committed.
-func (b *Broker) dropLogs(tps []logstore.TopicPartition) {
-	for _, tp := range tps {
-		if err := b.deleteLog(tp); err != nil {
-			b.log.Warn("cannot delete the log of a partition that was not created", "partition", tp.String(), "err", err)
+func (b *Broker) dropLogs(logs []newLog) {
+	for _, nl := range logs {
+		if err := b.deleteLog(nl.tp); err != nil {
+			b.log.Warn("cannot delete the log of a partition that was not created", "partition", nl.tp.String(), "err", err)
 		}
 	}
 }
@@ -339,18 +337,16 @@ func (b *Broker) deleteTopicsLocked(topics []*metadata.Topic) error {
 func (b *Broker) addPartitionsLocked(t *metadata.Topic, replicas [][]int32) error {
 	first := int32(len(t.Partitions))
 	lc := b.topicConfigOf(b.brokerConfigOf(b.image.Load()), t.Configs).log
-	var tps []logstore.TopicPartition
+	var logs []newLog
 	for i := range replicas {
-		tp := logstore.TopicPartition{Topic: t.Name, Partition: first + int32(i)}
-		tps = append(tps, tp)
-		if _, err := b.createLog(tp, t.ID, lc); err != nil {
-			b.dropLogs(tps)
-			return fmt.Errorf("%w: %s: %w", errPartitionLogs, tp, err)
-		}
+		logs = append(logs, newLog{tp: logstore.TopicPartition{Topic: t.Name, Partition: first + int32(i)}, id: t.ID, cfg: lc})
+	}
+	if err := b.createLogs(logs); err != nil {
+		return fmt.Errorf("%w: %w", errPartitionLogs, err)
 	}
 	im, err := b.commitLocked(partitionRecords(t.ID, first, replicas))
 	if err != nil {
-		b.dropLogs(tps)
+		b.dropLogs(logs)
 		return err
 	}
 	b.log.Info("added partitions", "topic", t.Name, "from", len(t.Partitions), "to", int(first)+len(replicas))

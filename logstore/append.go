@@ -175,6 +175,7 @@ func (l *Log) write(p []byte, infos []batchInfo, now time.Time) (AppendResult, e
 		}
 	}
 	pos := seg.size.Load()
+	l.lastAppend = now
 	if err := l.reserveFor(seg, pos+int64(len(p)), now); err != nil {
 		return AppendResult{}, err
 	}
@@ -262,12 +263,13 @@ func (l *Log) roll(base int64, now time.Time) (*Segment, error) {
 	}
 	l.publish(append(keep[:len(keep):len(keep)], seg))
 	var files []*os.File
+	var paths []string
 	var hold *Segment
 	if len(keep) > 0 && keep[len(keep)-1] == old {
 		old.Acquire()
-		hold, files = old, []*os.File{old.log, old.idx.f, old.tidx.f}
+		hold, files, paths = old, []*os.File{old.log}, []string{old.idx.path, old.tidx.path}
 	}
-	l.startSync(files, true, base, hold)
+	l.startSync(files, paths, true, base, hold)
 	return seg, nil
 }
 

@@ -302,7 +302,7 @@ func (l *Log) swapCleaned(p *compactPass, outs []cleanedSeg, removed int64) (int
 			}
 			return 0, err
 		}
-		if err := syncDir(l.dirFile); err != nil {
+		if err := syncPath(l.dir); err != nil {
 			l.fail(err)
 			return 0, err
 		}
@@ -328,7 +328,7 @@ func (l *Log) swapCleaned(p *compactPass, outs []cleanedSeg, removed int64) (int
 		next[pos[o.i]] = ns
 	}
 	if len(swap) > 0 {
-		if err := syncDir(l.dirFile); err != nil {
+		if err := syncPath(l.dir); err != nil {
 			l.fail(err)
 		}
 		l.publish(next)
@@ -372,33 +372,32 @@ func (l *Log) writeCleaned(s *Segment, p *compactPass, si int, keep func(record)
 		filepath.Join(l.dir, segmentName(s.base, indexSuffix+cleanedSuffix)),
 		filepath.Join(l.dir, segmentName(s.base, timeIndexSuffix+cleanedSuffix)),
 	}
-	var files []*os.File
 	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
 		if err != nil {
 			for _, p := range names {
 				os.Remove(p)
 			}
 		}
 	}()
-	for _, p := range names {
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
+	lf, err := os.OpenFile(names[0], os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("compact: %w", err)
+	}
+	defer lf.Close()
+	for _, p := range names[1:] {
+		if err := writeIndexFile(p, nil, 0, false); err != nil {
 			return 0, fmt.Errorf("compact: %w", err)
 		}
-		files = append(files, f)
 	}
 	ns := &Segment{
-		base: s.base, dir: l.dir, log: files[0], logger: l.logger,
-		idx:      newOffsetIndex(files[1], s.base, p.indexBytes),
-		tidx:     newTimeIndex(files[2], s.base, p.indexBytes),
+		base: s.base, dir: l.dir, log: lf, logger: l.logger,
+		idx:      newOffsetIndex(names[1], s.base, p.indexBytes),
+		tidx:     newTimeIndex(names[2], s.base, p.indexBytes),
 		firstTs:  -1,
 		offMaxTs: s.base,
 	}
 	ns.maxTs.Store(-1)
-	w := bufio.NewWriterSize(files[0], 256<<10)
+	w := bufio.NewWriterSize(lf, 256<<10)
 	var pos int64
 	var out []byte
 	err = forEachBatch(s, p.sizes[si], func(b Batch) error {
@@ -433,10 +432,10 @@ func (l *Log) writeCleaned(s *Segment, p *compactPass, si int, keep func(record)
 	if ts := ns.maxTs.Load(); ts >= 0 {
 		ns.tidx.maybeAppend(ts, ns.offMaxTs)
 	}
-	if err := ns.idx.trim(); err != nil {
+	if err := ns.idx.trim(true); err != nil {
 		return 0, err
 	}
-	if err := ns.tidx.trim(); err != nil {
+	if err := ns.tidx.trim(true); err != nil {
 		return 0, err
 	}
 	// Kafka's rule: the cleaned segment keeps the old one's modification
@@ -447,10 +446,8 @@ func (l *Log) writeCleaned(s *Segment, p *compactPass, si int, keep func(record)
 			return 0, fmt.Errorf("compact: %w", err)
 		}
 	}
-	for _, f := range files {
-		if err := f.Sync(); err != nil {
-			return 0, fmt.Errorf("compact: fsync %s: %w", f.Name(), err)
-		}
+	if err := lf.Sync(); err != nil {
+		return 0, fmt.Errorf("compact: fsync %s: %w", names[0], err)
 	}
 	return dropped, nil
 }
@@ -714,7 +711,7 @@ func (l *Log) completeSwaps() error {
 		}
 	}
 	if changed {
-		return syncDir(l.dirFile)
+		return syncPath(l.dir)
 	}
 	return nil
 }

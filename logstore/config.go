@@ -29,7 +29,7 @@ type Config struct {
 	Preallocate bool
 	// PreallocateStepBytes is segment.preallocate.step.bytes: without
 	// Preallocate, disk is reserved ahead of the write position in steps
-	// that start at min(1 MiB, this) and double, up to this, while the
+	// that start at min(64 KiB, this) and double, up to this, while the
 	// partition fills a step within a second. 0 reserves nothing (the file
 	// grows with each write, Kafka's preallocate=false).
 	PreallocateStepBytes int64

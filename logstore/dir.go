@@ -34,11 +34,12 @@ type Dir struct {
 	opts      Options
 	configFor func(TopicPartition) Config
 
-	mu     sync.Mutex
-	logs   map[TopicPartition]*Log
-	closed bool
-	stop   chan struct{}
-	done   sync.WaitGroup
+	mu       sync.Mutex
+	logs     map[TopicPartition]*Log
+	creating map[TopicPartition]bool // logs CreateLog is making, outside mu
+	closed   bool
+	stop     chan struct{}
+	done     sync.WaitGroup
 }
 
 // OpenDir opens every `<topic>-<partition>` log under path. Without the
@@ -160,27 +161,53 @@ func (d *Dir) Logs() []*Log {
 	return out
 }
 
-// CreateLog opens tp's log, creating it when new.
+// CreateLog opens tp's log, creating it when new. Logs of different partitions
+// may be created concurrently.
 func (d *Dir) CreateLog(tp TopicPartition, cfg Config) (*Log, error) {
 	if strings.ContainsAny(tp.Topic, "/ \t\n") || tp.Topic == "" || tp.Topic == "." || tp.Topic == ".." || tp.Partition < 0 {
 		return nil, fmt.Errorf("create log: bad partition %q %d", tp.Topic, tp.Partition)
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
+	switch {
+	case d.closed:
+		d.mu.Unlock()
 		return nil, ErrClosed
-	}
-	if l := d.logs[tp]; l != nil {
+	case d.logs[tp] != nil:
+		l := d.logs[tp]
+		d.mu.Unlock()
 		return l, nil
+	case d.creating[tp]:
+		d.mu.Unlock()
+		return nil, fmt.Errorf("create log %s: already being created", tp)
 	}
-	l, err := Open(filepath.Join(d.path, tp.String()), tp.Topic, tp.Partition, cfg, d.opts,
-		OpenState{Clean: true, LogStartOffset: -1})
-	if err != nil {
+	if d.creating == nil {
+		d.creating = map[TopicPartition]bool{}
+	}
+	d.creating[tp] = true
+	d.mu.Unlock()
+	// Not under mu: creating a log waits for its fsyncs, and the logs of a
+	// change are made concurrently so that the file system commits those
+	// together.
+	path := filepath.Join(d.path, tp.String())
+	_, statErr := os.Stat(path)
+	l, err := Open(path, tp.Topic, tp.Partition, cfg, d.opts, OpenState{Clean: true, LogStartOffset: -1})
+	if err == nil {
+		if err = syncPath(d.path); err != nil {
+			l.Close()
+		}
+	}
+	if err != nil && os.IsNotExist(statErr) {
+		os.RemoveAll(path) // what a failed creation made (a full disk): no orphan
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.creating, tp)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if err := syncPath(d.path); err != nil {
+	case d.closed:
 		l.Close()
-		return nil, err
+		return nil, ErrClosed
 	}
 	d.logs[tp] = l
 	return l, nil

@@ -53,10 +53,12 @@
 //	+----+---+----------------------+--------------------------------------------+
 //
 // A segment's .log has disk reserved (fallocate) ahead of the write
-// position in steps: nothing while the partition is idle, then 1 MiB,
+// position in steps: nothing before the first append, then 64 KiB,
 // doubling while each step fills within a second, up to
-// segment.preallocate.step.bytes (64 MiB); preallocate=true reserves the
-// whole segment.bytes at its first append, as Kafka does. Appends write only
+// segment.preallocate.step.bytes (64 MiB); what a partition reserved is
+// given back when it has not been appended to for a minute (at the next
+// Maintain). preallocate=true reserves the whole segment.bytes at its first
+// append, as Kafka does. Appends write only
 // into reserved blocks, so a full disk refuses an append before anything is
 // written (ErrNoSpace) and writeback cannot fail for want of space. The
 // logical end, the end of the last whole batch, lives in memory, and the

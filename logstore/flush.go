@@ -66,16 +66,18 @@ func (t *flushTracker) reset(to int64) {
 // set is for open and close, when no sync is in flight.
 func (t *flushTracker) set(v int64) { t.point.Store(v) }
 
-// startSync hands files to the Syncer; when they are durable the recovery
-// point may move to upTo. hold, if not nil, is a segment reference released
-// when the sync is done, so retention cannot close its files under the sync.
-func (l *Log) startSync(files []*os.File, withDir bool, upTo int64, hold *Segment) {
+// startSync hands files to the Syncer, with the files at paths opened for
+// the sync (index files are not kept open) and the log's directory when
+// withDir; when they are durable the recovery point may move to upTo. hold,
+// if not nil, is a segment reference released when the sync is done, so
+// retention cannot close its files under the sync.
+func (l *Log) startSync(files []*os.File, paths []string, withDir bool, upTo int64, hold *Segment) {
 	seq := l.flushes.begin(upTo)
-	var dir *os.File
-	if withDir {
-		dir = l.dirFile
-	}
-	l.opts.Syncer.Sync(files, dir, func(err error) {
+	var opened []*os.File
+	done := func(err error) {
+		for _, f := range opened {
+			f.Close()
+		}
 		if err != nil {
 			l.fail(fmt.Errorf("sync up to offset %d: %w", upTo, err))
 		}
@@ -83,7 +85,26 @@ func (l *Log) startSync(files []*os.File, withDir bool, upTo int64, hold *Segmen
 		if hold != nil {
 			hold.Release()
 		}
-	})
+	}
+	if withDir {
+		paths = append(paths, l.dir)
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			done(fmt.Errorf("open for sync: %w", err))
+			return
+		}
+		opened = append(opened, f)
+	}
+	var dir *os.File
+	if withDir {
+		dir = opened[len(opened)-1]
+		files = append(files, opened[:len(opened)-1]...)
+	} else {
+		files = append(files, opened...)
+	}
+	l.opts.Syncer.Sync(files, dir, done)
 }
 
 // flushLocked syncs the active segment's .log up to the log end. Its index is
@@ -93,7 +114,7 @@ func (l *Log) flushLocked(now time.Time) {
 	seg := l.active()
 	l.unflushed, l.lastFlush = 0, now
 	seg.Acquire()
-	l.startSync([]*os.File{seg.log}, false, l.leo.Load(), seg)
+	l.startSync([]*os.File{seg.log}, nil, false, l.leo.Load(), seg)
 }
 
 // Flush starts a sync of everything appended so far (flush.messages and

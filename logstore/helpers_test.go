@@ -141,7 +141,6 @@ func (l *Log) abandon() {
 	defer l.mu.Unlock()
 	l.closed = true
 	l.releaseAll()
-	l.dirFile.Close()
 }
 
 // batches splits bytes of whole batches.

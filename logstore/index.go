@@ -22,7 +22,7 @@ const offsetEntrySize = 8
 // The owner appends and truncates; readers on other goroutines look up under
 // the read lock.
 type offsetIndex struct {
-	f          *os.File
+	path       string // the .index file, opened only to read or write it
 	base       int64
 	maxEntries int
 
@@ -31,8 +31,8 @@ type offsetIndex struct {
 	written int      // leading entries already in the file (owner only)
 }
 
-func newOffsetIndex(f *os.File, base, maxBytes int64) *offsetIndex {
-	return &offsetIndex{f: f, base: base, maxEntries: int(maxBytes / offsetEntrySize)}
+func newOffsetIndex(path string, base, maxBytes int64) *offsetIndex {
+	return &offsetIndex{path: path, base: base, maxEntries: int(maxBytes / offsetEntrySize)}
 }
 
 func packOffset(rel uint32, pos uint32) uint64 { return uint64(rel)<<32 | uint64(pos) }
@@ -71,7 +71,7 @@ func parseOffsetIndex(data []byte, logSize int64) ([]uint64, error) {
 
 // load replaces the entries with the file's, checked by parseOffsetIndex.
 func (x *offsetIndex) load(logSize int64) error {
-	data, err := readAll(x.f)
+	data, err := os.ReadFile(x.path)
 	if err != nil {
 		return err
 	}
@@ -179,45 +179,62 @@ func (x *offsetIndex) reset() {
 	x.mu.Unlock()
 }
 
-// persist writes the entries the file does not have yet.
-func (x *offsetIndex) persist() error {
+// trim writes the entries the file does not have yet and cuts the file to
+// its entries (giving back blocks reserved past them), then syncs it when
+// sync is set.
+func (x *offsetIndex) trim(sync bool) error {
 	x.mu.RLock()
 	todo := x.e[x.written:]
 	x.mu.RUnlock()
-	if len(todo) == 0 {
-		return nil
-	}
 	buf := make([]byte, len(todo)*offsetEntrySize)
 	for i, v := range todo {
 		binary.BigEndian.PutUint64(buf[i*offsetEntrySize:], v)
 	}
-	if _, err := x.f.WriteAt(buf, int64(x.written)*offsetEntrySize); err != nil {
-		return fmt.Errorf("write index %s: %w", x.f.Name(), err)
+	if err := writeIndexFile(x.path, buf, int64(x.written)*offsetEntrySize, sync); err != nil {
+		return err
 	}
 	x.written += len(todo)
 	return nil
 }
 
-// trim persists and cuts the file to its entries.
-func (x *offsetIndex) trim() error {
-	if err := x.persist(); err != nil {
-		return err
+// writeIndexFile writes tail at from in the index file at path, cuts the
+// file there and syncs it when sync is set. Index files are open only for
+// such a call: a partition holds one file open (its active .log), not
+// three, so that thousands of partitions fit the open-files limit.
+func writeIndexFile(path string, tail []byte, from int64, sync bool) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("write index: %w", err)
 	}
-	if err := x.f.Truncate(int64(x.written) * offsetEntrySize); err != nil {
-		return fmt.Errorf("trim index: %w", err)
+	if len(tail) > 0 {
+		if _, err := f.WriteAt(tail, from); err != nil {
+			f.Close()
+			return fmt.Errorf("write index %s: %w", path, err)
+		}
 	}
-	return nil
+	if err := f.Truncate(from + int64(len(tail))); err != nil {
+		f.Close()
+		return fmt.Errorf("trim index %s: %w", path, err)
+	}
+	if sync {
+		if err := (PwriteIO{}).Datasync(f); err != nil {
+			f.Close()
+			return fmt.Errorf("fdatasync %s: %w", path, err)
+		}
+	}
+	return f.Close()
 }
 
-// readAll reads a whole file from position 0.
-func readAll(f *os.File) ([]byte, error) {
-	fi, err := f.Stat()
+// reserveIndexFile reserves blocks for the first size bytes of the index
+// file at path without changing its length.
+func reserveIndexFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	data := make([]byte, fi.Size())
-	if _, err := f.ReadAt(data, 0); err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
+	err = reserve(f, 0, size, true)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return data, nil
+	return err
 }

@@ -28,7 +28,6 @@ type Log struct {
 	cfg       Config
 	opts      Options
 	logger    *slog.Logger
-	dirFile   *os.File
 	epochs    *epochCache
 
 	// Published state, read by any goroutine.
@@ -45,6 +44,7 @@ type Log struct {
 	lastFlush   time.Time // for flush.ms
 	infos       []batchInfo
 	step        reserveStep  // the next disk reservation step
+	lastAppend  time.Time    // for releaseIdleLocked
 	noFallocate bool         // the file system cannot reserve blocks
 	compact     compactState // owner only, under mu
 	topicID     atomic.Pointer[[16]byte]
@@ -76,18 +76,13 @@ func Open(dir, topic string, partition int32, cfg Config, opts Options, st OpenS
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	df, err := os.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("open log: %w", err)
-	}
 	l := &Log{
-		dir: dir, topic: topic, partition: partition, cfg: cfg, opts: opts, dirFile: df,
+		dir: dir, topic: topic, partition: partition, cfg: cfg, opts: opts,
 		logger:    opts.Logger.With("topic", topic, "partition", partition),
 		lastFlush: opts.Now(),
 	}
 	if err := l.load(st); err != nil {
 		l.releaseAll()
-		df.Close()
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
 	return l, nil
@@ -109,7 +104,7 @@ func (l *Log) load(st OpenState) error {
 			return err
 		}
 		segs = []*Segment{s}
-		if err := syncDir(l.dirFile); err != nil {
+		if err := syncPath(l.dir); err != nil {
 			return err
 		}
 	}
@@ -343,7 +338,11 @@ func (l *Log) recoverSegment(s *Segment, isLast bool) (damaged bool, err error) 
 			return false, fmt.Errorf("cut segment %s at %d: %w", s.log.Name(), r.validEnd, err)
 		}
 	}
-	for _, f := range []func() error{s.idx.trim, s.tidx.trim, func() error { return PwriteIO{}.Datasync(s.log) }} {
+	for _, f := range []func() error{
+		func() error { return s.idx.trim(false) },
+		func() error { return s.tidx.trim(false) },
+		func() error { return PwriteIO{}.Datasync(s.log) },
+	} {
 		if err := f(); err != nil {
 			return false, err
 		}
@@ -360,7 +359,7 @@ func (l *Log) dropAfterDamage(bases []int64) error {
 			}
 		}
 	}
-	return syncDir(l.dirFile)
+	return syncPath(l.dir)
 }
 
 // Dir is the log's `<topic>-<partition>` directory.
@@ -482,9 +481,6 @@ func (l *Log) Close() error {
 	l.closed = true
 	err := l.closeFiles()
 	l.releaseAll()
-	if cerr := l.dirFile.Close(); err == nil {
-		err = cerr
-	}
 	return err
 }
 
@@ -507,13 +503,17 @@ func (l *Log) closeFiles() error {
 		if s != act && s.next.Load() <= rp && s.base < rp {
 			continue // durable already
 		}
-		for _, f := range []*os.File{s.log, s.idx.f, s.tidx.f} {
-			if err := l.opts.IO.Datasync(f); err != nil {
-				return fmt.Errorf("close: fdatasync %s: %w", f.Name(), err)
-			}
+		if err := l.opts.IO.Datasync(s.log); err != nil {
+			return fmt.Errorf("close: fdatasync %s: %w", s.log.Name(), err)
+		}
+		if err := s.idx.trim(true); err != nil {
+			return fmt.Errorf("close: %w", err)
+		}
+		if err := s.tidx.trim(true); err != nil {
+			return fmt.Errorf("close: %w", err)
 		}
 	}
-	if err := syncDir(l.dirFile); err != nil {
+	if err := syncPath(l.dir); err != nil {
 		return err
 	}
 	l.flushes.set(l.leo.Load())

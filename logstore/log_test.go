@@ -135,10 +135,14 @@ func TestTrimDeferredWhileRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := l.Size()
+	reserved := fileSize(t, segPath(dir, 0, logSuffix))
+	if reserved <= size {
+		t.Fatalf("segment of %d bytes has %d reserved: nothing to trim", size, reserved)
+	}
 	if err := l.Roll(); err != nil {
 		t.Fatal(err)
 	}
-	if got := fileSize(t, segPath(dir, 0, logSuffix)); got != cfg.SegmentBytes {
+	if got := fileSize(t, segPath(dir, 0, logSuffix)); got != reserved {
 		t.Fatalf("held segment trimmed to %d at roll", got)
 	}
 	if rp := l.RecoveryPoint(); rp != 0 {

@@ -14,8 +14,14 @@ import (
 // here, before anything is written, as ErrNoSpace for that append alone.
 
 // minPreallocateStep is the first step of a partition that was idle: a
-// partition that is written once holds at most this much beyond its bytes.
-const minPreallocateStep = 1 << 20
+// partition that is written once holds at most this much beyond its bytes
+// (10,000 such partitions: 640 MiB). A partition written fast doubles it
+// each step: 64 MiB is ten steps away.
+const minPreallocateStep = 64 << 10
+
+// idleRelease: a partition not appended to for this long gives back what
+// it reserved past its end at the next maintenance (Log.Maintain).
+const idleRelease = time.Minute
 
 // fastStep: a step filled within this time doubles the next one.
 const fastStep = time.Second
@@ -90,12 +96,38 @@ func (l *Log) reserveTo(seg *Segment, target int64) error {
 	// An entry per index.interval.bytes, and never more than one per batch.
 	per := max(l.cfg.IndexIntervalBytes, BatchHeaderSize+1)
 	entries := min(int64(seg.idx.maxEntries), target/per+2)
-	if err := reserve(seg.idx.f, 0, entries*offsetEntrySize, true); err != nil {
+	if err := reserveIndexFile(seg.idx.path, entries*offsetEntrySize); err != nil {
 		return err
 	}
-	if err := reserve(seg.tidx.f, 0, min(entries+1, int64(seg.tidx.maxEntries))*timeEntrySize, true); err != nil {
+	if err := reserveIndexFile(seg.tidx.path, min(entries+1, int64(seg.tidx.maxEntries))*timeEntrySize); err != nil {
 		return err
 	}
 	seg.idxReserved = target
+	return nil
+}
+
+// releaseIdleLocked gives back the blocks reserved past the active
+// segment's end when nothing was appended for idleRelease. The .log is cut
+// to its logical size: that size never shrinks here, and readers only touch
+// bytes below it.
+func (l *Log) releaseIdleLocked(now time.Time) error {
+	seg := l.active()
+	if seg.reserved <= seg.size.Load() || now.Sub(l.lastAppend) < idleRelease {
+		return nil
+	}
+	seg.fileMu.Lock()
+	err := seg.trimLog()
+	seg.fileMu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := seg.idx.trim(false); err != nil {
+		return err
+	}
+	if err := seg.tidx.trim(false); err != nil {
+		return err
+	}
+	seg.reserved, seg.idxReserved = seg.size.Load(), 0
+	l.step.size = 0
 	return nil
 }

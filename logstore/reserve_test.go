@@ -59,7 +59,7 @@ func TestReservationSteps(t *testing.T) {
 	l := openTestLog(t, dir, cfg, Options{Now: clock.Now}, OpenState{})
 	defer l.Close()
 	path := segPath(dir, 0, logSuffix)
-	batch := makeBatch(batchSpec{records: 1, valueSize: 256<<10 - 100})
+	batch := makeBatch(batchSpec{records: 1, valueSize: 16<<10 - 100})
 	var lengths []int64
 	for l.Size() < 24<<20 {
 		if _, err := l.Append(batch, 0); err != nil {
@@ -72,7 +72,11 @@ func TestReservationSteps(t *testing.T) {
 			t.Fatalf("file is %d bytes, shorter than the %d appended", n, l.Size())
 		}
 	}
-	want := []int64{1 << 20, 3 << 20, 7 << 20, 15 << 20, 23 << 20, 31 << 20}
+	var want []int64 // steps of 64 KiB, 128 KiB, ... up to the 8 MiB cap
+	for n, step := int64(0), int64(minPreallocateStep); n < 24<<20; step = min(2*step, 8<<20) {
+		n += step
+		want = append(want, n)
+	}
 	if len(lengths) != len(want) {
 		t.Fatalf("file lengths %v, want %v", lengths, want)
 	}
@@ -213,4 +217,46 @@ func checkBatches(t *testing.T, l *Log, ws []written) {
 			t.Fatalf("batch at %d reads back different bytes", w.base)
 		}
 	}
+}
+
+// A partition left idle gives back what it reserved at the next
+// maintenance, and reserves again when written.
+func TestIdleReleasesReservation(t *testing.T) {
+	dir := t.TempDir()
+	clock := newFakeClock()
+	cfg := testConfig(64 << 20)
+	cfg.MaxMessageBytes = 2 << 20
+	l := openTestLog(t, dir, cfg, Options{Now: clock.Now}, OpenState{})
+	defer l.Close()
+	path := segPath(dir, 0, logSuffix)
+	batch := makeBatch(batchSpec{records: 1, valueSize: 16<<10 - 100})
+	for i := 0; i < 200; i++ {
+		if _, err := l.Append(batch, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fileSize(t, path) <= l.Size() {
+		t.Fatal("nothing reserved while written")
+	}
+	if _, err := l.Maintain(clock.Now().Add(10 * time.Second)); err != nil || fileSize(t, path) <= l.Size() {
+		t.Fatalf("reservation given back after 10 s (%v)", err)
+	}
+	clock.Add(2 * time.Minute)
+	if _, err := l.Maintain(clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileSize(t, path); got != l.Size() {
+		t.Fatalf("idle segment is %d bytes for %d written", got, l.Size())
+	}
+	if got := diskBytes(t, dir); got > l.Size()+64<<10 {
+		t.Fatalf("idle log holds %d bytes of disk for %d written", got, l.Size())
+	}
+	res, err := l.Append(batch, 0)
+	if err != nil || res.FirstOffset != 200 {
+		t.Fatalf("append after the release: %+v %v", res, err)
+	}
+	if fileSize(t, path) <= l.Size() {
+		t.Fatal("nothing reserved after the release")
+	}
+	checkBatches(t, l, []written{{base: 199, bytes: batch}, {base: 200, bytes: batch}})
 }

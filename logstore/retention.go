@@ -1,6 +1,9 @@
 package logstore
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Maintain is the log's periodic work: a flush when flush.ms has passed with
 // unflushed appends, then retention, then (cleanup.policy with compact) a
@@ -26,6 +29,10 @@ func (l *Log) maintainLocked(now time.Time) (int, error) {
 	}
 	if l.unflushed > 0 && now.Sub(l.lastFlush).Milliseconds() >= l.cfg.FlushMs {
 		l.flushLocked(now)
+	}
+	if err := l.releaseIdleLocked(now); err != nil {
+		l.fail(fmt.Errorf("give back reserved space: %w", err))
+		return 0, l.Err()
 	}
 	return l.retainLocked(now), l.Err()
 }

@@ -129,10 +129,8 @@ func (s *Segment) closeFiles() {
 	for _, fn := range fns {
 		fn()
 	}
-	for _, f := range []*os.File{s.log, s.idx.f, s.tidx.f} {
-		if err := f.Close(); err != nil {
-			s.logger.Warn("logstore: close segment file", "file", f.Name(), "err", err)
-		}
+	if err := s.log.Close(); err != nil {
+		s.logger.Warn("logstore: close segment file", "file", s.log.Name(), "err", err)
 	}
 }
 
@@ -174,48 +172,39 @@ func (s *Segment) unlinkLater() {
 	time.AfterFunc(s.deleteDelay, unlink)
 }
 
-// openSegmentFiles opens (creating when told) the three files of a segment.
+// openSegmentFiles opens (creating when told) a segment: its .log stays
+// open; the .index and .timeindex are made empty when creating and are
+// otherwise opened only to be read or written (see writeIndexFile).
 func openSegmentFiles(dir string, base int64, create bool, cfg *Config, logger *slog.Logger) (*Segment, error) {
+	path := func(suffix string) string { return filepath.Join(dir, segmentName(base, suffix)) }
 	flags := os.O_RDWR
 	if create {
 		flags |= os.O_CREATE | os.O_TRUNC
 	}
+	lf, err := os.OpenFile(path(logSuffix), flags, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open segment: %w", err)
+	}
 	missing := false
-	open := func(suffix string, flags int) (*os.File, error) {
-		path := filepath.Join(dir, segmentName(base, suffix))
-		if _, err := os.Stat(path); os.IsNotExist(err) {
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+		if create {
+			if err := writeIndexFile(path(suffix), nil, 0, false); err != nil {
+				lf.Close()
+				return nil, fmt.Errorf("open segment: %w", err)
+			}
+		} else if _, err := os.Stat(path(suffix)); os.IsNotExist(err) {
 			missing = true
 		}
-		f, err := os.OpenFile(path, flags, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("open segment: %w", err)
-		}
-		return f, nil
-	}
-	lf, err := open(logSuffix, flags)
-	if err != nil {
-		return nil, err
-	}
-	xf, err := open(indexSuffix, flags|os.O_CREATE)
-	if err != nil {
-		lf.Close()
-		return nil, err
-	}
-	tf, err := open(timeIndexSuffix, flags|os.O_CREATE)
-	if err != nil {
-		lf.Close()
-		xf.Close()
-		return nil, err
 	}
 	s := &Segment{
 		base: base, dir: dir, log: lf, logger: logger,
-		idx:         newOffsetIndex(xf, base, cfg.SegmentIndexBytes),
-		tidx:        newTimeIndex(tf, base, cfg.SegmentIndexBytes),
+		idx:         newOffsetIndex(path(indexSuffix), base, cfg.SegmentIndexBytes),
+		tidx:        newTimeIndex(path(timeIndexSuffix), base, cfg.SegmentIndexBytes),
 		firstTs:     -1,
 		offMaxTs:    base,
 		created:     time.Now(),
 		deleteDelay: time.Duration(cfg.FileDeleteDelayMs) * time.Millisecond,
-		idxMissing:  missing && !create,
+		idxMissing:  missing,
 	}
 	s.refs.Store(1)
 	s.next.Store(base)
@@ -264,10 +253,10 @@ func (s *Segment) seal() error {
 	if ts := s.maxTs.Load(); ts >= 0 {
 		s.tidx.maybeAppend(ts, s.offMaxTs)
 	}
-	if err := s.idx.trim(); err != nil {
+	if err := s.idx.trim(false); err != nil {
 		return err
 	}
-	if err := s.tidx.trim(); err != nil {
+	if err := s.tidx.trim(false); err != nil {
 		return err
 	}
 	s.fileMu.Lock()
@@ -302,10 +291,10 @@ func (s *Segment) deferredTrim() {
 
 // trimForClose trims every file of an active segment to its logical size.
 func (s *Segment) trimForClose() error {
-	if err := s.idx.trim(); err != nil {
+	if err := s.idx.trim(false); err != nil {
 		return err
 	}
-	if err := s.tidx.trim(); err != nil {
+	if err := s.tidx.trim(false); err != nil {
 		return err
 	}
 	s.fileMu.Lock()

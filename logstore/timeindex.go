@@ -24,7 +24,7 @@ type timeEntry struct {
 // with an offset index entry when the segment's max timestamp has grown
 // since the last one, and once more when the segment rolls.
 type timeIndex struct {
-	f          *os.File
+	path       string // the .timeindex file, opened only to read or write it
 	base       int64
 	maxEntries int
 
@@ -33,8 +33,8 @@ type timeIndex struct {
 	written int
 }
 
-func newTimeIndex(f *os.File, base, maxBytes int64) *timeIndex {
-	return &timeIndex{f: f, base: base, maxEntries: int(maxBytes / timeEntrySize)}
+func newTimeIndex(path string, base, maxBytes int64) *timeIndex {
+	return &timeIndex{path: path, base: base, maxEntries: int(maxBytes / timeEntrySize)}
 }
 
 // parseTimeIndex decodes a .timeindex file's bytes: a whole number of
@@ -60,7 +60,7 @@ func parseTimeIndex(data []byte, base, next int64) ([]timeEntry, error) {
 }
 
 func (x *timeIndex) load(next int64) error {
-	data, err := readAll(x.f)
+	data, err := os.ReadFile(x.path)
 	if err != nil {
 		return err
 	}
@@ -136,31 +136,20 @@ func (x *timeIndex) reset() {
 	x.mu.Unlock()
 }
 
-func (x *timeIndex) persist() error {
+// trim writes the entries the file does not have yet and cuts the file to
+// them, then syncs it when sync is set (see writeIndexFile).
+func (x *timeIndex) trim(sync bool) error {
 	x.mu.RLock()
 	todo := x.e[x.written:]
 	x.mu.RUnlock()
-	if len(todo) == 0 {
-		return nil
-	}
 	buf := make([]byte, len(todo)*timeEntrySize)
 	for i, t := range todo {
 		binary.BigEndian.PutUint64(buf[i*timeEntrySize:], uint64(t.ts))
 		binary.BigEndian.PutUint32(buf[i*timeEntrySize+8:], t.rel)
 	}
-	if _, err := x.f.WriteAt(buf, int64(x.written)*timeEntrySize); err != nil {
-		return fmt.Errorf("write time index %s: %w", x.f.Name(), err)
-	}
-	x.written += len(todo)
-	return nil
-}
-
-func (x *timeIndex) trim() error {
-	if err := x.persist(); err != nil {
+	if err := writeIndexFile(x.path, buf, int64(x.written)*timeEntrySize, sync); err != nil {
 		return err
 	}
-	if err := x.f.Truncate(int64(x.written) * timeEntrySize); err != nil {
-		return fmt.Errorf("trim time index: %w", err)
-	}
+	x.written += len(todo)
 	return nil
 }

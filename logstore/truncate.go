@@ -95,7 +95,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.publish([]*Segment{seg})
 	l.logger.Info("logstore: truncated fully", "start_offset", offset, "segments_deleted", len(old))
 	l.unflushed = 0
-	l.startSync(nil, true, offset, nil)
+	l.startSync(nil, nil, true, offset, nil)
 	if err := l.epochs.clear(); err != nil {
 		l.fail(err)
 	}

@@ -29,8 +29,9 @@ const (
 // unmapped and closed when the last one is released, so a mapping never
 // disappears under a send.
 type File struct {
-	f    *os.File
-	refs atomic.Int64
+	f        *os.File
+	borrowed bool // the creator closes f (after the last Release), not File
+	refs     atomic.Int64
 
 	mu       sync.Mutex
 	mappings [][]byte // newest last; older ones stay until the file is released
@@ -49,6 +50,15 @@ func OpenFile(path string) (*File, error) {
 func NewFile(f *os.File) *File {
 	nf := &File{f: f}
 	nf.refs.Store(1)
+	return nf
+}
+
+// BorrowFile wraps f without owning it: the last Release unmaps it but
+// leaves f open; its owner must keep f open until then. It saves a
+// descriptor per file against NewFile on a dup of f.
+func BorrowFile(f *os.File) *File {
+	nf := NewFile(f)
+	nf.borrowed = true
 	return nf
 }
 
@@ -77,7 +87,9 @@ func (f *File) Release() {
 	}
 	f.mappings = nil
 	f.mu.Unlock()
-	_ = f.f.Close()
+	if !f.borrowed {
+		_ = f.f.Close()
+	}
 }
 
 // mapped returns a read-only mapping that covers [0, end). A file that grew

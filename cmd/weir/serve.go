@@ -34,6 +34,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	raiseOpenFiles(log)
 	if s.Pprof != "" {
 		ln, err := net.Listen("tcp", s.Pprof)
 		if err != nil {

@@ -127,7 +127,7 @@ var kafkaKeys = []Key{
 	{Name: "log.preallocate", Type: Bool, Default: "false",
 		Doc: "Reserve a whole segment on disk at its first append; false: in steps (see below)."},
 	{Name: "log.segment.preallocate.step.bytes", Type: Long, Default: "67108864", Validate: AtLeast(0),
-		Doc: "Weir: the largest step of disk reserved ahead of writes (from 1 MiB); 0 reserves none."},
+		Doc: "Weir: the largest step of disk reserved ahead of writes (from 64 KiB); 0 reserves none."},
 	{Name: "log.message.timestamp.type", Type: String, Default: "CreateTime",
 		Validate: In("CreateTime", "LogAppendTime"),
 		Doc:      "Whether record timestamps are the producer's (CreateTime) or the broker's."},

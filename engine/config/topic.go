@@ -84,7 +84,7 @@ var topicKeys = []Key{
 	{Name: "segment.index.bytes", Type: Int, Default: "10485760", Validate: AtLeast(4),
 		Doc: "The largest offset index of a segment: a segment rolls when its index is full."},
 	{Name: "segment.preallocate.step.bytes", Type: Long, Default: "67108864", Validate: AtLeast(0),
-		Doc: "Weir: the largest step of disk reserved ahead of writes (from 1 MiB); 0 reserves none."},
+		Doc: "Weir: the largest step of disk reserved ahead of writes (from 64 KiB); 0 reserves none."},
 	{Name: "segment.jitter.ms", Type: Long, Default: "0", Validate: AtLeast(0),
 		Doc: "The most random jitter taken off segment.ms."},
 	{Name: "segment.ms", Type: Long, Default: "604800000", Validate: AtLeast(1),
