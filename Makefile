@@ -11,7 +11,7 @@ BIN       := bin/weir
 PKGS      := ./...
 FUZZTIME  ?= 20s
 
-.PHONY: all build run test test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
+.PHONY: all build run test test-scale test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
 
 all: build
 
@@ -30,6 +30,11 @@ run: build
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./engine/...
+
+# 10,000 partitions on one node (make test runs the same test with 2,000):
+# creation time, memory, open files and disk per partition, restarts.
+test-scale: build
+	WEIR_SCALE_PARTITIONS=10000 $(GO) test -count=1 -timeout 15m -run 'TestManyPartitions' -v ./cmd/weir
 
 test-race: deps build
 	$(GO) test -count=1 -race -timeout 15m $(PKGS)

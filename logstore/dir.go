@@ -60,6 +60,7 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 	if err != nil {
 		return nil, err
 	}
+	var tps []TopicPartition
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
@@ -67,23 +68,34 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 		if strings.HasSuffix(e.Name(), deleteDirSuffix) {
 			d.opts.Logger.Info("logstore: removing a deleted partition's directory", "dir", e.Name())
 			if err := os.RemoveAll(filepath.Join(path, e.Name())); err != nil {
-				return nil, d.closeAfter(err)
+				return nil, err
 			}
 			continue
 		}
-		tp, ok := ParsePartitionDir(e.Name())
-		if !ok || tp.Topic == MetadataTopic {
-			continue
+		if tp, ok := ParsePartitionDir(e.Name()); ok && tp.Topic != MetadataTopic {
+			tps = append(tps, tp)
 		}
+	}
+	// Logs open concurrently: a recovery rescans, a clean open waits on
+	// reads and fsyncs, and thousands of partitions one by one took long.
+	logs := make([]*Log, len(tps))
+	errs := inParallel(len(tps), func(i int) error {
+		tp := tps[i]
 		st := OpenState{Clean: clean, RecoveryPoint: rps[tp], LogStartOffset: -1, HighWatermark: hws[tp]}
 		if ls, ok := lss[tp]; ok {
 			st.LogStartOffset = ls
 		}
-		l, err := Open(filepath.Join(path, e.Name()), tp.Topic, tp.Partition, configFor(tp), opts, st)
-		if err != nil {
-			return nil, d.closeAfter(err)
+		var err error
+		logs[i], err = Open(filepath.Join(path, tp.String()), tp.Topic, tp.Partition, configFor(tp), opts, st)
+		return err
+	})
+	for i, l := range logs {
+		if l != nil {
+			d.logs[tps[i]] = l
 		}
-		d.logs[tp] = l
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, d.closeAfter(err)
 	}
 	if clean {
 		if err := os.Remove(marker); err != nil {
@@ -309,12 +321,8 @@ func (d *Dir) Close() error {
 		close(stop)
 		d.done.Wait()
 	}
-	var errs []error
-	for _, l := range d.Logs() {
-		if err := l.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	logs := d.Logs()
+	errs := inParallel(len(logs), func(i int) error { return logs[i].Close() })
 	if err := d.Checkpoint(); err != nil {
 		errs = append(errs, err)
 	}
@@ -324,6 +332,35 @@ func (d *Dir) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// atOnce bounds the logs a Dir opens or closes at once: the work waits on
+// the disk more than it computes, and fsyncs issued together are committed
+// together by the file system.
+const atOnce = 32
+
+// inParallel runs fn for 0..n-1, atOnce at a time, and returns the errors
+// that are not nil.
+func inParallel(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, atOnce)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 func syncPath(dir string) error {
