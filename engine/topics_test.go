@@ -578,12 +578,16 @@ func TestMetadataSnapshotAcrossRestart(t *testing.T) {
 			delete(ids, name)
 		}
 	}
-	snap, err := os.Stat(filepath.Join(dir, "__cluster_metadata-0", "metadata.snapshot"))
-	if err != nil || snap.Size() == 0 {
-		t.Fatalf("no snapshot: %v", err)
+	snaps, _ := filepath.Glob(filepath.Join(dir, "__cluster_metadata-0", "*.checkpoint"))
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots: %v", snaps)
 	}
-	if log, _ := os.Stat(filepath.Join(dir, "__cluster_metadata-0", "metadata.records")); log.Size() > 2048+1024 {
-		t.Errorf("log not compacted: %d bytes", log.Size())
+	if size := b.ctl.log.Size(); size > 2048+1024 {
+		t.Errorf("log not compacted: %d bytes", size)
+	}
+	if segs, _ := filepath.Glob(filepath.Join(dir, "__cluster_metadata-0", "*.log")); len(segs) != 1 ||
+		b.ctl.log.StartOffset() != b.ctl.log.LatestSnapshot().EndOffset {
+		t.Errorf("segments %v, log start %d, snapshot %+v", segs, b.ctl.log.StartOffset(), b.ctl.log.LatestSnapshot())
 	}
 	before := b.image.Load().Records()
 	b.Close()
