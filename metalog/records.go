@@ -2,6 +2,7 @@ package metalog
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 )
 
@@ -89,6 +90,19 @@ type PartitionRecord struct {
 	Directories            []UUID  `json:"directories,omitempty"`
 	EligibleLeaderReplicas []int32 `json:"eligibleLeaderReplicas,omitempty"`
 	LastKnownELR           []int32 `json:"lastKnownElr,omitempty"`
+}
+
+// MarshalJSON writes the arrays that cannot be null as [] when empty, as
+// Kafka's JSON does (the decoder reads an empty one as nil).
+func (p PartitionRecord) MarshalJSON() ([]byte, error) {
+	type plain PartitionRecord
+	q := plain(p)
+	for _, s := range []*[]int32{&q.Replicas, &q.ISR, &q.RemovingReplicas, &q.AddingReplicas} {
+		if *s == nil {
+			*s = []int32{}
+		}
+	}
+	return json.Marshal(q)
 }
 
 // PartitionChangeRecord changes an existing partition: nil slices and the
