@@ -20,6 +20,7 @@
 //	  00000000000000000000.index        8 MiB each by default)
 //	  00000000000000000000.timeindex
 //	  leader-epoch-checkpoint
+//	  partition.metadata                topic_id: AAAAAAAAAAAAAAAAAAAAAQ (Kafka's)
 //	  00000000000000000042-0000000003.checkpoint
 //	                                    snapshot: the state below offset
 //	                                    42, last written in epoch 3

@@ -16,6 +16,10 @@ import (
 // Kafka's metadata.log.dir defaults to it); logstore.OpenDir skips it.
 const DirName = logstore.MetadataTopic + "-0"
 
+// TopicID is the id Kafka gives the metadata topic (Uuid.METADATA_TOPIC_ID),
+// written to the directory's partition.metadata as Kafka does.
+var TopicID = UUID{15: 1}
+
 // Options are a Log's settings; zero values take the defaults.
 type Options struct {
 	NodeID int32 // the leader named in LeaderChange records
@@ -91,7 +95,11 @@ func Open(dir string, opts Options) (*Log, []Record, error) {
 		return nil, nil, fmt.Errorf("metadata log: %w", err)
 	}
 	l := &Log{dir: dir, store: store, opts: opts}
-	recs, err := l.load(migrating)
+	err = store.SetTopicID(TopicID)
+	var recs []Record
+	if err == nil {
+		recs, err = l.load(migrating)
+	}
 	if err == nil {
 		recs, err = l.start(recs, legacy)
 	}

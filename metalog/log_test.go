@@ -71,6 +71,9 @@ func TestLogReplay(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "00000000000000000000.log")); err != nil {
 		t.Fatal(err)
 	}
+	if pm, _ := os.ReadFile(filepath.Join(dir, "partition.metadata")); string(pm) != "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n" {
+		t.Errorf("partition.metadata %q", pm)
+	}
 	l, got := openLog(t, dir)
 	defer l.Close()
 	if want := concat(bootstrap, a, b, rm); !reflect.DeepEqual(got, want) {
