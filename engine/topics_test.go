@@ -602,3 +602,43 @@ func TestMetadataSnapshotAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+// A log dir written by the Weir before metalog (JSON frames in
+// metadata.records and metadata.snapshot) opens with its topics and
+// configs, now kept in KRaft's format.
+func TestMetadataMigratedFromOldFormat(t *testing.T) {
+	dir := t.TempDir()
+	meta := filepath.Join(dir, "__cluster_metadata-0")
+	os.MkdirAll(meta, 0o755)
+	for _, name := range []string{"metadata.records", "metadata.snapshot"} {
+		data, err := os.ReadFile(filepath.Join("..", "metalog", "testdata", "legacy", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(meta, name), data, 0o644)
+	}
+	check := func(b *Broker) {
+		t.Helper()
+		im := b.image.Load()
+		names := []string{}
+		for _, tp := range im.Topics() {
+			names = append(names, tp.Name)
+		}
+		orders, _ := im.Topic("orders")
+		events, _ := im.Topic("events")
+		if !reflect.DeepEqual(names, []string{"events", "orders"}) || len(orders.Partitions) != 2 ||
+			len(orders.Configs) != 0 || events.Configs["cleanup.policy"] != "compact" ||
+			im.BrokerConfigs("")["log.retention.ms"] != "86400000" || b.lookupPartition("orders", 1) == nil {
+			t.Fatalf("topics %v, orders %+v, events %+v, broker %v", names, orders, events, im.BrokerConfigs(""))
+		}
+	}
+	b := openBrokerAt(t, dir)
+	check(b)
+	b.Close()
+	if _, err := os.Stat(filepath.Join(meta, "metadata.records")); !os.IsNotExist(err) {
+		t.Errorf("old log left: %v", err)
+	}
+	b = openBrokerAt(t, dir)
+	defer b.Close()
+	check(b)
+}
