@@ -11,7 +11,10 @@
 // control.go, batch.go (batches of records), snapshot.go (snapshot files),
 // log.go (the log on disk), legacy.go (reading Weir's earlier format once,
 // to migrate it). A Raft layer can use the codec and batches without the
-// Log, and the Log's Append/ReadBatches/Snapshot without the engine.
+// Log, and the Log without the engine: a leader appends changes with
+// Append (one batch in its epoch), a follower copies the leader's batches
+// with AppendBatches (offsets and epochs kept) after TruncateTo, and both
+// read entries back with ReadBatches and compact with Snapshot.
 //
 // # On disk
 //

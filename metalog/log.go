@@ -104,8 +104,9 @@ func Open(dir string, opts Options) (*Log, []Record, error) {
 		recs, err = l.start(recs, legacy)
 	}
 	if err == nil && migrating {
-		err = removeLegacy(dir)
-		opts.Logger.Info("metadata log: migrated the old format", "dir", dir, "changes", len(legacy))
+		if err = removeLegacy(dir); err == nil {
+			opts.Logger.Info("metadata log: migrated the old format", "dir", dir, "changes", len(legacy))
+		}
 	}
 	if err != nil {
 		store.Close()
@@ -232,6 +233,45 @@ func (l *Log) append(batch []byte) error {
 	}
 	l.lastTime = logstore.Batch(batch).MaxTimestamp()
 	l.store.SetHighWatermark(l.store.LogEndOffset())
+	return nil
+}
+
+// AppendBatches writes batches another node wrote (a Raft follower
+// copying its leader's log), keeping their offsets and epochs, and makes
+// them durable. Each must decode, and the first must start at the log end.
+func (l *Log) AppendBatches(p []byte) error {
+	next := l.store.LogEndOffset()
+	for pos := 0; pos < len(p); {
+		n, err := logstore.ValidateBatch(p[pos:], 0, logstore.OriginReplication)
+		if err != nil {
+			return fmt.Errorf("metadata log: batch at byte %d: %w", pos, err)
+		}
+		b, err := DecodeBatch(p[pos : pos+int(n)])
+		if err != nil {
+			return fmt.Errorf("metadata log: batch at byte %d: %w", pos, err)
+		}
+		if b.BaseOffset != next {
+			return fmt.Errorf("metadata log: batch at offset %d, the log ends at %d", b.BaseOffset, next)
+		}
+		next, pos = b.LastOffset()+1, pos+int(n)
+		l.epoch = max(l.epoch, b.LeaderEpoch)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return l.append(p)
+}
+
+// TruncateTo removes every batch from offset on (a Raft follower whose log
+// diverged from its leader's). Offsets below the newest snapshot's end
+// cannot be removed.
+func (l *Log) TruncateTo(offset int64) error {
+	if offset < l.snapshot.EndOffset {
+		return fmt.Errorf("metadata log: truncate to %d, below the snapshot's end %d", offset, l.snapshot.EndOffset)
+	}
+	if err := l.store.TruncateTo(offset); err != nil {
+		return fmt.Errorf("metadata log: truncate to %d: %w", offset, err)
+	}
 	return nil
 }
 

@@ -316,3 +316,43 @@ func TestMigrateLegacy(t *testing.T) {
 		t.Fatal("migrated a corrupt snapshot")
 	}
 }
+
+// A follower's path: truncate what diverged, append the leader's batches
+// as they are (offsets and epochs kept), read them back, replay them.
+func TestLogAppendBatches(t *testing.T) {
+	leaderDir := t.TempDir()
+	leader, _ := openLog(t, leaderDir)
+	a, b := topicRecords("a", 1, 2), topicRecords("b", 2, 1)
+	mustAppend(t, leader, a)
+	mustAppend(t, leader, b)
+	want := batches(t, leader)
+	leader.Close()
+	raw, err := os.ReadFile(filepath.Join(leaderDir, "00000000000000000000.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	f, _ := openLog(t, t.TempDir())
+	if err := f.AppendBatches(raw); err == nil {
+		t.Fatal("appended batches starting at 0 after the log end")
+	}
+	if err := f.TruncateTo(0); err != nil || f.EndOffset() != 0 {
+		t.Fatalf("truncate: %v, end %d", err, f.EndOffset())
+	}
+	if err := f.AppendBatches(raw[:len(raw)-1]); err == nil {
+		t.Fatal("appended a torn batch")
+	}
+	if err := f.AppendBatches(raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := batches(t, f); !reflect.DeepEqual(got, want) {
+		t.Fatalf("follower's batches\n%+v\nwant\n%+v", got, want)
+	}
+	dir := f.Dir()
+	f.Close()
+	f, recs := openLog(t, dir)
+	defer f.Close()
+	if !reflect.DeepEqual(recs, concat(bootstrap, a, b)) || f.Epoch() != 2 {
+		t.Fatalf("replayed %+v in epoch %d", recs, f.Epoch())
+	}
+}
