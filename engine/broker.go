@@ -95,6 +95,11 @@ func Open(opts Options) (*Broker, error) {
 		b.unlock()
 		return nil, err
 	}
+	if err := b.openProducerIDs(); err != nil {
+		b.closeStores()
+		b.unlock()
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -114,9 +119,6 @@ func (b *Broker) openLogDirs() error {
 		return err
 	}
 	b.clusterID = id
-	if b.producerIDs, err = openProducerIDs(b.cfg.LogDirs[0]); err != nil {
-		return err
-	}
 	for _, dir := range formatted {
 		b.log.Info("formatted log dir", "dir", dir, "cluster.id", id, "node.id", b.nodeID)
 	}

@@ -37,8 +37,9 @@
 // Each log dir holds Kafka's .lock (flock: one broker per dir) and
 // meta.properties (metaprops.go), written on first start with a new
 // cluster id and checked on every start after. The first also holds the
-// metadata log, __cluster_metadata-0 (engine/metadata's doc has its
-// format); partition logs go to the log dir with the fewest.
+// metadata log, __cluster_metadata-0, in KRaft's format (package
+// metalog's doc draws it); producer id reservations are records in it too.
+// Partition logs go to the log dir with the fewest.
 //
 // # Metadata changes (topics, configs)
 //

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,40 +9,67 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/weirmq/weir/logstore"
+	"github.com/weirmq/weir/engine/metadata"
 )
 
 // producerIDs hands out producer ids. Ids come in blocks: before giving out
-// any id of a block, the end of the block is made durable, so a restart
-// never hands an id out twice (Kafka's controller does the same with its
-// ProducerIdsRecord; this file stands in until the metadata quorum exists).
+// any id of a block, the controller commits a ProducerIdsRecord reserving
+// it to the metadata log (fsynced), as Kafka's controller does, so a
+// restart never hands an id out twice.
 type producerIDs struct {
-	mu   sync.Mutex
-	path string
-	next int64 // next id to give
-	end  int64 // first id past the durable block
+	mu      sync.Mutex
+	next    int64                 // next id to give
+	end     int64                 // first id past the reserved block
+	reserve func(end int64) error // commits a reservation up to end
 }
 
 const producerIDBlock = 1000
 
-// producerIDFile is the name of the file, in the first log dir.
-const producerIDFile = "weir-producer-id-block"
+// legacyProducerIDFile is where Weir kept the reservation before the
+// metadata log did, in the first log dir; openProducerIDs migrates it.
+const legacyProducerIDFile = "weir-producer-id-block"
 
-func openProducerIDs(dir string) (*producerIDs, error) {
-	p := &producerIDs{path: filepath.Join(dir, producerIDFile)}
-	b, err := os.ReadFile(p.path)
+// openProducerIDs starts after the ids the image (or an older Weir's file)
+// reserved. b.ctl must be open and the image published.
+func (b *Broker) openProducerIDs() error {
+	end := b.image.Load().NextProducerID()
+	path := filepath.Join(b.cfg.LogDirs[0], legacyProducerIDFile)
+	data, err := os.ReadFile(path)
 	switch {
-	case os.IsNotExist(err):
+	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return nil, err
+		return err
 	default:
-		end, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		if perr != nil || end < 0 {
-			return nil, fmt.Errorf("%s: not a producer id block end: %q", p.path, b)
+		old, perr := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+		if perr != nil || old < 0 {
+			return fmt.Errorf("%s: not a producer id block end: %q", path, data)
 		}
-		p.next, p.end = end, end
+		if old > end {
+			if err := b.reserveProducerIDs(old); err != nil {
+				return fmt.Errorf("migrate %s: %w", path, err)
+			}
+			end = old
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
 	}
-	return p, nil
+	b.producerIDs = &producerIDs{next: end, end: end, reserve: b.reserveProducerIDs}
+	return nil
+}
+
+// reserveProducerIDs commits that every id below end may be in use.
+func (b *Broker) reserveProducerIDs(end int64) error {
+	b.ctl.mu.Lock()
+	defer b.ctl.mu.Unlock()
+	im, err := b.commitLocked([]metadata.Record{
+		metadata.ProducerIdsRecord{BrokerID: b.nodeID, BrokerEpoch: -1, NextProducerID: end}})
+	if err != nil {
+		return err
+	}
+	// Only the reservation changed: the partition table and configs stay.
+	b.image.Store(im)
+	return nil
 }
 
 // allocate returns a new producer id.
@@ -50,7 +78,7 @@ func (p *producerIDs) allocate() (int64, error) {
 	defer p.mu.Unlock()
 	if p.next == p.end {
 		end := p.end + producerIDBlock
-		if err := logstore.WriteFileAtomic(p.path, []byte(strconv.FormatInt(end, 10)+"\n")); err != nil {
+		if err := p.reserve(end); err != nil {
 			return 0, fmt.Errorf("reserve producer ids: %w", err)
 		}
 		p.end = end

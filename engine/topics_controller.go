@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/logstore"
+	"github.com/weirmq/weir/metalog"
 )
 
 // controller serializes metadata changes on this node, standing in for the
@@ -18,12 +19,13 @@ import (
 // without taking mu.
 type controller struct {
 	mu     sync.Mutex
-	log    *metadata.Log // nil once closed
+	log    *metalog.Log // nil once closed
 	closed bool
 }
 
 // snapshotBytes is the metadata log size past which the controller writes
-// a snapshot of the image and empties the log (a variable for tests).
+// a snapshot of the image, which deletes the log's older segments (a
+// variable for tests).
 var snapshotBytes int64 = 4 << 20
 
 // errControllerClosed answers changes that arrive while the broker closes.
@@ -33,8 +35,8 @@ var errControllerClosed = errors.New("the broker is shutting down")
 // first image, opens the log dirs, makes their logs match the image and
 // publishes it all.
 func (b *Broker) openMetadata() error {
-	dir := filepath.Join(b.cfg.LogDirs[0], metadata.LogDirName)
-	l, recs, err := metadata.OpenLog(dir, b.log)
+	dir := filepath.Join(b.cfg.LogDirs[0], metalog.DirName)
+	l, recs, err := metalog.Open(dir, metalog.Options{NodeID: b.nodeID, Logger: b.log})
 	if err != nil {
 		return err
 	}
@@ -68,7 +70,7 @@ func (b *Broker) commitLocked(recs []metadata.Record) (*metadata.Image, error) {
 	if err != nil {
 		panic(fmt.Sprintf("engine: controller built records that do not apply: %v: %+v", err, recs))
 	}
-	if err := b.ctl.log.Append(recs); err != nil {
+	if _, err := b.ctl.log.Append(recs); err != nil {
 		return nil, err
 	}
 	if b.ctl.log.Size() > snapshotBytes {

@@ -579,12 +579,16 @@ func TestMetadataSnapshotAcrossRestart(t *testing.T) {
 			delete(ids, name)
 		}
 	}
-	snap, err := os.Stat(filepath.Join(dir, "__cluster_metadata-0", "metadata.snapshot"))
-	if err != nil || snap.Size() == 0 {
-		t.Fatalf("no snapshot: %v", err)
+	snaps, _ := filepath.Glob(filepath.Join(dir, "__cluster_metadata-0", "*.checkpoint"))
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots: %v", snaps)
 	}
-	if log, _ := os.Stat(filepath.Join(dir, "__cluster_metadata-0", "metadata.records")); log.Size() > 2048+1024 {
-		t.Errorf("log not compacted: %d bytes", log.Size())
+	if size := b.ctl.log.Size(); size > 2048+1024 {
+		t.Errorf("log not compacted: %d bytes", size)
+	}
+	if segs, _ := filepath.Glob(filepath.Join(dir, "__cluster_metadata-0", "*.log")); len(segs) != 1 ||
+		b.ctl.log.StartOffset() != b.ctl.log.LatestSnapshot().EndOffset {
+		t.Errorf("segments %v, log start %d, snapshot %+v", segs, b.ctl.log.StartOffset(), b.ctl.log.LatestSnapshot())
 	}
 	before := b.image.Load().Records()
 	b.Close()
@@ -598,4 +602,44 @@ func TestMetadataSnapshotAcrossRestart(t *testing.T) {
 			t.Errorf("%s not hosted after restart", name)
 		}
 	}
+}
+
+// A log dir written by the Weir before metalog (JSON frames in
+// metadata.records and metadata.snapshot) opens with its topics and
+// configs, now kept in KRaft's format.
+func TestMetadataMigratedFromOldFormat(t *testing.T) {
+	dir := t.TempDir()
+	meta := filepath.Join(dir, "__cluster_metadata-0")
+	os.MkdirAll(meta, 0o755)
+	for _, name := range []string{"metadata.records", "metadata.snapshot"} {
+		data, err := os.ReadFile(filepath.Join("..", "metalog", "testdata", "legacy", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(meta, name), data, 0o644)
+	}
+	check := func(b *Broker) {
+		t.Helper()
+		im := b.image.Load()
+		names := []string{}
+		for _, tp := range im.Topics() {
+			names = append(names, tp.Name)
+		}
+		orders, _ := im.Topic("orders")
+		events, _ := im.Topic("events")
+		if !reflect.DeepEqual(names, []string{"events", "orders"}) || len(orders.Partitions) != 2 ||
+			len(orders.Configs) != 0 || events.Configs["cleanup.policy"] != "compact" ||
+			im.BrokerConfigs("")["log.retention.ms"] != "86400000" || b.lookupPartition("orders", 1) == nil {
+			t.Fatalf("topics %v, orders %+v, events %+v, broker %v", names, orders, events, im.BrokerConfigs(""))
+		}
+	}
+	b := openBrokerAt(t, dir)
+	check(b)
+	b.Close()
+	if _, err := os.Stat(filepath.Join(meta, "metadata.records")); !os.IsNotExist(err) {
+		t.Errorf("old log left: %v", err)
+	}
+	b = openBrokerAt(t, dir)
+	defer b.Close()
+	check(b)
 }

@@ -10,7 +10,7 @@ import (
 
 var dumpLogCmd = command{
 	name:  "dump-log",
-	usage: "weir dump-log --files X.log[,Y.index,Z.timeindex] [flags]",
+	usage: "weir dump-log --files X.log[,Y.index,Z.timeindex,S.checkpoint] [flags]",
 	summary: "Print segment and index files as they are on disk; no broker needed.\n\n" +
 		"A .log prints one line per batch (offsets, position, size, magic, codec, CRC and whether it is\n" +
 		"valid, producer, leader epoch, flags); --deep-iteration adds one line per record and\n" +
@@ -20,13 +20,19 @@ var dumpLogCmd = command{
 		"checks each against the .log of the same name, as Kafka's DumpLogSegments does (\"Index\n" +
 		"mismatch\"); zeros after the last entry are preallocated space, not entries.\n\n" +
 		"Lines starting with ! are problems; with any, the exit code is 1. --output json prints one\n" +
-		"JSON object per line: per batch (with its records), per index entry, per problem.",
+		"JSON object per line: per batch (with its records), per index entry, per problem.\n\n" +
+		"--cluster-metadata-decoder reads records as the cluster metadata log's (__cluster_metadata-0):\n" +
+		"each metadata record as payload: {\"type\":\"TOPIC_RECORD\",\"version\":0,\"data\":{...}} and each\n" +
+		"control record by its type (LeaderChange, SnapshotHeader, SnapshotFooter). A snapshot\n" +
+		"(<offset>-<epoch>.checkpoint) is always read so.",
 	examples: `
 		weir dump-log --files /var/lib/weir/orders-0/00000000000000000000.log
 		weir dump-log --print-data-log --files orders-0/00000000000000000000.log
 		weir dump-log --files orders-0/00000000000000000000.index,orders-0/00000000000000000000.timeindex
 		weir dump-log --verify-index-only --files orders-0/00000000000000368769.log
-		weir dump-log --deep-iteration --output json orders-0/00000000000000000000.log | jq .records`,
+		weir dump-log --deep-iteration --output json orders-0/00000000000000000000.log | jq .records
+		weir dump-log --cluster-metadata-decoder --files __cluster_metadata-0/00000000000000000000.log
+		weir dump-log --files __cluster_metadata-0/00000000000000000042-0000000001.checkpoint`,
 }
 
 // dumper prints files and counts the problems it finds in them.
@@ -36,6 +42,7 @@ type dumper struct {
 	deep       bool // decode every record
 	data       bool // and print keys, headers and payloads
 	verifyOnly bool // index entries: print only the mismatches
+	metadata   bool // decode records as the cluster metadata log's
 	problems   int
 }
 
@@ -50,6 +57,8 @@ func DumpLog(args []string, io IO) int {
 	fs.StringSliceVar(&files, "files", nil, "files to print, comma-separated (file names may also follow the flags)")
 	fs.BoolVar(&d.data, "print-data-log", false, "print each record's key, headers and payload (implies --deep-iteration)")
 	fs.BoolVar(&d.deep, "deep-iteration", false, "decode and print every record, not only batch headers")
+	fs.BoolVar(&d.metadata, "cluster-metadata-decoder", false,
+		"decode records as the cluster metadata log's: metadata and control records (implies --deep-iteration)")
 	fs.BoolVar(&d.verifyOnly, "verify-index-only", false,
 		"for index files (or the indexes next to a .log) print only the entries that do not match the log")
 	out.register(fs)
@@ -63,7 +72,7 @@ func DumpLog(args []string, io IO) int {
 	if err := out.check(); err != nil {
 		return usageError(dumpLogCmd, io, "%v", err)
 	}
-	d.json, d.deep = out.json(), d.deep || d.data
+	d.json, d.deep = out.json(), d.deep || d.data || d.metadata
 	d.w = bufio.NewWriterSize(io.Out, 64<<10)
 	failed := 0
 	for _, path := range files {
@@ -93,8 +102,13 @@ func (d *dumper) dumpFile(path string) error {
 		return d.dumpIndex(path, offsetIndexKind)
 	case strings.HasSuffix(path, timeIndexKind.suffix):
 		return d.dumpIndex(path, timeIndexKind)
+	case strings.HasSuffix(path, ".checkpoint"):
+		meta, deep := d.metadata, d.deep
+		d.metadata, d.deep = true, true
+		defer func() { d.metadata, d.deep = meta, deep }()
+		return d.dumpSnapshot(path)
 	}
-	return fmt.Errorf("%s: not a .log, .index or .timeindex file", path)
+	return fmt.Errorf("%s: not a .log, .index, .timeindex or metadata snapshot (.checkpoint) file", path)
 }
 
 // baseOffsetFromName reads the base offset from a segment file's name:

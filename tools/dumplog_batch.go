@@ -80,12 +80,18 @@ func (d *dumper) batch(file string, pos int64, b logstore.Batch, next *int64) {
 			problems = append(problems, "records: "+err.Error())
 		}
 	}
+	var metas []metaRecord
+	if d.metadata {
+		var bad []string
+		metas, bad = decodeMetadata(b, recs)
+		problems = append(problems, bad...)
+	}
 	d.problems += len(problems)
 	if d.json {
-		writeJSONLine(d.w, d.batchJSON(file, pos, b, recs, problems))
+		writeJSONLine(d.w, d.batchJSON(file, pos, b, recs, metas, problems))
 		return
 	}
-	d.printBatch(pos, b, recs, problems)
+	d.printBatch(pos, b, recs, metas, problems)
 }
 
 func timestampType(b logstore.Batch) string {

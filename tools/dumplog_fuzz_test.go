@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzDumpLog feeds arbitrary bytes to the decoders of files on disk: as
-// a segment, walked and decoded record by record in both output forms,
+// a segment, walked and decoded record by record in both output forms
+// (and as the cluster metadata log's records),
 // and as both kinds of index checked against that segment. Nothing may
 // panic or hang; damage must come out as problems. The seeds are segments
 // of every codec, whole and torn, kept small: the fuzzer minimizes every
@@ -25,9 +26,11 @@ func FuzzDumpLog(f *testing.F) {
 	maxDecompressedBytes = 1 << 20 // a decompression bomb is reported, quickly
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, asJSON := range []bool{false, true} {
-			d := &dumper{w: bufio.NewWriter(io.Discard), json: asJSON, deep: true, data: true}
-			if err := d.dumpBatches("fuzz.log", bytes.NewReader(data), int64(len(data)), 0); err != nil {
-				t.Fatalf("a byte slice cannot fail to read: %v", err)
+			for _, meta := range []bool{false, true} {
+				d := &dumper{w: bufio.NewWriter(io.Discard), json: asJSON, deep: true, data: true, metadata: meta}
+				if err := d.dumpBatches("fuzz.log", bytes.NewReader(data), int64(len(data)), 0); err != nil {
+					t.Fatalf("a byte slice cannot fail to read: %v", err)
+				}
 			}
 		}
 		spans, err := readSpans(bytes.NewReader(data), int64(len(data)))

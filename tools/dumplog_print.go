@@ -13,7 +13,7 @@ import (
 
 // printBatch writes a batch for people, in the key: value style of Kafka's
 // DumpLogSegments, then its problems and records.
-func (d *dumper) printBatch(pos int64, b logstore.Batch, recs []record, problems []string) {
+func (d *dumper) printBatch(pos int64, b logstore.Batch, recs []record, metas []metaRecord, problems []string) {
 	fmt.Fprintf(d.w, "baseOffset: %d lastOffset: %d count: %d position: %d %s: %d size: %d magic: %d "+
 		"compression: %s crc: %#08x crcValid: %t producerId: %d producerEpoch: %d baseSequence: %d "+
 		"partitionLeaderEpoch: %d isTransactional: %t isControl: %t\n",
@@ -23,9 +23,20 @@ func (d *dumper) printBatch(pos int64, b logstore.Batch, recs []record, problems
 	for _, p := range problems {
 		fmt.Fprintf(d.w, "! position %d: %s\n", pos, p)
 	}
-	for _, r := range recs {
+	for i, r := range recs {
+		if i < len(metas) {
+			d.printMetadataRecord(b, r, metas[i])
+			continue
+		}
 		d.printRecord(b, r)
 	}
+}
+
+// printMetadataRecord prints a record of the cluster metadata log with its
+// decoded payload, in the layout of Kafka's --cluster-metadata-decoder.
+func (d *dumper) printMetadataRecord(b logstore.Batch, r record, m metaRecord) {
+	fmt.Fprintf(d.w, "| offset: %d %s: %d keySize: %d valueSize: %d headerKeys: [] %s: %s\n",
+		r.Offset, timestampType(b), r.Timestamp, nullableLen(r.Key), nullableLen(r.Value), m.Label, m.Value)
 }
 
 func (d *dumper) printRecord(b logstore.Batch, r record) {
@@ -115,6 +126,7 @@ type recordJSON struct {
 	Value      json.RawMessage `json:"value,omitempty"`
 	Headers    *[]jsonHeader   `json:"headers,omitempty"`
 	Control    *controlJSON    `json:"control,omitempty"`
+	Metadata   *metaRecord     `json:"metadata,omitempty"` // --cluster-metadata-decoder
 }
 
 type controlJSON struct {
@@ -122,7 +134,8 @@ type controlJSON struct {
 	CoordinatorEpoch int32  `json:"coordinator_epoch"`
 }
 
-func (d *dumper) batchJSON(file string, pos int64, b logstore.Batch, recs []record, problems []string) batchJSON {
+func (d *dumper) batchJSON(file string, pos int64, b logstore.Batch, recs []record, metas []metaRecord,
+	problems []string) batchJSON {
 	j := batchJSON{File: file, Position: pos, BaseOffset: b.BaseOffset(), LastOffset: b.LastOffset(),
 		Count: b.RecordCount(), Size: b.Size(), Magic: b.Magic(), Compression: codecName(b.Codec()),
 		CRC: b.CRC(), CRCValid: b.ComputeCRC() == b.CRC(), TimestampType: timestampType(b),
@@ -132,13 +145,15 @@ func (d *dumper) batchJSON(file string, pos int64, b logstore.Batch, recs []reco
 	if d.deep {
 		j.Records = []recordJSON{}
 	}
-	for _, r := range recs {
+	for i, r := range recs {
 		rj := recordJSON{Offset: r.Offset, Timestamp: r.Timestamp, KeySize: nullableLen(r.Key),
 			ValueSize: nullableLen(r.Value), HeaderKeys: []string{}}
 		for _, h := range r.Headers {
 			rj.HeaderKeys = append(rj.HeaderKeys, h.Key)
 		}
-		if b.IsControl() {
+		if i < len(metas) {
+			rj.Metadata = &metas[i]
+		} else if b.IsControl() {
 			rj.Control = &controlJSON{controlType(r.Key), coordinatorEpoch(r.Value)}
 		}
 		if d.data {

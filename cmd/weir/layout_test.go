@@ -7,8 +7,10 @@ import (
 )
 
 // TestDependencyArrows keeps the layout's arrows pointing one way:
-// ring <- netio <- engine and logstore <- replica <- engine; tools and
-// bench reach brokers only through client libraries.
+// ring <- netio <- engine and logstore <- replica <- engine, and
+// logstore <- metalog <- engine; tools and bench reach brokers only
+// through client libraries (tools read files through logstore and
+// metalog).
 func TestDependencyArrows(t *testing.T) {
 	const mod = "github.com/weirmq/weir/"
 	allowed := map[string][]string{
@@ -16,7 +18,8 @@ func TestDependencyArrows(t *testing.T) {
 		"logstore": nil,
 		"netio":    {"ring"},
 		"replica":  {"logstore"},
-		"tools":    {"logstore"},
+		"metalog":  {"logstore"},
+		"tools":    {"logstore", "metalog"},
 		"bench":    nil,
 	}
 	for pkg, ok := range allowed {

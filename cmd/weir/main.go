@@ -73,7 +73,7 @@ Usage:
   weir consume --topic T [--group G]                          print records
   weir group list|describe|delete|reset-offsets               administer consumer groups
   weir config describe|alter                                  show or change topic and broker configs
-  weir dump-log --files X.log[,Y.index]                       print segment and index files (no broker)
+  weir dump-log --files X.log[,Y.index]                       print segment, index and metadata snapshot files (no broker)
   weir bench produce|consume|e2e|matrix|compare               measure a Kafka-compatible broker
   weir version                                                print the version
   weir help [command]                                         show this or a command's flags

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"sort"
+
+	"github.com/weirmq/weir/metalog"
 )
 
 // Image is one consistent view of the cluster. It is never modified after
@@ -19,6 +21,10 @@ type Image struct {
 	// brokerConfigs are the dynamic broker configs by resource name: ""
 	// for the cluster-wide default, else a node id.
 	brokerConfigs map[string]map[string]string
+	// features are the finalized feature levels (metadata.version).
+	features map[string]int16
+	// nextProducerID is the first producer id not yet reserved.
+	nextProducerID int64
 }
 
 // Broker is one broker and where clients reach it.
@@ -74,6 +80,7 @@ func New(clusterID string, nodeID, controllerID int32, brokers []Broker, topics 
 		topics:        map[string]*Topic{},
 		topicsByID:    map[[16]byte]*Topic{},
 		brokerConfigs: map[string]map[string]string{},
+		features:      map[string]int16{},
 	}
 	im = im.WithBrokers(controllerID, brokers)
 	for i := range topics {
@@ -132,6 +139,12 @@ func (im *Image) Topics() []*Topic {
 // it is nil when there are none.
 func (im *Image) BrokerConfigs(name string) map[string]string { return im.brokerConfigs[name] }
 
+// FeatureLevel is a finalized feature's level, 0 when it is not set.
+func (im *Image) FeatureLevel(name string) int16 { return im.features[name] }
+
+// NextProducerID is the first producer id no ProducerIdsRecord reserved.
+func (im *Image) NextProducerID() int64 { return im.nextProducerID }
+
 // Apply returns the image with recs applied in order; im is unchanged. A
 // record that does not fit the image (a topic created twice, a partition
 // of an unknown topic) is an error: the records are corrupt or the caller
@@ -142,6 +155,7 @@ func (im *Image) Apply(recs ...Record) (*Image, error) {
 		topics:        maps.Clone(im.topics),
 		topicsByID:    maps.Clone(im.topicsByID),
 		brokerConfigs: maps.Clone(im.brokerConfigs),
+		features:      maps.Clone(im.features), nextProducerID: im.nextProducerID,
 	}, copied: map[*Topic]bool{}}
 	for i, r := range recs {
 		if err := a.apply(r); err != nil {
@@ -187,8 +201,22 @@ func (a *applier) apply(r Record) error {
 		} else {
 			t.Partitions[r.Partition] = p
 		}
+	case PartitionChangeRecord:
+		return a.applyPartitionChange(r)
 	case ConfigRecord:
 		return a.applyConfig(r)
+	case FeatureLevelRecord:
+		if r.FeatureLevel == 0 {
+			delete(a.im.features, r.Name)
+		} else {
+			a.im.features[r.Name] = r.FeatureLevel
+		}
+	case ProducerIdsRecord:
+		if r.NextProducerID < a.im.nextProducerID {
+			return fmt.Errorf("producer ids reserved up to %d, then %d", a.im.nextProducerID, r.NextProducerID)
+		}
+		a.im.nextProducerID = r.NextProducerID
+	case NoOpRecord:
 	case RemoveTopicRecord:
 		t, ok := a.im.topicsByID[r.ID]
 		if !ok {
@@ -199,6 +227,33 @@ func (a *applier) apply(r Record) error {
 	default:
 		return fmt.Errorf("unknown record type %T", r)
 	}
+	return nil
+}
+
+// applyPartitionChange merges a change into a partition as Kafka's
+// PartitionRegistration.merge does: a leader given (even the same one)
+// bumps the leader epoch, and every change bumps the partition epoch.
+func (a *applier) applyPartitionChange(r PartitionChangeRecord) error {
+	t, ok := a.im.topicsByID[r.TopicID]
+	if !ok || r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
+		return fmt.Errorf("change of unknown partition %d of topic id %x", r.Partition, r.TopicID)
+	}
+	if r.Replicas != nil && len(r.Replicas) == 0 {
+		return fmt.Errorf("change of partition %d of %q to no replicas", r.Partition, t.Name)
+	}
+	t = a.mutable(t)
+	p := &t.Partitions[r.Partition]
+	if r.Replicas != nil {
+		p.Replicas = slices.Clone(r.Replicas)
+	}
+	if r.ISR != nil {
+		p.ISR = slices.Clone(r.ISR)
+	}
+	if r.Leader != metalog.LeaderUnchanged {
+		p.Leader = r.Leader
+		p.LeaderEpoch++
+	}
+	p.PartitionEpoch++
 	return nil
 }
 
@@ -249,11 +304,20 @@ func (a *applier) mutable(t *Topic) *Topic {
 	return n
 }
 
-// Records are records that build im's topics and configs from an empty
-// image: what a snapshot holds. The order is fixed (topics by name, keys
-// sorted), so equal images give equal snapshots.
+// Records are records that build im's features, topics, configs and
+// producer id reservation from an empty image: what a snapshot holds. The
+// order is fixed (metadata.version first, as KRaft requires, then topics
+// by name, keys sorted), so equal images give equal snapshots.
 func (im *Image) Records() []Record {
 	var out []Record
+	if v, ok := im.features[metalog.MetadataVersionFeature]; ok {
+		out = append(out, FeatureLevelRecord{Name: metalog.MetadataVersionFeature, FeatureLevel: v})
+	}
+	for _, name := range slices.Sorted(maps.Keys(im.features)) {
+		if name != metalog.MetadataVersionFeature {
+			out = append(out, FeatureLevelRecord{Name: name, FeatureLevel: im.features[name]})
+		}
+	}
 	for _, t := range im.Topics() {
 		out = append(out, TopicRecord{Name: t.Name, ID: t.ID})
 		for _, k := range slices.Sorted(maps.Keys(t.Configs)) {
@@ -271,6 +335,9 @@ func (im *Image) Records() []Record {
 			v := m[k]
 			out = append(out, ConfigRecord{ResourceType: ResourceBroker, ResourceName: name, Name: k, Value: &v})
 		}
+	}
+	if im.nextProducerID > 0 {
+		out = append(out, ProducerIdsRecord{BrokerID: im.NodeID, BrokerEpoch: -1, NextProducerID: im.nextProducerID})
 	}
 	return out
 }

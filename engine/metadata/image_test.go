@@ -3,6 +3,8 @@ package metadata
 import (
 	"reflect"
 	"testing"
+
+	"github.com/weirmq/weir/metalog"
 )
 
 func TestImage(t *testing.T) {
@@ -133,5 +135,68 @@ func TestRecordsRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(again.Records(), im.Records()) || !reflect.DeepEqual(again.Topics(), im.Topics()) {
 		t.Errorf("rebuilt image differs:\n%+v\n%+v", again.Records(), im.Records())
+	}
+}
+
+// PartitionChangeRecord merges as Kafka's PartitionRegistration.merge: a
+// leader given bumps the leader epoch, every change the partition epoch,
+// and nil fields stay.
+func TestApplyPartitionChange(t *testing.T) {
+	im, _ := New("c", 1, 1, nil, nil).Apply(createRecords("a", 1, 2)...)
+	id := [16]byte{1}
+	im2, err := im.Apply(
+		PartitionChangeRecord{TopicID: id, Partition: 1, ISR: []int32{1, 2}, Replicas: []int32{1, 2},
+			Leader: metalog.LeaderUnchanged, LeaderRecoveryState: metalog.RecoveryStateUnchanged},
+		PartitionChangeRecord{TopicID: id, Partition: 1, Leader: 2, LeaderRecoveryState: metalog.RecoveryStateUnchanged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, _ := im2.Topic("a")
+	want := Partition{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 2, LeaderEpoch: 1, PartitionEpoch: 2}
+	if !reflect.DeepEqual(tp.Partitions[1], want) || !reflect.DeepEqual(tp.Partitions[0].ISR, []int32{1}) {
+		t.Errorf("partitions %+v", tp.Partitions)
+	}
+	if old, _ := im.Topic("a"); old.Partitions[1].Leader != 1 {
+		t.Errorf("older image changed: %+v", old.Partitions[1])
+	}
+	for name, r := range map[string]PartitionChangeRecord{
+		"unknown partition": {TopicID: id, Partition: 2, Leader: metalog.LeaderUnchanged},
+		"unknown topic":     {TopicID: [16]byte{9}, Leader: metalog.LeaderUnchanged},
+		"no replicas":       {TopicID: id, Replicas: []int32{}, Leader: metalog.LeaderUnchanged},
+	} {
+		if _, err := im.Apply(r); err == nil {
+			t.Errorf("%s: applied", name)
+		}
+	}
+}
+
+// An image's records start with metadata.version and end with the
+// producer id reservation, and rebuild the same image.
+func TestRecordsFeaturesAndProducerIDs(t *testing.T) {
+	im, err := New("c", 1, 1, nil, nil).Apply(append([]Record{
+		FeatureLevelRecord{Name: "z.feature", FeatureLevel: 2},
+		FeatureLevelRecord{Name: metalog.MetadataVersionFeature, FeatureLevel: metalog.MetadataVersion},
+		ProducerIdsRecord{BrokerID: 1, BrokerEpoch: -1, NextProducerID: 1000},
+		NoOpRecord{},
+	}, createRecords("a", 1, 1)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := im.Records()
+	if recs[0] != (FeatureLevelRecord{Name: metalog.MetadataVersionFeature, FeatureLevel: metalog.MetadataVersion}) ||
+		recs[1] != (FeatureLevelRecord{Name: "z.feature", FeatureLevel: 2}) ||
+		recs[len(recs)-1] != (ProducerIdsRecord{BrokerID: 1, BrokerEpoch: -1, NextProducerID: 1000}) {
+		t.Errorf("records %+v", recs)
+	}
+	again, err := New("c", 1, 1, nil, nil).Apply(recs...)
+	if err != nil || again.NextProducerID() != 1000 || again.FeatureLevel("z.feature") != 2 ||
+		!reflect.DeepEqual(again.Records(), recs) {
+		t.Errorf("rebuilt: %v %+v", err, again.Records())
+	}
+	if _, err := im.Apply(ProducerIdsRecord{NextProducerID: 999}); err == nil {
+		t.Errorf("producer ids went back")
+	}
+	if gone, _ := im.Apply(FeatureLevelRecord{Name: "z.feature"}); gone.FeatureLevel("z.feature") != 0 {
+		t.Errorf("level 0 did not remove the feature")
 	}
 }
