@@ -8,7 +8,7 @@ import (
 
 	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/logstore"
-	"github.com/weirmq/weir/metalog"
+	"github.com/weirmq/weir/logstore/metalog"
 )
 
 // controller serializes metadata changes on this node, standing in for the

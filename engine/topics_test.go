@@ -612,7 +612,7 @@ func TestMetadataMigratedFromOldFormat(t *testing.T) {
 	meta := filepath.Join(dir, "__cluster_metadata-0")
 	os.MkdirAll(meta, 0o755)
 	for _, name := range []string{"metadata.records", "metadata.snapshot"} {
-		data, err := os.ReadFile(filepath.Join("..", "metalog", "testdata", "legacy", name))
+		data, err := os.ReadFile(filepath.Join("..", "logstore", "metalog", "testdata", "legacy", name))
 		if err != nil {
 			t.Fatal(err)
 		}

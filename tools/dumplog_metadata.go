@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/weirmq/weir/logstore"
-	"github.com/weirmq/weir/metalog"
+	"github.com/weirmq/weir/logstore/metalog"
 )
 
 // metaRecord is a record of the cluster metadata log decoded for

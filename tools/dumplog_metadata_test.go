@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weirmq/weir/metalog"
+	"github.com/weirmq/weir/logstore/metalog"
 )
 
 // A metadata log written by metalog, and its snapshot, print every record

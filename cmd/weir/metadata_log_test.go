@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/weirmq/weir/metalog"
+	"github.com/weirmq/weir/logstore/metalog"
 )
 
 // The metadata log `weir serve` writes is a Kafka segment of KRaft records:

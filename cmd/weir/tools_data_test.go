@@ -288,10 +288,11 @@ func TestDumpLogLiveSegment(t *testing.T) {
 		t.Fatalf("dump-log found %d records in %d batches:\n%s\nwant:\n%s", len(got), len(batches),
 			strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// The live indexes are preallocated zeros: no entries, no problems.
+	// The live indexes hold no entries yet (they are written at roll and
+	// close): none printed, no problems.
 	for _, ext := range []string{".index", ".timeindex"} {
 		code, stdout, _ := runDataTool(t, "", "dump-log", strings.TrimSuffix(seg, ".log")+ext)
-		if code != 0 || strings.Contains(stdout, "offset:") || !strings.Contains(stdout, "preallocated") {
+		if code != 0 || strings.Contains(stdout, "offset:") || strings.Contains(stdout, "mismatch") {
 			t.Errorf("live %s: exit %d\n%s", ext, code, stdout)
 		}
 	}

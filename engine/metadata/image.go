@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/weirmq/weir/metalog"
+	"github.com/weirmq/weir/logstore/metalog"
 )
 
 // Image is one consistent view of the cluster. It is never modified after

@@ -1,6 +1,6 @@
 package metadata
 
-import "github.com/weirmq/weir/metalog"
+import "github.com/weirmq/weir/logstore/metalog"
 
 // The records are metalog's, which encodes them in Kafka's format; they are
 // named here too so the engine speaks of metadata records in one package.

@@ -6,7 +6,7 @@
 // it writes (kafka-dump-log.sh --cluster-metadata-decoder), and so does
 // `weir dump-log --cluster-metadata-decoder`.
 //
-// It imports only logstore. One file per concern: records.go (the types),
+// It lives under logstore and imports only logstore. One file per concern: records.go (the types),
 // codec.go (a record's bytes), wire.go (Kafka's primitive types),
 // control.go, batch.go (batches of records), snapshot.go (snapshot files),
 // log.go (the log on disk), legacy.go (reading Weir's earlier format once,
