@@ -29,7 +29,7 @@ func (s *fakeServer) Stats() netio.Stats                                 { retur
 func openWith(t *testing.T, listen func(netio.Config, netio.Handler) (netio.Server, error), kv ...string) (*Broker, error) {
 	t.Helper()
 	c := config.New(config.Kafka)
-	for _, p := range append([]string{"node.id=1", "log.dirs=" + t.TempDir()}, kv...) {
+	for _, p := range append(append([]string{"node.id=1", "log.dirs=" + t.TempDir()}, smallLogs...), kv...) {
 		k, v, _ := cut(p)
 		if err := c.Set(k, v, config.SourceFlag); err != nil {
 			t.Fatal(err)

@@ -83,7 +83,7 @@ func (c *fakeConn) Respond(seq uint64, resp netio.Response) {
 func newTestBroker(t testing.TB, kv ...string) *Broker {
 	t.Helper()
 	c := config.New(config.Kafka)
-	base := []string{"node.id=1", "listeners=PLAINTEXT://127.0.0.1:9092", "log.dirs=" + t.TempDir()}
+	base := append([]string{"node.id=1", "listeners=PLAINTEXT://127.0.0.1:9092", "log.dirs=" + t.TempDir()}, smallLogs...)
 	for _, p := range append(base, kv...) {
 		k, v, _ := cut(p)
 		if err := c.Set(k, v, config.SourceFlag); err != nil {

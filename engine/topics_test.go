@@ -14,8 +14,10 @@ import (
 	"github.com/weirmq/weir/logstore"
 )
 
-// smallLogs keeps the preallocated segments of test topics small.
-var smallLogs = []string{"log.segment.bytes=1048576", "log.index.size.max.bytes=65536"}
+// smallLogs keep every test broker's files small: 1 MiB segments, 64 KiB
+// indexes, the offsets topic's segments as small.
+var smallLogs = []string{"log.segment.bytes=1048576", "log.index.size.max.bytes=65536",
+	"offsets.topic.segment.bytes=1048576"}
 
 // newTopicBroker is a broker for admin tests: small segments, more config.
 func newTopicBroker(t *testing.T, kv ...string) *Broker {
@@ -554,7 +556,7 @@ func TestMetadataAutoCreate(t *testing.T) {
 		t.Fatalf("__consumer_offsets: %+v", rt)
 	}
 	if tc := b.topicConfig("__consumer_offsets"); tc.values.Text("cleanup.policy") != "compact" ||
-		tc.values.Int("segment.bytes") != 104857600 {
+		tc.values.Int("segment.bytes") != 1048576 { // offsets.topic.segment.bytes
 		t.Errorf("__consumer_offsets configs: %s %d", tc.values.Text("cleanup.policy"), tc.values.Int("segment.bytes"))
 	}
 	off := newTopicBroker(t, "auto.create.topics.enable=false")

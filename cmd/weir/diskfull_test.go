@@ -21,12 +21,12 @@ import (
 // batch twice, soon (franz-go refreshes metadata before it retries a
 // partition's error, by default at most every 5 s), so that a full disk
 // shows as the error a record fails with.
-func diskFullProducer(t *testing.T, addr, topic string) *kgo.Client {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
+func diskFullProducer(t *testing.T, addr, topic string, opts ...kgo.Opt) *kgo.Client {
+	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite(), kgo.RecordRetries(2),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
 		kgo.ProducerBatchMaxBytes(256<<10), kgo.ProducerLinger(0), kgo.RetryTimeout(2*time.Second),
-		kgo.MetadataMinAge(50*time.Millisecond))
+		kgo.MetadataMinAge(50*time.Millisecond))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,9 +34,10 @@ func diskFullProducer(t *testing.T, addr, topic string) *kgo.Client {
 	return cl
 }
 
-// produceRound sends n records of size bytes and returns the acknowledged
-// ones (partition -> offset -> value) and the first error.
-func produceRound(cl *kgo.Client, round, n, size int, acked map[int32]map[int64]string) error {
+// produceRound sends n records of size bytes (to the partitions in parts
+// in turn, if any; the client must partition manually then) and returns
+// the acknowledged ones (partition -> offset -> value) and the first error.
+func produceRound(cl *kgo.Client, round, n, size int, acked map[int32]map[int64]string, parts ...int32) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var recs []*kgo.Record
@@ -44,7 +45,11 @@ func produceRound(cl *kgo.Client, round, n, size int, acked map[int32]map[int64]
 		v := make([]byte, size) // incompressible: each record takes its size on disk
 		rand.Read(v)
 		copy(v, fmt.Sprintf("round %d record %d ", round, i))
-		recs = append(recs, &kgo.Record{Value: v})
+		r := &kgo.Record{Value: v}
+		if len(parts) > 0 {
+			r.Partition = parts[i%len(parts)]
+		}
+		recs = append(recs, r)
 	}
 	var first error
 	for _, r := range cl.ProduceSync(ctx, recs...) {
@@ -107,17 +112,19 @@ func checkAcked(t *testing.T, addr, topic string, acked map[int32]map[int64]stri
 // acknowledged record stays readable, produce answers KAFKA_STORAGE_ERROR
 // while the broker keeps answering, CreateTopics fails cleanly, the broker
 // restarts on the full disk and serves reads, and once space is freed the
-// same partitions take writes again, without a restart.
+// same partitions take writes again, without a restart. A second log dir
+// on another file system keeps taking writes throughout.
 func TestDiskFull(t *testing.T) {
 	start := time.Now()
 	mnt, ext4 := smallfs.Mount(t, 48<<20)
 	if !ext4 {
 		t.Log("no loop-mounted ext4 here: running on tmpfs")
 	}
-	dir := filepath.Join(mnt, "data")
+	dir, other := filepath.Join(mnt, "data"), t.TempDir()
 	port := freePort(t)
-	opts := brokerOpts{io: "uring", logDir: dir, port: port, args: []string{"--log.segment.bytes=4194304",
-		"--log.segment.preallocate.step.bytes=1048576", "--offsets.topic.num.partitions=1"}}
+	opts := brokerOpts{io: "uring", logDir: other, port: port, args: []string{"--log.segment.bytes=4194304",
+		"--log.segment.preallocate.step.bytes=1048576", "--offsets.topic.num.partitions=1",
+		"--log.dirs=" + other + "," + dir}}
 	// Space to give back at the end, as an operator deleting files would.
 	ballast := filepath.Join(mnt, "ballast")
 	if err := os.WriteFile(ballast, make([]byte, 12<<20), 0o644); err != nil {
@@ -126,6 +133,15 @@ func TestDiskFull(t *testing.T) {
 	b := startBroker(t, opts)
 	const topic = "fill"
 	createTopic(t, b.addr, topic, 4)
+	var onOther []int32 // partitions on the log dir that does not fill up
+	for p := int32(0); p < 4; p++ {
+		if _, err := os.Stat(filepath.Join(other, fmt.Sprintf("%s-%d", topic, p))); err == nil {
+			onOther = append(onOther, p)
+		}
+	}
+	if len(onOther) == 0 || len(onOther) == 4 {
+		t.Fatalf("partitions on %s: %v; want them spread over both log dirs", other, onOther)
+	}
 	cl := diskFullProducer(t, b.addr, topic)
 	acked := map[int32]map[int64]string{}
 	var full error
@@ -145,6 +161,10 @@ func TestDiskFull(t *testing.T) {
 	}
 	if !errors.Is(full, kerr.KafkaStorageError) {
 		t.Fatalf("produce to a full disk: %v, want KAFKA_STORAGE_ERROR", full)
+	}
+	manual := diskFullProducer(t, b.addr, topic, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := produceRound(manual, 1500, 16, 8<<10, acked, onOther...); err != nil {
+		t.Fatalf("produce to partitions %v of the other log dir while one is full: %v", onOther, err)
 	}
 	adm := newAdmin(t, b.addr)
 	if _, err := adm.ListTopics(ctxTimeout(t)); err != nil {
