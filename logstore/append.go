@@ -249,17 +249,29 @@ func (l *Log) roll(base int64, now time.Time) (*Segment, error) {
 		}
 		return nil, err
 	}
+	// Should the old segment fail to seal, the new one must not stay on
+	// disk: at the next open it would be the last segment, and the log end
+	// would go back to its base.
+	undo := func(err error) (*Segment, error) {
+		seg.Release()
+		removeSegmentFiles(l.dir, base, "")
+		if isNoSpace(err) {
+			if aerr := old.activate(); aerr != nil {
+				return nil, aerr
+			}
+			return nil, fmt.Errorf("%w: roll %s-%d: %w", ErrNoSpace, l.topic, l.partition, err)
+		}
+		return nil, err
+	}
 	segs := l.segments()
 	keep := segs[:len(segs)-1]
 	if old.size.Load() != 0 {
 		if err := old.seal(); err != nil {
-			seg.Release()
-			return nil, err
+			return undo(err)
 		}
 		keep = segs
 	} else if err := old.markDeleted(); err != nil {
-		seg.Release()
-		return nil, err
+		return undo(err)
 	}
 	l.publish(append(keep[:len(keep):len(keep)], seg))
 	var files []*os.File

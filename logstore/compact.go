@@ -677,6 +677,8 @@ func renameSegmentFiles(dir string, base int64, from, to string) error {
 	return nil
 }
 
+// removeSegmentFiles removes the files of the segment at base (with suffix
+// after each name: "" for a segment's own files), where they exist.
 func removeSegmentFiles(dir string, base int64, suffix string) {
 	for _, suf := range segmentSuffixes {
 		os.Remove(filepath.Join(dir, segmentName(base, suf+suffix)))

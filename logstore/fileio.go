@@ -123,6 +123,12 @@ func reserve(f *os.File, from, to int64, keepSize bool) error {
 // unlike EIO.
 func isNoSpace(err error) bool { return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) }
 
+// isRetryable reports an error that a later try may not meet: a full disk,
+// or no file descriptor left (EMFILE, ENFILE).
+func isRetryable(err error) bool {
+	return isNoSpace(err) || errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
+}
+
 // zeroRange makes [from, to) of f read as zeros without changing its length
 // (a reader may have it mapped: shrinking would fault it). It punches a hole
 // and reserves the blocks again, or writes zeros where holes are unsupported.

@@ -50,7 +50,7 @@ func (r *reserveStep) next(now time.Time, maxStep int64) int64 {
 // written. A full disk refuses this append with ErrNoSpace and leaves the
 // log usable; any other error fails it.
 func (l *Log) reserveFor(seg *Segment, end int64, now time.Time) error {
-	if l.noFallocate || end <= seg.reserved {
+	if l.noFallocate || end <= min(seg.reserved, seg.idxReserved) {
 		return nil
 	}
 	var target int64
@@ -89,7 +89,7 @@ func (l *Log) reserveTo(seg *Segment, target int64) error {
 	if err := reserve(seg.log, seg.reserved, target, false); err != nil {
 		return err
 	}
-	seg.reserved = target
+	seg.reserved = max(seg.reserved, target)
 	if target <= seg.idxReserved {
 		return nil
 	}
@@ -102,7 +102,7 @@ func (l *Log) reserveTo(seg *Segment, target int64) error {
 	if err := reserveIndexFile(seg.tidx.path, min(entries+1, int64(seg.tidx.maxEntries))*timeEntrySize); err != nil {
 		return err
 	}
-	seg.idxReserved = target
+	seg.idxReserved = max(seg.idxReserved, target)
 	return nil
 }
 
@@ -110,21 +110,27 @@ func (l *Log) reserveTo(seg *Segment, target int64) error {
 // segment's end when nothing was appended for idleRelease. The .log is cut
 // to its logical size: that size never shrinks here, and readers only touch
 // bytes below it.
+//
+// It is best effort: a reader holding the segment (a range handed out before
+// a truncation may reach past the end) or a failure to open the index files
+// (EMFILE) leaves it for the next maintenance.
 func (l *Log) releaseIdleLocked(now time.Time) error {
 	seg := l.active()
-	if seg.reserved <= seg.size.Load() || now.Sub(l.lastAppend) < idleRelease {
+	if seg.reserved <= seg.size.Load() || now.Sub(l.lastAppend) < idleRelease || seg.refs.Load() > 1 {
 		return nil
+	}
+	for _, trim := range []func(bool) error{seg.idx.trim, seg.tidx.trim} {
+		if err := trim(false); err != nil {
+			if isRetryable(err) {
+				return nil
+			}
+			return err
+		}
 	}
 	seg.fileMu.Lock()
 	err := seg.trimLog()
 	seg.fileMu.Unlock()
 	if err != nil {
-		return err
-	}
-	if err := seg.idx.trim(false); err != nil {
-		return err
-	}
-	if err := seg.tidx.trim(false); err != nil {
 		return err
 	}
 	seg.reserved, seg.idxReserved = seg.size.Load(), 0

@@ -183,6 +183,9 @@ func openSegmentFiles(dir string, base int64, create bool, cfg *Config, logger *
 	}
 	lf, err := os.OpenFile(path(logSuffix), flags, 0o644)
 	if err != nil {
+		if create {
+			removeSegmentFiles(dir, base, "")
+		}
 		return nil, fmt.Errorf("open segment: %w", err)
 	}
 	missing := false
@@ -190,6 +193,8 @@ func openSegmentFiles(dir string, base int64, create bool, cfg *Config, logger *
 		if create {
 			if err := writeIndexFile(path(suffix), nil, 0, false); err != nil {
 				lf.Close()
+				// A half-made segment must not be found at the next open.
+				removeSegmentFiles(dir, base, "")
 				return nil, fmt.Errorf("open segment: %w", err)
 			}
 		} else if _, err := os.Stat(path(suffix)); os.IsNotExist(err) {

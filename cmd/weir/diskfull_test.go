@@ -170,10 +170,12 @@ func TestDiskFull(t *testing.T) {
 	if _, err := adm.ListTopics(ctxTimeout(t)); err != nil {
 		t.Fatalf("metadata on a full disk: %v", err)
 	}
-	if resp, err := adm.CreateTopic(ctxTimeout(t), 2, 1, nil, "on-a-full-disk"); err == nil && resp.Err == nil {
-		t.Fatal("CreateTopics succeeded on a full disk")
-	} else if err == nil && !errors.Is(resp.Err, kerr.KafkaStorageError) {
-		t.Fatalf("CreateTopics on a full disk: %v, want KAFKA_STORAGE_ERROR", resp.Err)
+	resp, err := adm.CreateTopic(ctxTimeout(t), 2, 1, nil, "on-a-full-disk")
+	if err == nil {
+		err = resp.Err // kadm returns the topic's error as err too
+	}
+	if !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("CreateTopics on a full disk: %v, want KAFKA_STORAGE_ERROR", err)
 	}
 	if topics, err := adm.ListTopics(ctxTimeout(t)); err != nil || topics.Has("on-a-full-disk") {
 		t.Fatalf("a topic that failed to be created is listed: %v", err)

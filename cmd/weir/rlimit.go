@@ -9,10 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// filesPerPartition is what a partition holds open: its directory (for
-// fsyncs of new entries) and its active segment's .log, .index and
-// .timeindex; each rolled segment adds three more.
-const filesPerPartition = 4
+// filesPerPartition is what a partition holds open at least: its active
+// segment's .log (each older segment adds its own .log; indexes and the
+// directory are opened only while used).
+const filesPerPartition = 1
 
 // wantOpenFiles is the open-files limit serve asks for: as Kafka's
 // packaging does (LimitNOFILE), far above what thousands of partitions with

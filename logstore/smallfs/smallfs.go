@@ -48,6 +48,52 @@ func Mount(t testing.TB, size int64) (dir string, ext4 bool) {
 	return mnt, ext4
 }
 
+// MountTmpfs mounts a tmpfs of size bytes and at most inodes files and
+// directories (for running out of inodes rather than blocks); it skips the
+// test when it cannot.
+func MountTmpfs(t testing.TB, size int64, inodes int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting tmpfs needs root")
+	}
+	mnt := t.TempDir()
+	opts := "size=" + strconv.FormatInt(size, 10) + ",nr_inodes=" + strconv.Itoa(inodes)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", mnt, err, out)
+		}
+	})
+	return mnt
+}
+
+// UseInodes creates empty files in dir until no inode is left, then removes
+// keep of them, and returns a function that removes the rest.
+func UseInodes(t testing.TB, dir string, keep int) (free func()) {
+	t.Helper()
+	var paths []string
+	for i := 0; ; i++ {
+		p := filepath.Join(dir, "inode-"+strconv.Itoa(i))
+		f, err := os.Create(p)
+		if err != nil {
+			break
+		}
+		f.Close()
+		paths = append(paths, p)
+	}
+	for ; keep > 0 && len(paths) > 0; keep-- {
+		os.Remove(paths[len(paths)-1])
+		paths = paths[:len(paths)-1]
+	}
+	return func() {
+		for _, p := range paths {
+			os.Remove(p)
+		}
+	}
+}
+
 // Fill writes files into dir until the file system has no block left and
 // returns their paths; removing them frees the space again.
 func Fill(t testing.TB, dir string) []string {
