@@ -580,18 +580,29 @@ func emptyBatch(dst []byte, b Batch) []byte {
 }
 
 // checkKeyed is Kafka's rule for client batches appended to a compacted
-// log: every record has a key. It decodes (and decompresses) the records.
-func checkKeyed(b Batch) error {
+// log: every record has a key. It decodes (and decompresses) the records;
+// a keyless one makes a *RecordsError naming every keyless record by its
+// index in the batch, as Kafka's LogValidator does. tp names the partition
+// in the messages.
+func checkKeyed(b Batch, tp TopicPartition) error {
 	recs, err := decompress(b.Codec(), b[BatchHeaderSize:b.Size()])
 	if err != nil {
 		return fmt.Errorf("%w: codec %d: %v", ErrCorrupt, b.Codec(), err)
 	}
-	keyless := false
-	if err := walkRecords(b, recs, func(r record) { keyless = keyless || r.key == nil }); err != nil {
+	var bad []RecordError
+	i := int32(0)
+	err = walkRecords(b, recs, func(r record) {
+		if r.key == nil {
+			bad = append(bad, RecordError{Index: i,
+				Message: "Compacted topic cannot accept message without key in topic partition " + tp.String()})
+		}
+		i++
+	})
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if keyless {
-		return fmt.Errorf("%w: compacted topic cannot accept a record without a key", ErrInvalidRecord)
+	if bad != nil {
+		return &RecordsError{Records: bad}
 	}
 	return nil
 }
