@@ -69,7 +69,7 @@ func (c *Cleaner) Start() {
 	c.stop = make(chan struct{})
 	for range c.cfg.Threads {
 		c.done.Add(1)
-		go c.run()
+		go c.run(c.stop)
 	}
 }
 
@@ -85,11 +85,8 @@ func (c *Cleaner) Close() {
 	}
 }
 
-func (c *Cleaner) run() {
+func (c *Cleaner) run(stop <-chan struct{}) {
 	defer c.done.Done()
-	c.mu.Lock()
-	stop := c.stop
-	c.mu.Unlock()
 	for {
 		select {
 		case <-stop:

@@ -173,3 +173,19 @@ func TestCleanerThreads(t *testing.T) {
 	c.Close()
 	c.Close()
 }
+
+// Close right after Start returns: the goroutines must see the stop.
+func TestCleanerCloseRightAfterStart(t *testing.T) {
+	for i := 0; i < 200; i++ {
+		c := NewCleaner(CleanerConfig{Threads: 2, Backoff: time.Hour, Logger: quietLogger()},
+			func() []*Log { return nil })
+		c.Start()
+		done := make(chan struct{})
+		go func() { c.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Close hung (round %d)", i)
+		}
+	}
+}
