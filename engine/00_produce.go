@@ -26,6 +26,12 @@ import (
 //   INVALID_RECORD; CRC or framing damage gets CORRUPT_MESSAGE, a batch over
 //   max.message.bytes MESSAGE_TOO_LARGE, per partition: the other
 //   partitions of the request are unaffected.
+// * A batch refused for particular records (keyless records on a topic
+//   whose cleanup.policy compacts; compressed batches are decompressed to
+//   find them) gets INVALID_RECORD, as Kafka's LogValidator answers: the
+//   whole batch is refused, and v8+ lists each record at fault in
+//   RecordErrors (its index in the batch, and a message), with Kafka's
+//   summary as the ErrorMessage; LogStartOffset is the log's.
 // * Idempotent producers: a retried batch (one of the producer's last five
 //   on the partition) gets the offset it got the first time; a gap gets
 //   OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH.
@@ -194,6 +200,22 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		return nil
 	}
 	res, err := p.log.Append(payload, p.leaderEpoch)
+	var recErr *logstore.RecordsError
+	if errors.As(err, &recErr) {
+		// Kafka's RecordValidationException: the batch is refused whole,
+		// the records at fault named (v8+) so the client fails those.
+		out.ErrorCode = appendErrorCode(err)
+		out.LogStartOffset = p.log.LogStartOffset()
+		b.setProduceMessage(out, version, recErr.Error())
+		if version >= 8 {
+			for _, re := range recErr.Records {
+				e := kmsg.NewProduceResponseTopicPartitionErrorRecord()
+				e.RelativeOffset, e.ErrorMessage = re.Index, kmsg.StringPtr(re.Message)
+				out.ErrorRecords = append(out.ErrorRecords, e)
+			}
+		}
+		return nil
+	}
 	if err != nil {
 		out.ErrorCode = appendErrorCode(err)
 		b.setProduceMessage(out, version, err.Error())

@@ -23,12 +23,18 @@ import (
 //   default) and the request allows it (always before v4): num.partitions
 //   partitions, default.replication.factor replicas; __consumer_offsets and
 //   __transaction_state with their offsets.topic.* / transaction.state.log.*
-//   settings and compaction. The creation is done before the answer, so the
-//   topic is available at once (Kafka answers LEADER_NOT_AVAILABLE first);
-//   a creation that fails answers its error (INVALID_REPLICATION_FACTOR,
-//   ...). Otherwise an unknown name gets UNKNOWN_TOPIC_OR_PARTITION, an
-//   invalid one INVALID_TOPIC_EXCEPTION, an unknown id (v10+, name null)
-//   UNKNOWN_TOPIC_ID. A topic asked twice is answered once.
+//   settings and compaction. The request that creates a topic is answered
+//   as Kafka's KRaft brokers answer it (AutoTopicCreationManager forwards
+//   the creation to the controller and answers at once): the topic with
+//   UNKNOWN_TOPIC_OR_PARTITION, its internal flag, no id and no
+//   partitions; clients ask again. Weir creates the topic before that
+//   answer, so the next request finds its partitions. (Kafka's ZooKeeper
+//   mode answered LEADER_NOT_AVAILABLE here; Kafka 4 has no such mode.)
+//   A creation that fails answers its error (INVALID_REPLICATION_FACTOR,
+//   ...), where Kafka only logs it. Otherwise an unknown name gets
+//   UNKNOWN_TOPIC_OR_PARTITION, an invalid one INVALID_TOPIC_EXCEPTION, an
+//   unknown id (v10+, name null) UNKNOWN_TOPIC_ID. A topic asked twice is
+//   answered once.
 // * Authorized operations are not computed (Kafka's "not requested" value).
 //
 // Version notes:
@@ -49,16 +55,24 @@ func handleMetadata(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.MetadataRequest)
 	if names := b.autoCreatable(r.image, req); len(names) > 0 {
 		go func() {
-			failed := b.autoCreate(names)
-			r.respond(b.metadataResponse(req, b.image.Load(), r.listener, failed))
+			codes := b.autoCreate(names)
+			// The image as of the request: the topics just created are
+			// answered with their codes, the others as they were.
+			r.respond(b.metadataResponse(req, r.image, r.listener, codes))
 		}()
 		return nil, nil
 	}
 	return b.metadataResponse(req, r.image, r.listener, nil), nil
 }
 
+// autoCreatedCode is the topic error Kafka's KRaft brokers answer the
+// Metadata request that starts a topic's auto-creation with.
+var autoCreatedCode = kerr.UnknownTopicOrPartition.Code
+
+// metadataResponse answers req from im; created holds the answer codes of
+// the topics req auto-created (autoCreate), which im does not have.
 func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image, listener string,
-	failed map[string]int16) *kmsg.MetadataResponse {
+	created map[string]int16) *kmsg.MetadataResponse {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	for _, br := range im.Brokers() {
 		ep, ok := br.Endpoints[listener]
@@ -104,7 +118,7 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image,
 		seenNames[name] = true
 		if t, ok := im.Topic(name); ok {
 			resp.Topics = append(resp.Topics, b.metadataTopic(t))
-		} else if code, ok := failed[name]; ok {
+		} else if code, ok := created[name]; ok {
 			resp.Topics = append(resp.Topics, missingTopic(name, code))
 		} else if topicNameError(name) != "" {
 			resp.Topics = append(resp.Topics, missingTopic(name, kerr.InvalidTopicException.Code))
@@ -159,14 +173,16 @@ func (b *Broker) autoCreatable(im *metadata.Image, req *kmsg.MetadataRequest) []
 }
 
 // autoCreate creates topics as Kafka's AutoTopicCreationManager asks its
-// controller to, each on its own; it returns the error codes of those it
-// could not create (a topic another request created meanwhile is fine).
+// controller to, each on its own, and returns the code to answer each
+// with: autoCreatedCode, or the error of a creation that failed (a topic
+// another request created meanwhile counts as created).
 func (b *Broker) autoCreate(names []string) map[string]int16 {
-	failed := map[string]int16{}
+	codes := map[string]int16{}
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
 	broker := b.brokerConfig()
 	for _, name := range names {
+		codes[name] = autoCreatedCode
 		im := b.image.Load()
 		if _, ok := im.Topic(name); ok {
 			continue
@@ -179,8 +195,8 @@ func (b *Broker) autoCreate(names []string) map[string]int16 {
 		}
 		if e != nil {
 			b.log.Warn("cannot auto-create topic", "topic", name, "error", kerr.ErrorForCode(e.code), "message", e.message())
-			failed[name] = e.code
+			codes[name] = e.code
 		}
 	}
-	return failed
+	return codes
 }

@@ -23,6 +23,12 @@ import (
 //   from standalone consumers are taken by an Empty or absent group; a
 //   group with members answers UNKNOWN_MEMBER_ID.
 // * Metadata over 4096 bytes: OFFSET_METADATA_TOO_LARGE, per partition.
+// * A partition of a topic the metadata does not have, or past the topic's
+//   partition count, gets UNKNOWN_TOPIC_OR_PARTITION and is not committed;
+//   the other partitions of the request are (Kafka's KafkaApis checks the
+//   metadata cache before the group coordinator sees the request). A
+//   request with no partition left is answered without the group checks.
+// * TxnOffsetCommit (key 28) is not served: Weir has no transactions.
 
 func init() { register(api{key: 8, min: 0, max: 9, handle: handleOffsetCommit}) }
 
@@ -44,12 +50,27 @@ func handleOffsetCommit(b *Broker, r *request) (kmsg.Response, error) {
 			resp.Topics = append(resp.Topics, rt)
 		}
 	}
+	unknown := unknownCommitPartitions(r, req)
+	answerKnown := func(code int16) {
+		answerAll(code)
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				if unknown[[2]int{i, j}] {
+					resp.Topics[i].Partitions[j].ErrorCode = kerr.UnknownTopicOrPartition.Code
+				}
+			}
+		}
+	}
+	if len(unknown) == countCommitPartitions(req) {
+		answerKnown(0)
+		return resp, nil
+	}
 	part, code := b.groupError(req.Group)
 	if code == 0 && req.Group == "" {
 		code = invalidGroupID
 	}
 	if code != 0 {
-		answerAll(code)
+		answerKnown(code)
 		return resp, nil
 	}
 	if req.Version == 0 {
@@ -61,7 +82,7 @@ func handleOffsetCommit(b *Broker, r *request) (kmsg.Response, error) {
 	code = c.validateCommit(g, req)
 	if code != 0 {
 		c.mu.Unlock()
-		answerAll(code)
+		answerKnown(code)
 		return resp, nil
 	}
 	if g != nil {
@@ -71,7 +92,7 @@ func handleOffsetCommit(b *Broker, r *request) (kmsg.Response, error) {
 	}
 	c.mu.Unlock()
 
-	answerAll(0)
+	answerKnown(0)
 	now := time.Now().UnixMilli()
 	type commit struct {
 		pk partitionKey
@@ -81,6 +102,9 @@ func handleOffsetCommit(b *Broker, r *request) (kmsg.Response, error) {
 	var commits []commit
 	for i, t := range req.Topics {
 		for j, p := range t.Partitions {
+			if unknown[[2]int{i, j}] {
+				continue
+			}
 			md := ""
 			if p.Metadata != nil {
 				md = *p.Metadata
@@ -123,6 +147,29 @@ func handleOffsetCommit(b *Broker, r *request) (kmsg.Response, error) {
 		}()
 	})
 	return nil, nil
+}
+
+// unknownCommitPartitions are the (topic, partition) positions in req of
+// partitions the metadata as of r's arrival does not have.
+func unknownCommitPartitions(r *request, req *kmsg.OffsetCommitRequest) map[[2]int]bool {
+	out := map[[2]int]bool{}
+	for i, t := range req.Topics {
+		mt, ok := r.image.Topic(t.Topic)
+		for j, p := range t.Partitions {
+			if !ok || p.Partition < 0 || int(p.Partition) >= len(mt.Partitions) {
+				out[[2]int{i, j}] = true
+			}
+		}
+	}
+	return out
+}
+
+func countCommitPartitions(req *kmsg.OffsetCommitRequest) int {
+	n := 0
+	for _, t := range req.Topics {
+		n += len(t.Partitions)
+	}
+	return n
 }
 
 // validateCommit is Kafka's classic group commit check. c.mu held.

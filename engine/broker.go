@@ -64,6 +64,7 @@ type Broker struct {
 	// the published image, swapped with it.
 	ctl          controller
 	logDirs      []*logstore.Dir
+	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
 	effective    atomic.Pointer[config.Config]
 	topicConfigs atomic.Pointer[map[string]*topicConfig]
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // startGroupBroker runs a broker with a small __consumer_offsets, created
-// by a FindCoordinator, and returns it with its address.
+// by a FindCoordinator, and a topic "t" of 4 partitions for the tests to
+// commit offsets of, and returns it with its address.
 func startGroupBroker(t *testing.T, dir string, kv ...string) (*Broker, string) {
 	t.Helper()
 	args := append([]string{"listeners=PLAINTEXT://127.0.0.1:0", "offsets.topic.replication.factor=1",
@@ -28,6 +30,9 @@ func startGroupBroker(t *testing.T, dir string, kv ...string) (*Broker, string) 
 	fc.Version, fc.CoordinatorKey = 3, "g"
 	if resp := send(t, c, fc).(*kmsg.FindCoordinatorResponse); resp.ErrorCode != 0 {
 		t.Fatalf("FindCoordinator: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if _, ok := b.image.Load().Topic("t"); !ok {
+		createTopic(t, b, "t", 4)
 	}
 	return b, addr
 }
@@ -479,5 +484,47 @@ func TestMemberRequestsWithEmptyGroupID(t *testing.T) {
 	lg.Version = 4
 	if c := roundTrip(t, b, lg).(*kmsg.LeaveGroupResponse).ErrorCode; c != kerr.InvalidGroupID.Code {
 		t.Errorf("leave group: error %d, want INVALID_GROUP_ID", c)
+	}
+}
+
+// Kafka answers UNKNOWN_TOPIC_OR_PARTITION for a partition of no topic or
+// past the topic's partition count, and commits the rest of the request.
+func TestOffsetCommitUnknownTopics(t *testing.T) {
+	_, addr := startGroupBroker(t, "")
+	c := dialRaw(t, addr)
+	req := commitReq("simple", "", -1, "t", 1, 11)
+	req.Topics[0].Partitions = append(req.Topics[0].Partitions,
+		kmsg.OffsetCommitRequestTopicPartition{Partition: 4, Offset: 12},
+		kmsg.OffsetCommitRequestTopicPartition{Partition: -1, Offset: 12},
+		kmsg.OffsetCommitRequestTopicPartition{Partition: 3, Offset: 13})
+	req.Topics = append(req.Topics, commitReq("", "", 0, "nosuch", 0, 14).Topics...)
+	for _, v := range []int16{2, 8, 9} {
+		req.Version = v
+		resp := send(t, c, req).(*kmsg.OffsetCommitResponse)
+		got := map[string][]int16{}
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				got[rt.Topic] = append(got[rt.Topic], rp.ErrorCode)
+			}
+		}
+		unknown := kerr.UnknownTopicOrPartition.Code
+		if !reflect.DeepEqual(got, map[string][]int16{"t": {0, unknown, unknown, 0}, "nosuch": {unknown}}) {
+			t.Fatalf("v%d: codes %v", v, got)
+		}
+	}
+	if got := fetchOffset(t, c, "simple", "t", 1); got != 11 {
+		t.Errorf("t-1 committed %d, want 11", got)
+	}
+	if got := fetchOffset(t, c, "simple", "t", 3); got != 13 {
+		t.Errorf("t-3 committed %d, want 13", got)
+	}
+	if got := fetchOffset(t, c, "simple", "nosuch", 0); got != -1 {
+		t.Errorf("nosuch-0 committed %d, want none (-1)", got)
+	}
+	// Only unknown partitions: answered before the group is looked at
+	// (an empty group id would be INVALID_GROUP_ID otherwise).
+	only := commitReq("", "", -1, "nosuch", 0, 1)
+	if code := commitCode(t, c, only); code != kerr.UnknownTopicOrPartition.Code {
+		t.Errorf("only unknown partitions: %v", kerr.ErrorForCode(code))
 	}
 }

@@ -196,18 +196,50 @@ func (b *Broker) reconcileLogs(im *metadata.Image, configs map[string]*topicConf
 }
 
 // startMaintenance runs each log dir's retention, flush.ms and checkpoint
-// round every log.retention.check.interval.ms.
+// round every log.retention.check.interval.ms, and the log cleaner.
 func (b *Broker) startMaintenance() {
 	every := time.Duration(b.opts.Config.Long("log.retention.check.interval.ms")) * time.Millisecond
 	for _, d := range b.logDirs {
 		d.StartMaintenance(every)
 	}
+	b.startCleaner()
+}
+
+// startCleaner runs the log cleaner over the logs of every log dir, as
+// Kafka's LogCleaner: log.cleaner.threads goroutines, each taking the
+// dirtiest compacted log and sleeping log.cleaner.backoff.ms when none
+// needs cleaning. With log.cleaner.enable=false nothing is compacted.
+// The three keys are read at startup (Kafka can change the threads and
+// backoff at runtime).
+func (b *Broker) startCleaner() {
+	c := b.opts.Config
+	if !c.Bool("log.cleaner.enable") || b.cleaner != nil {
+		return
+	}
+	b.cleaner = logstore.NewCleaner(logstore.CleanerConfig{
+		Threads: int(c.Int("log.cleaner.threads")),
+		Backoff: time.Duration(c.Long("log.cleaner.backoff.ms")) * time.Millisecond,
+		Logger:  b.log,
+	}, b.allLogs)
+	b.cleaner.Start()
+}
+
+// allLogs are the open logs of every log dir.
+func (b *Broker) allLogs() []*logstore.Log {
+	var out []*logstore.Log
+	for _, d := range b.logDirs {
+		out = append(out, d.Logs()...)
+	}
+	return out
 }
 
 // closeLogStores closes every log dir: logs closed, checkpoints written,
 // the clean-shutdown marker left for the next start. Closing twice is a
 // no-op; the list stays (DescribeLogDirs may still read it).
 func (b *Broker) closeLogStores() error {
+	if b.cleaner != nil {
+		b.cleaner.Close() // a pass under way ends first
+	}
 	var errs []error
 	for _, d := range b.logDirs {
 		if err := d.Close(); err != nil {

@@ -73,10 +73,12 @@ func logConfigOf(c *config.Config) logstore.Config {
 	lc.FlushMessages = c.Long("flush.messages")
 	lc.FlushMs = c.Long("flush.ms")
 	lc.FileDeleteDelayMs = c.Long("file.delete.delay.ms")
-	// Compaction runs in each log's Maintain (log.retention.check.interval.ms).
+	// The broker's log cleaner compacts (log.cleaner.*, see startCleaner).
 	lc.CleanupPolicy = strings.Join(c.List("cleanup.policy"), ",")
 	lc.DeleteRetentionMs = c.Long("delete.retention.ms")
 	lc.MinCleanableDirtyRatio = c.Double("min.cleanable.dirty.ratio")
+	lc.MinCompactionLagMs = c.Long("min.compaction.lag.ms")
+	lc.MaxCompactionLagMs = c.Long("max.compaction.lag.ms")
 	return lc
 }
 

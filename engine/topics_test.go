@@ -533,25 +533,43 @@ func TestMetadataAutoCreate(t *testing.T) {
 	if len(resp.Topics) != 3 {
 		t.Fatalf("%+v", resp.Topics)
 	}
-	if rt := resp.Topics[0]; rt.ErrorCode != 0 || len(rt.Partitions) != 2 || rt.TopicID == [16]byte{} {
-		t.Errorf("auto-created: %+v", rt)
+	// Kafka's KRaft answer to the request that auto-creates a topic:
+	// UNKNOWN_TOPIC_OR_PARTITION, no id, no partitions.
+	if rt := resp.Topics[0]; rt.ErrorCode != kerr.UnknownTopicOrPartition.Code || len(rt.Partitions) != 0 ||
+		rt.TopicID != [16]byte{} || rt.IsInternal || msgOf(rt.Topic) != "auto" {
+		t.Errorf("auto-created, first answer: %+v", rt)
 	}
 	if rt := resp.Topics[1]; rt.ErrorCode != kerr.InvalidTopicException.Code {
 		t.Errorf("invalid name: %+v", rt)
 	}
-	// offsets.topic.replication.factor is 3 by default: capped at the one broker.
-	if rt := resp.Topics[2]; rt.ErrorCode != 0 || !rt.IsInternal || len(rt.Partitions) == 0 ||
+	if rt := resp.Topics[2]; rt.ErrorCode != kerr.UnknownTopicOrPartition.Code || !rt.IsInternal {
+		t.Errorf("__consumer_offsets, first answer: %+v", rt)
+	}
+	// The next request finds the partitions; offsets.topic.replication.factor
+	// is 3 by default, capped at the one broker.
+	resp = roundTrip(t, b, req).(*kmsg.MetadataResponse)
+	if rt := resp.Topics[0]; rt.ErrorCode != 0 || len(rt.Partitions) != 2 || rt.TopicID == [16]byte{} {
+		t.Errorf("auto-created, second answer: %+v", rt)
+	}
+	if rt := resp.Topics[2]; rt.ErrorCode != 0 || !rt.IsInternal || len(rt.Partitions) != 3 ||
 		len(rt.Partitions[0].Replicas) != 1 {
-		t.Errorf("__consumer_offsets: %+v", rt)
+		t.Errorf("__consumer_offsets, second answer: %+v", rt)
 	}
 	// v4+ may refuse auto-creation.
 	req = metadataRequest(12, "not-auto")
 	if rt := roundTrip(t, b, req).(*kmsg.MetadataResponse).Topics[0]; rt.ErrorCode != kerr.UnknownTopicOrPartition.Code {
 		t.Errorf("refused auto-creation: %+v", rt)
 	}
+	if _, ok := b.image.Load().Topic("not-auto"); ok {
+		t.Errorf("not-auto was created")
+	}
 
 	b = newTopicBroker(t, "offsets.topic.replication.factor=1", "offsets.topic.num.partitions=3")
 	rt := roundTrip(t, b, metadataRequest(1, "__consumer_offsets")).(*kmsg.MetadataResponse).Topics[0]
+	if rt.ErrorCode != kerr.UnknownTopicOrPartition.Code || !rt.IsInternal || len(rt.Partitions) != 0 {
+		t.Fatalf("__consumer_offsets, first answer: %+v", rt)
+	}
+	rt = roundTrip(t, b, metadataRequest(1, "__consumer_offsets")).(*kmsg.MetadataResponse).Topics[0]
 	if rt.ErrorCode != 0 || !rt.IsInternal || len(rt.Partitions) != 3 {
 		t.Fatalf("__consumer_offsets: %+v", rt)
 	}
@@ -562,6 +580,34 @@ func TestMetadataAutoCreate(t *testing.T) {
 	off := newTopicBroker(t, "auto.create.topics.enable=false")
 	if rt := roundTrip(t, off, metadataRequest(1, "x")).(*kmsg.MetadataResponse).Topics[0]; rt.ErrorCode != kerr.UnknownTopicOrPartition.Code {
 		t.Errorf("auto-create disabled: %+v", rt)
+	}
+}
+
+// A deleted topic read by a request that does not allow auto-creation
+// stays deleted; one that allows it creates it anew (a new id).
+func TestMetadataDeletedTopicNotRecreated(t *testing.T) {
+	b := newTopicBroker(t)
+	id := createTopic(t, b, "gone", 2).TopicID
+	if rt := roundTrip(t, b, deleteReq(6, "gone")).(*kmsg.DeleteTopicsResponse).Topics; rt[0].ErrorCode != 0 {
+		t.Fatalf("delete: %+v", rt)
+	}
+	for i := 0; i < 2; i++ {
+		rt := roundTrip(t, b, metadataRequest(12, "gone")).(*kmsg.MetadataResponse).Topics[0]
+		if rt.ErrorCode != kerr.UnknownTopicOrPartition.Code || len(rt.Partitions) != 0 {
+			t.Fatalf("deleted topic, auto-create off: %+v", rt)
+		}
+	}
+	if _, ok := b.image.Load().Topic("gone"); ok || b.lookupPartition("gone", 0) != nil {
+		t.Fatalf("deleted topic re-created by a request that did not allow it")
+	}
+	req := metadataRequest(12, "gone")
+	req.AllowAutoTopicCreation = true
+	if rt := roundTrip(t, b, req).(*kmsg.MetadataResponse).Topics[0]; rt.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("auto-create after delete, first answer: %+v", rt)
+	}
+	rt := roundTrip(t, b, req).(*kmsg.MetadataResponse).Topics[0]
+	if rt.ErrorCode != 0 || len(rt.Partitions) != 1 || rt.TopicID == id {
+		t.Fatalf("auto-create after delete, second answer: %+v", rt)
 	}
 }
 

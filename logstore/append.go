@@ -36,8 +36,9 @@ type batchInfo struct {
 // max timestamp, attribute and CRC): p is modified in place. The bytes are
 // then written to the active segment as they are, compressed or not.
 // leaderEpoch is stamped into each batch and recorded in the leader epoch
-// cache. Errors wrap ErrCorrupt, ErrInvalidRecord, ErrTooLarge (nothing was
-// written) or ErrStorage / ErrClosed.
+// cache. Errors wrap ErrCorrupt, ErrInvalidRecord (a *RecordsError when
+// particular records are at fault), ErrTooLarge (nothing was written) or
+// ErrStorage / ErrClosed.
 func (l *Log) Append(p []byte, leaderEpoch int32) (AppendResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -142,7 +143,7 @@ func (l *Log) validate(p []byte, origin Origin) ([]batchInfo, error) {
 			break
 		}
 		if origin == OriginClient && l.cfg.compacts() {
-			if err := checkKeyed(b); err != nil {
+			if err := checkKeyed(b, TopicPartition{l.topic, l.partition}); err != nil {
 				return nil, fmt.Errorf("batch at byte %d: %w", pos, err)
 			}
 		}

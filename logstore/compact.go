@@ -53,11 +53,14 @@ import (
 // tombstones, earlier cleaned segments) justify, and those are either
 // already swapped in or still the originals.
 //
+// What runs a pass when is the Cleaner's business (cleaner.go): it picks
+// the dirtiest log, as Kafka's LogCleanerManager does, and a pass stops
+// short of segments min.compaction.lag.ms keeps (firstUncleanable).
+//
 // Not done yet: merging small cleaned segments, a persisted cleaner
 // checkpoint (after a restart the whole log counts as dirty once), aborted
-// transaction removal (Weir has no transactions yet), min.compaction.lag.ms
-// and max.compaction.lag.ms, a bounded key map (all keys of the cleanable
-// segments are held in memory during a pass). Client appends to a
+// transaction removal (Weir has no transactions yet), a bounded key map
+// (all keys of the cleanable segments are held in memory during a pass). Client appends to a
 // compacted log are checked for keyless records (checkKeyed), which
 // decodes their records: the one place the append path does.
 
@@ -75,8 +78,10 @@ type compactState struct {
 }
 
 // Compact runs one compaction pass over the cleanable segments and answers
-// how many records it removed, whatever the cleanup policy; Maintain calls
-// it when the policy includes compact and the dirty ratio calls for it.
+// how many records it removed, whatever the cleanup policy; the Cleaner
+// calls it for logs whose policy includes compact when the dirty ratio or
+// max.compaction.lag.ms calls for it. Segments holding a record younger
+// than min.compaction.lag.ms at now, and all after them, are left alone.
 //
 // It takes the log's mutex twice, briefly: to pick the segments (holding a
 // reference on each) and to swap the cleaned ones in. Reading and rewriting
@@ -93,7 +98,7 @@ func (l *Log) Compact(now time.Time) (removed int64, err error) {
 		return 0, err
 	}
 	segs := l.segments()
-	n := l.cleanableCount(segs)
+	n := l.cleanableCount(segs, l.firstUncleanable(segs, now))
 	var held []*Segment
 	for _, s := range segs[:n] {
 		if !s.tryAcquire() {
@@ -160,50 +165,15 @@ type cleanedSeg struct {
 }
 
 // cleanableCount is how many leading segments a pass may clean: not the
-// active one, none reaching the high watermark.
-func (l *Log) cleanableCount(segs []*Segment) int {
-	hw := l.hw.Load()
+// active one, none reaching the high watermark or bound (the first
+// uncleanable offset, see firstUncleanable).
+func (l *Log) cleanableCount(segs []*Segment, bound int64) int {
+	end := min(l.hw.Load(), bound)
 	n := 0
-	for n < len(segs)-1 && segs[n+1].base <= hw {
+	for n < len(segs)-1 && segs[n+1].base <= end {
 		n++
 	}
 	return n
-}
-
-// dirtyRatio is Kafka's cleanable ratio: bytes of cleanable segments not yet
-// covered by a pass over all bytes of cleanable segments. Under l.mu.
-func (l *Log) dirtyRatio() (ratio float64, dirty int64) {
-	segs := l.segments()
-	n := l.cleanableCount(segs)
-	var total int64
-	for i := 0; i < n; i++ {
-		size := segs[i].size.Load()
-		total += size
-		if segs[i+1].base > l.compact.cleanedTo {
-			dirty += size
-		}
-	}
-	if total == 0 {
-		return 0, 0
-	}
-	return float64(dirty) / float64(total), dirty
-}
-
-// maybeCompact is Maintain's hook, called without l.mu: a pass when the
-// policy compacts and dirty bytes make at least min.cleanable.dirty.ratio
-// of the cleanable ones (Kafka's trigger; min.compaction.lag.ms and
-// max.compaction.lag.ms are not applied).
-func (l *Log) maybeCompact(now time.Time) {
-	l.mu.Lock()
-	ratio, dirty := l.dirtyRatio()
-	run := l.cfg.compacts() && dirty > 0 && ratio >= l.cfg.MinCleanableDirtyRatio && l.usable() == nil
-	l.mu.Unlock()
-	if !run {
-		return
-	}
-	if _, err := l.Compact(now); err != nil && !errors.Is(err, ErrClosed) {
-		l.logger.Warn("logstore: compaction failed", "err", err)
-	}
 }
 
 // cleanSegments maps each key to its last offset in the pass's segments and
@@ -577,18 +547,29 @@ func emptyBatch(dst []byte, b Batch) []byte {
 }
 
 // checkKeyed is Kafka's rule for client batches appended to a compacted
-// log: every record has a key. It decodes (and decompresses) the records.
-func checkKeyed(b Batch) error {
+// log: every record has a key. It decodes (and decompresses) the records;
+// a keyless one makes a *RecordsError naming every keyless record by its
+// index in the batch, as Kafka's LogValidator does. tp names the partition
+// in the messages.
+func checkKeyed(b Batch, tp TopicPartition) error {
 	recs, err := decompress(b.Codec(), b[BatchHeaderSize:b.Size()])
 	if err != nil {
 		return fmt.Errorf("%w: codec %d: %v", ErrCorrupt, b.Codec(), err)
 	}
-	keyless := false
-	if err := walkRecords(b, recs, func(r record) { keyless = keyless || r.key == nil }); err != nil {
+	var bad []RecordError
+	i := int32(0)
+	err = walkRecords(b, recs, func(r record) {
+		if r.key == nil {
+			bad = append(bad, RecordError{Index: i,
+				Message: "Compacted topic cannot accept message without key in topic partition " + tp.String()})
+		}
+		i++
+	})
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if keyless {
-		return fmt.Errorf("%w: compacted topic cannot accept a record without a key", ErrInvalidRecord)
+	if bad != nil {
+		return &RecordsError{Records: bad}
 	}
 	return nil
 }

@@ -513,12 +513,23 @@ func TestCompactMaintainPolicy(t *testing.T) {
 	if l.LogStartOffset() != 0 || l.SegmentCount() != segs {
 		t.Fatalf("retention ran under compact: start %d, segments %d of %d", l.LogStartOffset(), l.SegmentCount(), segs)
 	}
-	if ratio, dirty := l.dirtyRatio(); dirty != 0 || ratio != 0 {
-		t.Fatalf("Maintain did not compact: ratio %v dirty %d", ratio, dirty)
+	// Compaction is the cleaner's, not Maintain's.
+	if recs := readRecords(t, l); len(recs) != 80 {
+		t.Fatalf("%d records after Maintain, want 80", len(recs))
 	}
-	recs := readRecords(t, l)
-	if len(recs) >= 80 {
-		t.Fatalf("%d records after Maintain", len(recs))
+	c := NewCleaner(CleanerConfig{Threads: 1, Now: clk.Now, Logger: quietLogger()},
+		func() []*Log { return []*Log{l} })
+	if !c.CleanOnce() {
+		t.Fatal("the cleaner found nothing to clean")
+	}
+	if tc, _ := l.toClean(clk.Now()); tc.cleanableBytes != 0 || tc.ratio != 0 {
+		t.Fatalf("cleaned log still dirty: %+v", tc)
+	}
+	if recs := readRecords(t, l); len(recs) >= 80 {
+		t.Fatalf("%d records after cleaning", len(recs))
+	}
+	if c.CleanOnce() {
+		t.Fatal("the cleaner cleaned a clean log")
 	}
 	cfg.CleanupPolicy = "compact,delete"
 	if err := l.SetConfig(cfg); err != nil {
@@ -797,16 +808,36 @@ func TestCompactKeepsLastBatchOfProducer(t *testing.T) {
 func TestCompactedLogRejectsKeylessRecords(t *testing.T) {
 	l := openTestLog(t, t.TempDir(), compactConfig(), Options{}, OpenState{Clean: true})
 	defer l.Close()
-	for _, codec := range []int{0, 1, 4} {
-		_, err := l.Append(keyedBatch(t, []kv{{"k", val("v")}, {"", val("no key")}}, 1, codec), 0)
-		if !errors.Is(err, ErrInvalidRecord) {
-			t.Fatalf("codec %d: keyless record in a compacted log: %v", codec, err)
+	for _, codec := range []int{0, 1, 2, 3, 4} {
+		recs := []kv{{"k", val("v")}, {"", val("no key")}, {"k", nil}, {"", nil}, {"k3", val("v")}, {"", val("x")}}
+		_, err := l.Append(keyedBatch(t, recs, 1, codec), 0)
+		var re *RecordsError
+		if !errors.Is(err, ErrInvalidRecord) || !errors.As(err, &re) {
+			t.Fatalf("codec %d: keyless records in a compacted log: %v", codec, err)
+		}
+		var idx []int32
+		for _, r := range re.Records {
+			idx = append(idx, r.Index)
+			if r.Message != "Compacted topic cannot accept message without key in topic partition t-0" {
+				t.Errorf("codec %d: record %d: message %q", codec, r.Index, r.Message)
+			}
+		}
+		if fmt.Sprint(idx) != "[1 3 5]" {
+			t.Fatalf("codec %d: record errors at %v, want [1 3 5]", codec, idx)
+		}
+		want := "One or more records have been rejected due to 3 record errors in total, and only showing " +
+			"the first three errors at most: [RecordError(batchIndex=1, message='Compacted topic cannot " +
+			"accept message without key in topic partition t-0'), RecordError(batchIndex=3, message='" +
+			"Compacted topic cannot accept message without key in topic partition t-0'), " +
+			"RecordError(batchIndex=5, message='Compacted topic cannot accept message without key in topic partition t-0')]"
+		if re.Error() != want {
+			t.Errorf("message %q", re.Error())
 		}
 		if _, err := l.Append(keyedBatch(t, []kv{{"k", val("v")}, {"k2", nil}}, 1, codec), 0); err != nil {
 			t.Fatalf("codec %d: %v", codec, err)
 		}
 	}
-	if l.LogEndOffset() != 6 {
-		t.Fatalf("log end %d, want 6", l.LogEndOffset())
+	if l.LogEndOffset() != 10 {
+		t.Fatalf("log end %d, want 10: a refused batch was written", l.LogEndOffset())
 	}
 }

@@ -40,6 +40,8 @@ type Config struct {
 	CleanupPolicy          string
 	DeleteRetentionMs      int64   // delete.retention.ms: how long compaction keeps tombstones
 	MinCleanableDirtyRatio float64 // min.cleanable.dirty.ratio: dirty share of the cleanable bytes that starts a pass
+	MinCompactionLagMs     int64   // min.compaction.lag.ms: no segment with a record this young is compacted
+	MaxCompactionLagMs     int64   // max.compaction.lag.ms: dirty records this old are compacted whatever the ratio
 }
 
 // compacts reports a cleanup.policy holding compact.
@@ -75,6 +77,8 @@ func DefaultConfig() Config {
 		CleanupPolicy:          "delete",
 		DeleteRetentionMs:      24 * 3600 * 1000,
 		MinCleanableDirtyRatio: 0.5,
+		MinCompactionLagMs:     0,
+		MaxCompactionLagMs:     math.MaxInt64,
 	}
 }
 
@@ -112,6 +116,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("delete.retention.ms %d: must not be negative", c.DeleteRetentionMs)
 	case c.MinCleanableDirtyRatio < 0 || c.MinCleanableDirtyRatio > 1:
 		return fmt.Errorf("min.cleanable.dirty.ratio %v: must be in [0, 1]", c.MinCleanableDirtyRatio)
+	case c.MinCompactionLagMs < 0:
+		return fmt.Errorf("min.compaction.lag.ms %d: must not be negative", c.MinCompactionLagMs)
+	case c.MaxCompactionLagMs < 1:
+		return fmt.Errorf("max.compaction.lag.ms %d: must be at least 1", c.MaxCompactionLagMs)
 	case c.FileDeleteDelayMs < 0:
 		return fmt.Errorf("file.delete.delay.ms %d: must not be negative", c.FileDeleteDelayMs)
 	}

@@ -147,9 +147,10 @@
 //     Maintain, ApplyRetention, Compact, SetConfig, SetTopicID, Close. They also
 //     take the log's one mutex, uncontended unless the log dir's
 //     maintenance goroutine runs Maintain at that moment.
-//   - Compact (and Maintain's compaction) takes the mutex only to pick the
-//     segments and to swap the cleaned ones in; it reads and rewrites
-//     sealed segments below the high watermark without it.
+//   - Compact takes the mutex only to pick the segments and to swap the
+//     cleaned ones in; it reads and rewrites sealed segments below the high
+//     watermark without it. A Cleaner's goroutines (cleaner.go) call it,
+//     one at a time per log, besides the owner.
 //   - Any goroutine may call Read, OffsetForTimestamp, the offset getters
 //     (LogEndOffset, LogStartOffset, HighWatermark, RecoveryPoint), Size,
 //     EndOffsetForEpoch and LeaderEpochs, concurrently with the owner. They

@@ -3,6 +3,7 @@ package logstore
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The errors logstore returns are wrapped with the values involved
@@ -14,8 +15,8 @@ var (
 	ErrCorrupt = errors.New("corrupt record batch")
 	// ErrInvalidRecord: a well-formed batch breaks a rule: magic below 2, an
 	// unknown codec, a record count that disagrees with the offset delta, a
-	// control batch from a client, a producer id without a sequence
-	// (INVALID_RECORD).
+	// control batch from a client, a producer id without a sequence, a
+	// keyless record on a compacted log (a *RecordsError) (INVALID_RECORD).
 	ErrInvalidRecord = errors.New("invalid record batch")
 	// ErrTooLarge: a batch over max.message.bytes, or an append over
 	// segment.bytes (MESSAGE_TOO_LARGE; RECORD_LIST_TOO_LARGE for the latter
@@ -40,3 +41,38 @@ var (
 	// ErrClosed: the log was closed.
 	ErrClosed = errors.New("log closed")
 )
+
+// RecordError is one record a batch was refused for: its index in the
+// batch (0 for the first record) and why (Kafka's ProduceResponse
+// RecordError).
+type RecordError struct {
+	Index   int32
+	Message string
+}
+
+func (e RecordError) String() string {
+	return fmt.Sprintf("RecordError(batchIndex=%d, message='%s')", e.Index, e.Message)
+}
+
+// RecordsError is a batch refused because of particular records (Kafka's
+// RecordValidationException): a keyless record on a compacted topic. It
+// wraps ErrInvalidRecord (INVALID_RECORD); the engine answers Records as
+// the partition's record errors (Produce v8+) and Error as its message.
+// Nothing of the batch was written.
+type RecordsError struct {
+	Records []RecordError // ascending by Index
+}
+
+// Error is Kafka's message for the refusal (LogValidator's
+// processRecordErrors), naming at most the first three records.
+func (e *RecordsError) Error() string {
+	shown := e.Records[:min(len(e.Records), 3)]
+	parts := make([]string, len(shown))
+	for i, r := range shown {
+		parts[i] = r.String()
+	}
+	return fmt.Sprintf("One or more records have been rejected due to %d record errors in total, "+
+		"and only showing the first three errors at most: [%s]", len(e.Records), strings.Join(parts, ", "))
+}
+
+func (e *RecordsError) Unwrap() error { return ErrInvalidRecord }

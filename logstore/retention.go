@@ -6,19 +6,13 @@ import (
 )
 
 // Maintain is the log's periodic work: a flush when flush.ms has passed with
-// unflushed appends, then retention, then (cleanup.policy with compact) a
-// compaction pass when the dirty ratio calls for one (see Compact, which
-// may take a while but holds the log's mutex only briefly). The log dir's
-// background goroutine calls it every interval; an engine whose Syncer must
-// be driven from the owning shard calls it there instead. It answers how
-// many segments retention deleted.
+// unflushed appends, then retention. The log dir's background goroutine
+// calls it every interval; an engine whose Syncer must be driven from the
+// owning shard calls it there instead. It answers how many segments
+// retention deleted. Compaction is not part of it: a Cleaner runs it on its
+// own cadence (log.cleaner.backoff.ms), as Kafka's LogCleaner does.
 func (l *Log) Maintain(now time.Time) (int, error) {
-	n, err := l.maintainLocked(now)
-	if err != nil {
-		return n, err
-	}
-	l.maybeCompact(now) // cleanup.policy=compact: takes the mutex itself
-	return n, l.Err()
+	return l.maintainLocked(now)
 }
 
 func (l *Log) maintainLocked(now time.Time) (int, error) {

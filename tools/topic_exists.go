@@ -16,12 +16,20 @@ import (
 // rather than failing. With autoCreate the Metadata request lets the broker
 // create the topic when its auto.create.topics.enable is on, as Kafka's
 // console producer does; consume asks without, as a check must not create.
+// A broker answers the request that auto-creates a topic with
+// UNKNOWN_TOPIC_OR_PARTITION (Kafka's KRaft brokers, and Weir, as the
+// creation goes to the controller), so with autoCreate that answer is
+// asked again for autoCreateGrace before it counts.
 func existingPartitions(ctx context.Context, cl *kgo.Client, topic string, autoCreate bool) (int32, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	rt := kmsg.NewMetadataRequestTopic()
 	rt.Topic = kmsg.StringPtr(topic)
 	req.Topics = append(req.Topics, rt)
 	req.AllowAutoTopicCreation = autoCreate
+	var graceEnd time.Time
+	if autoCreate {
+		graceEnd = time.Now().Add(autoCreateGrace)
+	}
 	for {
 		resp, err := req.RequestWith(ctx, cl)
 		if err != nil {
@@ -34,6 +42,9 @@ func existingPartitions(ctx context.Context, cl *kgo.Client, topic string, autoC
 			err := kerr.ErrorForCode(t.ErrorCode)
 			if errors.Is(err, kerr.LeaderNotAvailable) && ctx.Err() == nil {
 				break // just created: leaders are being elected
+			}
+			if errors.Is(err, kerr.UnknownTopicOrPartition) && time.Now().Before(graceEnd) && ctx.Err() == nil {
+				break // perhaps being auto-created
 			}
 			if errors.Is(err, kerr.UnknownTopicOrPartition) {
 				return 0, fmt.Errorf("topic %q does not exist", topic)
@@ -50,6 +61,10 @@ func existingPartitions(ctx context.Context, cl *kgo.Client, topic string, autoC
 		}
 	}
 }
+
+// autoCreateGrace is how long an auto-creating check waits for a topic
+// that a broker answered UNKNOWN_TOPIC_OR_PARTITION for.
+const autoCreateGrace = time.Second
 
 // checkTopicPartition fails fast, within --request-timeout, when the topic
 // or the partition (-1: any) does not exist or no broker answers.

@@ -14,9 +14,10 @@ import (
 //
 // Weir acts on the keys logstore takes (segment.*, index.interval.bytes,
 // retention.*, flush.*, max.message.bytes, message.timestamp.type,
-// file.delete.delay.ms); the others are kept and described, for the code
-// that will honour them (min.insync.replicas with acks=all, cleanup.policy
-// with compaction).
+// file.delete.delay.ms, cleanup.policy, delete.retention.ms,
+// min.cleanable.dirty.ratio, min.compaction.lag.ms and
+// max.compaction.lag.ms); the others are kept and described, for the code
+// that will honour them (min.insync.replicas with acks=all).
 var Topic = NewRegistry(topicKeys)
 
 const maxLong = "9223372036854775807"
@@ -51,7 +52,7 @@ var topicKeys = []Key{
 	{Name: "local.retention.ms", Type: Long, Default: "-2", Validate: AtLeast(-2),
 		Doc: "Tiered storage's local retention time (-2: retention.ms); Weir has no tiers."},
 	{Name: "max.compaction.lag.ms", Type: Long, Default: maxLong, Validate: AtLeast(1),
-		Doc: "The most time a record stays uncompacted."},
+		Doc: "The maximum time a message will remain ineligible for compaction in the log."},
 	{Name: "max.message.bytes", Type: Int, Default: "1048588", Validate: AtLeast(0),
 		Doc: "The largest record batch a producer may append."},
 	{Name: "message.timestamp.after.max.ms", Type: Long, Default: maxLong, Validate: AtLeast(0),
@@ -62,9 +63,9 @@ var topicKeys = []Key{
 		Validate: In("CreateTime", "LogAppendTime"),
 		Doc:      "Whether record timestamps are the producer's (CreateTime) or the broker's."},
 	{Name: "min.cleanable.dirty.ratio", Type: Double, Default: "0.5", Validate: Between(0, 1),
-		Doc: "The dirty share of a log that makes it eligible for compaction."},
+		Doc: "The dirty share of a log above which the log compactor cleans it."},
 	{Name: "min.compaction.lag.ms", Type: Long, Default: "0", Validate: AtLeast(0),
-		Doc: "The least time a record stays uncompacted."},
+		Doc: "The minimum time a message will remain uncompacted in the log."},
 	{Name: "min.insync.replicas", Type: Int, Default: "1", Validate: AtLeast(1),
 		Doc: "Replicas that must acknowledge an acks=all write."},
 	{Name: "preallocate", Type: Bool, Default: "false",

@@ -4,6 +4,7 @@ codec, Consumer in assign mode (no group join, no commits), and Consumer in
 a group (subscribe) with synchronous commits of what it read.
 
     python3 confluent_client.py BOOTSTRAP TOPIC COUNT produce compression=lz4 [idempotence=true]
+        [linger=MS] [report_errors=true]
     python3 confluent_client.py BOOTSTRAP TOPIC COUNT consume
     python3 confluent_client.py BOOTSTRAP TOPIC COUNT group group=NAME
 
@@ -33,11 +34,14 @@ def produce(a):
     recs = common.read_records(a.count)
     codec = a.opts.get("compression", "none")
     idem = a.opts.get("idempotence", "false")
+    # report_errors: failed deliveries are counted in the summary ("failed":
+    # {error name: count}, "failed_indexes") instead of failing the run.
+    report_errors = a.opts.get("report_errors") == "true"
     p = Producer({
         "bootstrap.servers": a.bootstrap,
         "client.id": CLIENT_ID,
         "acks": "all",
-        "linger.ms": 5,
+        "linger.ms": int(a.opts.get("linger", "5")),
         "compression.type": codec,
         "enable.idempotence": idem,
         "message.timeout.ms": int(a.left() * 1000),
@@ -49,7 +53,7 @@ def produce(a):
     def report(i):
         def cb(err, msg):
             if err is not None:
-                errors.append("record %d: %s" % (i, err))
+                errors.append((i, err))
             else:
                 delivered[i] = (msg.partition(), msg.offset())
         return cb
@@ -60,12 +64,18 @@ def produce(a):
     left = p.flush(a.left())
     if left:
         common.fail("%d records undelivered at the deadline" % left)
-    if errors:
-        common.fail("delivery failed: " + "; ".join(errors[:5]))
-    for i, (part, off) in enumerate(delivered):
-        common.emit("delivered", {"i": i, "p": part, "o": off})
+    if errors and not report_errors:
+        common.fail("delivery failed: " + "; ".join("record %d: %s" % e for e in errors[:5]))
+    for i, d in enumerate(delivered):
+        if d is not None:
+            common.emit("delivered", {"i": i, "p": d[0], "o": d[1]})
     s = versions()
     s.update({"compression": codec, "idempotence": idem, "produced": len(recs)})
+    if report_errors:
+        failed = {}
+        for _, err in errors:
+            failed[err.name()] = failed.get(err.name(), 0) + 1
+        s.update({"failed": failed, "failed_indexes": sorted(i for i, _ in errors)})
     common.emit("summary", s)
 
 
