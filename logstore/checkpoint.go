@@ -88,7 +88,12 @@ func writeCheckpointFile(path string, lines []string) error {
 // WriteFileAtomic replaces path with data durably: temp file, fsync, rename,
 // fsync of the directory. A crash leaves the old file or the new one.
 func WriteFileAtomic(path string, data []byte) error {
-	tmp := path + tmpSuffix
+	return WriteFileVia(path+tmpSuffix, path, data)
+}
+
+// WriteFileVia is WriteFileAtomic through a temporary file named tmp, in
+// path's directory (Kafka names a snapshot being written .checkpoint.part).
+func WriteFileVia(tmp, path string, data []byte) error {
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err

@@ -146,26 +146,7 @@ func listSnapshots(dir string) ([]SnapshotID, error) {
 // fsynced, renamed into place, and the directory fsynced.
 func writeSnapshot(dir string, id SnapshotID, data []byte) error {
 	path := filepath.Join(dir, id.FileName())
-	tmp := strings.TrimSuffix(path, snapshotSuffix) + partialSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
+	return logstore.WriteFileVia(strings.TrimSuffix(path, snapshotSuffix)+partialSuffix, path, data)
 }
 
 func syncDir(dir string) error {
