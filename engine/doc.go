@@ -56,10 +56,13 @@
 // # The data path (produce, fetch)
 //
 // Each partition has an owner shard on the data-plane server (a stable hash
-// of topic and partition, partitions.go). Produce copies each partition's
-// batch out of the frame and posts it to the owner with Server.Run; the
-// owner checks idempotence (producer_state.go), appends, moves the high
-// watermark and wakes parked fetches; the last owner to finish answers.
+// of topic and partition, partitions.go). Produce appends the batches of the
+// partitions the connection's shard owns inline, straight from the request
+// frame (uring backend); for the others it keeps the frame
+// (netio.Conn.KeepFrame, no copy) and posts each batch to its owner with
+// Server.Run. The owner checks idempotence (producer_state.go), appends,
+// moves the high watermark and wakes parked fetches; the last owner to
+// finish answers.
 // So appends and producer state take no locks. Fetch runs on the
 // connection's shard: logstore reads are safe from any goroutine, and the
 // response is framed by hand around segment ranges (fetch_encode.go) that

@@ -46,9 +46,10 @@ package main
 //
 // Against weir the tests skip until weir advertises the APIs they need
 // (Produce first of all). WEIR_INTEROP_IO picks weir's I/O backend (std).
-// The Python clients run as subprocesses of interop/*.py (see
-// interop/common.py for their protocol) under the first python3 that imports
-// them (WEIR_INTEROP_PYTHON, /usr/bin/python3, python3 on PATH).
+// The Python clients run as subprocesses of testdata/interop/*.py (see
+// testdata/interop/common.py for their protocol) under the first python3
+// that imports them (WEIR_INTEROP_PYTHON, /usr/bin/python3, python3 on
+// PATH).
 
 import (
 	"bytes"
@@ -728,11 +729,11 @@ type interopPyLine struct {
 	Summary map[string]any `json:"summary"`
 }
 
-// runPython runs interop/script under py: BOOTSTRAP TOPIC COUNT MODE opts...,
+// runPython runs testdata/interop/script under py: BOOTSTRAP TOPIC COUNT MODE opts...,
 // feeding recs (if any) as JSON lines on stdin, and parses its output.
 func runPython(t *testing.T, py, script, bootstrap, topic string, count int, mode string, recs []irec, opts ...string) interopPyOut {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join("interop", script))
+	path, err := filepath.Abs(filepath.Join("testdata", "interop", script))
 	if err != nil {
 		t.Fatal(err)
 	}
