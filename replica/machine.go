@@ -81,9 +81,11 @@ func New(cfg Config, l Log) *Machine {
 	if l.Start < 0 || l.End < l.Start {
 		panic(fmt.Sprintf("replica: log start %d, end %d", l.Start, l.End))
 	}
+	// publishedHW is the log's own value: if clamping changed it, the
+	// first Ready publishes the clamped one.
 	hw := min(max(l.HighWatermark, l.Start), l.End)
 	return &Machine{cfg: cfg, leader: -1, leaderEpoch: -1, partitionEpoch: -1,
-		logStart: l.Start, logEnd: l.End, hw: hw, publishedHW: hw}
+		logStart: l.Start, logEnd: l.End, hw: hw, publishedHW: l.HighWatermark}
 }
 
 // Status is a snapshot of the machine's state, for the engine's answers
