@@ -229,9 +229,9 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		p.producers.expire(now)
 		p.producersSwept = now
 	}
-	// One node: the leader is the whole ISR, so the high watermark follows
-	// the log end at once.
-	p.log.SetHighWatermark(p.log.LogEndOffset())
+	// The replica decides the high watermark; one node leads with itself
+	// the whole ISR, so it follows the log end at once.
+	p.appended()
 	p.wakeWaiters()
 	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
 	if !res.SyncStarted || acks == 0 {

@@ -67,6 +67,10 @@ func handleDeleteRecords(b *Broker, r *request) (kmsg.Response, error) {
 					j.out.ErrorCode = kerr.KafkaStorageError.Code
 				default:
 					j.out.LowWatermark = low
+					// Never past the high watermark, so the replica's
+					// high watermark stays; it learns the new start.
+					j.p.rep.LogStart(low)
+					j.p.publishReplica()
 				}
 			}
 			if pending.Add(-1) == 0 {

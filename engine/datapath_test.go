@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/logstore"
 	"github.com/weirmq/weir/netio"
 )
@@ -92,13 +93,19 @@ func addTestPartitionsWith(t *testing.T, b *Broker, topic string, n int, cfg log
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { l.Close() })
-		p, err := b.newPartition(topic, id, i, l)
+		p, err := b.newPartition(topic, id, i, l, b.soleReplica(), time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tab.byName[partitionKey{topic, i}] = p
 	}
 	b.parts.Store(tab)
+}
+
+// soleReplica is a partition's assignment on this node alone, as the
+// controller makes it.
+func (b *Broker) soleReplica() metadata.Partition {
+	return metadata.Partition{Replicas: []int32{b.nodeID}, ISR: []int32{b.nodeID}, Leader: b.nodeID}
 }
 
 // testTopicID derives a topic id from the name, for tests.
@@ -447,7 +454,7 @@ func TestProducerStateRebuiltFromLog(t *testing.T) {
 	send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 3, 0, "a", "b")}))
 	send(t, cl, produceReq(9, -1, "rebuild", map[int32][]byte{0: makeBatch(pid, 3, 2, "c")}))
 	old := b.lookupPartition("rebuild", 0)
-	fresh, err := b.newPartition(old.topic, old.topicID, old.index, old.log)
+	fresh, err := b.newPartition(old.topic, old.topicID, old.index, old.log, b.soleReplica(), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

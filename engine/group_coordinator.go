@@ -613,7 +613,7 @@ func (c *groupCoordinator) append(part int32, recs []groupRecord, done func(code
 			c.b.log.Warn("cannot write to __consumer_offsets", "partition", part, "err", err)
 			code = kerr.UnknownServerError.Code
 		} else {
-			p.log.SetHighWatermark(p.log.LogEndOffset())
+			p.appended()
 			p.wakeWaiters()
 		}
 		if done != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/logstore"
@@ -88,6 +89,7 @@ func (b *Broker) commitLocked(recs []metadata.Record) (*metadata.Image, error) {
 func (b *Broker) publishLocked(im *metadata.Image) {
 	broker := b.brokerConfigOf(im)
 	configs := b.topicConfigsOf(im, broker)
+	lagTimeMax := time.Duration(broker.Long("replica.lag.time.max.ms")) * time.Millisecond
 	old := b.parts.Load()
 	tab := newPartitionTable()
 	for _, t := range im.Topics() {
@@ -106,12 +108,10 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 			p := old.byName[partitionKey{t.Name, idx}]
 			if p == nil || p.log != l || p.topicID != t.ID {
 				var err error
-				if p, err = b.newPartition(t.Name, t.ID, idx, l); err != nil {
+				if p, err = b.newPartition(t.Name, t.ID, idx, l, t.Partitions[i], lagTimeMax); err != nil {
 					b.log.Error("cannot host partition", "topic", t.Name, "partition", idx, "err", err)
 					continue
 				}
-				p.leaderEpoch = t.Partitions[i].LeaderEpoch
-				b.becomeLeader(p, t.Partitions[i])
 			}
 			tab.byName[partitionKey{t.Name, idx}] = p
 		}
@@ -135,14 +135,4 @@ func (b *Broker) closeMetadata() error {
 	err := b.ctl.log.Close()
 	b.ctl.log = nil
 	return err
-}
-
-// becomeLeader readies a newly hosted partition this node leads: with
-// itself the only in-sync replica, everything in its log is committed, so
-// the high watermark moves to the log end, as Kafka's leader does when its
-// ISR is just itself (the checkpointed one lags after a crash).
-func (b *Broker) becomeLeader(p *partition, reg metadata.Partition) {
-	if reg.Leader == b.nodeID && len(reg.ISR) == 1 && reg.ISR[0] == b.nodeID {
-		p.log.SetHighWatermark(p.log.LogEndOffset())
-	}
 }
