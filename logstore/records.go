@@ -148,9 +148,6 @@ func (d *Decoder) limit() int64 {
 func (d *Decoder) record(p []byte, rec *Record) (int, error) {
 	r := fieldReader{b: p}
 	length := r.varint32()
-	if r.err == nil && length < 1 {
-		r.fail("record length %d", length)
-	}
 	body := fieldReader{b: r.bytes(length)}
 	if r.err != nil {
 		return 0, r.err
@@ -174,7 +171,7 @@ func (d *Decoder) record(p []byte, rec *Record) (int, error) {
 		d.headers = append(d.headers, Header{k, body.nullableBytes()})
 	}
 	if body.err == nil && len(body.b) > 0 {
-		body.fail("%d bytes left over in a record of %d", len(body.b), length)
+		body.fail("%d bytes left over", len(body.b))
 	}
 	if body.err != nil {
 		return 0, body.err
