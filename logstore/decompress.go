@@ -112,7 +112,8 @@ func (d *Decoder) readAll(r io.Reader, limit int64) error {
 
 // unzstd decodes whole frames into d.buf. The zstd decoder refuses a frame
 // whose declared size or window exceeds limit before decoding it, and
-// stops one block (128 KiB) past limit otherwise.
+// stops one block (128 KiB) past limit otherwise. DecodeAll writes into
+// d.buf directly: no window buffer is allocated, whatever the frame says.
 func (d *Decoder) unzstd(src []byte, limit int64) error {
 	c := &d.codecs
 	if c.zstd == nil || c.zstdLimit != limit {
@@ -128,7 +129,7 @@ func (d *Decoder) unzstd(src []byte, limit int64) error {
 	}
 	out, err := c.zstd.DecodeAll(src, d.buf[:0])
 	if err != nil {
-		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 			return fmt.Errorf("%w of %d bytes: %w", errTooBig, limit, err)
 		}
 		return err
