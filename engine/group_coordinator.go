@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash/crc32"
 	"sync"
 	"sync/atomic"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/logstore"
 )
 
 // groupCoordinator holds the classic groups this broker coordinates (those
@@ -727,10 +731,13 @@ func (b *Broker) loadGroups() {
 }
 
 // readRecords calls fn with every record's key and value (nil: a
-// tombstone) in p's log below the high watermark. Only uncompressed
-// batches are read: the coordinator writes nothing else.
+// tombstone) in p's log below the high watermark, skipping control
+// batches. A damaged batch is skipped from its first bad record on, as the
+// rest of the log is read; the first such error is returned at the end.
 func readRecords(p *partition, fn func(key, value []byte)) error {
 	l := p.log
+	var dec logstore.Decoder
+	var damaged error
 	off, hw := l.LogStartOffset(), l.HighWatermark()
 	for off < hw {
 		s, err := l.Read(off, 1<<20, hw)
@@ -738,7 +745,7 @@ func readRecords(p *partition, fn func(key, value []byte)) error {
 			return err
 		}
 		if s.Len == 0 {
-			return nil
+			return damaged
 		}
 		buf := make([]byte, s.Len)
 		_, err = s.Seg.File().ReadAt(buf, s.Pos)
@@ -746,40 +753,35 @@ func readRecords(p *partition, fn func(key, value []byte)) error {
 		if err != nil {
 			return err
 		}
-		for len(buf) >= batchHeaderBytes {
-			size := int(int32(binary.BigEndian.Uint32(buf[8:]))) + 12
-			if size > len(buf) || size < batchHeaderBytes {
-				return nil
+		for len(buf) >= logstore.BatchHeaderSize {
+			b := logstore.Batch(buf)
+			size := b.Size()
+			if size > int64(len(buf)) || size < logstore.BatchHeaderSize {
+				return damaged
 			}
-			var rb kmsg.RecordBatch
-			if err := rb.ReadFrom(buf[:size]); err != nil {
-				return err
-			}
-			buf = buf[size:]
-			next := rb.FirstOffset + int64(rb.LastOffsetDelta) + 1
-			if next > off {
-				off = next
-			}
-			if rb.Attributes&0x7 != 0 || rb.Attributes&0x20 != 0 { // compressed or control
+			b, buf = b[:size], buf[size:]
+			off = max(off, b.LastOffset()+1)
+			if b.IsControl() {
 				continue
 			}
-			recs := rb.Records
-			for i := int32(0); i < rb.NumRecords && len(recs) > 0; i++ {
-				n, w := binary.Varint(recs)
-				if w <= 0 || int(n)+w > len(recs) {
-					break
+			// buf is read afresh each time and fn's decoders may keep views
+			// of it; a compressed batch's records are in dec's buffer, which
+			// the next batch reuses, so they are copied.
+			copied := b.Codec() != 0
+			err := dec.ForEachRecord(b, func(r logstore.Record) error {
+				if r.Offset < l.LogStartOffset() {
+					return nil
 				}
-				var r kmsg.Record
-				if err := r.ReadFrom(recs[:int(n)+w]); err != nil {
-					break
-				}
-				recs = recs[int(n)+w:]
-				if rb.FirstOffset+int64(r.OffsetDelta) < l.LogStartOffset() {
-					continue
+				if copied {
+					r.Key, r.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
 				}
 				fn(r.Key, r.Value)
+				return nil
+			})
+			if err != nil && damaged == nil {
+				damaged = fmt.Errorf("batch at offset %d: %w", b.BaseOffset(), err)
 			}
 		}
 	}
-	return nil
+	return damaged
 }

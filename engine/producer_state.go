@@ -89,7 +89,7 @@ func (ps producers) check(payload []byte) (dup seqBatch, isDup bool, code int16)
 // record remembers the batches of an appended payload (their base offsets
 // now assigned).
 func (ps producers) record(payload []byte) {
-	for len(payload) >= batchHeaderBytes {
+	for len(payload) >= logstore.BatchHeaderSize {
 		b := logstore.Batch(payload)
 		size := b.Size()
 		if size > int64(len(payload)) {
@@ -143,12 +143,8 @@ func incSeq(s, d int32) int32 {
 	return s + d
 }
 
-// batchHeaderBytes is a record batch's fixed header (Kafka's
-// RECORD_BATCH_OVERHEAD).
-const batchHeaderBytes = 61
-
 func firstBatch(payload []byte) (logstore.Batch, bool) {
-	if len(payload) < batchHeaderBytes {
+	if len(payload) < logstore.BatchHeaderSize {
 		return nil, false
 	}
 	b := logstore.Batch(payload)

@@ -13,7 +13,7 @@ const (
 	offBaseOffset      = 0
 	offLength          = 8
 	offLeaderEpoch     = 12
-	offMagic           = 16
+	offMagic           = MagicOffset
 	offCRC             = 17
 	offAttributes      = 21
 	offLastOffsetDelta = 23
@@ -24,11 +24,17 @@ const (
 	offBaseSequence    = 53
 	offRecordCount     = 57
 
-	// BatchHeaderSize is the size of a batch with no records.
+	// BatchHeaderSize is the size of a batch with no records (Kafka's
+	// RECORD_BATCH_OVERHEAD).
 	BatchHeaderSize = 61
-	// logOverhead is the base offset and length: the bytes the length
-	// field does not count.
-	logOverhead = 12
+	// LogOverhead is the base offset and length: the bytes the length
+	// field does not count. Every message format (magic 0, 1 and 2) starts
+	// with them (Kafka's LOG_OVERHEAD).
+	LogOverhead = 12
+	logOverhead = LogOverhead
+	// MagicOffset is where the magic byte is in every message format
+	// (Kafka's MAGIC_OFFSET).
+	MagicOffset = 16
 	// minRecordSize is the smallest encoded record: seven one-byte fields.
 	minRecordSize = 7
 )

@@ -2,22 +2,15 @@ package logstore
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/s2"
-	"github.com/klauspost/compress/zstd"
-	"github.com/pierrec/lz4/v4"
 )
 
 // Log compaction (cleanup.policy=compact): Kafka's LogCleaner, simplified.
@@ -155,6 +148,7 @@ type compactPass struct {
 	// pass; that batch stays, empty if need be, so the producer's sequence
 	// state survives a rebuild from batch headers (Kafka's rule).
 	lastOfProducer map[int64]int64
+	dec            Decoder // the records of every batch of the pass
 }
 
 // cleanedSeg is a segment whose .cleaned files a pass wrote.
@@ -189,9 +183,9 @@ func (l *Log) cleanSegments(p *compactPass) (outs []cleanedSeg, removed int64, e
 			if id := b.ProducerID(); id >= 0 {
 				p.lastOfProducer[id] = b.BaseOffset()
 			}
-			return forEachRecord(b, func(r record) {
-				if r.key != nil {
-					last[string(r.key)] = r.offset
+			return p.forEachRecord(b, func(r Record) {
+				if r.Key != nil {
+					last[string(r.Key)] = r.Offset
 				}
 			})
 		})
@@ -201,14 +195,14 @@ func (l *Log) cleanSegments(p *compactPass) (outs []cleanedSeg, removed int64, e
 	}
 	for i, s := range p.segs {
 		dropTombstones := p.next[i] <= p.prevCleaned && s.largestTimestamp() < p.deleteHorizon
-		keep := func(r record) bool {
-			if r.key == nil {
+		keep := func(r Record) bool {
+			if r.Key == nil {
 				return false
 			}
-			if lo, ok := last[string(r.key)]; !ok || r.offset < lo {
+			if lo, ok := last[string(r.Key)]; !ok || r.Offset < lo {
 				return false
 			}
-			return r.value != nil || !dropTombstones
+			return r.Value != nil || !dropTombstones
 		}
 		k, err := l.writeCleaned(s, p, i, keep)
 		if err != nil {
@@ -322,13 +316,13 @@ func (l *Log) swapCleaned(p *compactPass, outs []cleanedSeg, removed int64) (int
 // writeCleaned writes <base>.{log,index,timeindex}.cleaned holding the
 // batches of s with only the records keep accepts, and answers how many
 // records it dropped; when none, it writes nothing.
-func (l *Log) writeCleaned(s *Segment, p *compactPass, si int, keep func(record) bool) (dropped int64, err error) {
+func (l *Log) writeCleaned(s *Segment, p *compactPass, si int, keep func(Record) bool) (dropped int64, err error) {
 	// First a dry run: most segments of a well-compacted log lose nothing.
 	err = forEachBatch(s, p.sizes[si], func(b Batch) error {
 		if b.IsControl() {
 			return nil
 		}
-		return forEachRecord(b, func(r record) {
+		return p.forEachRecord(b, func(r Record) {
 			if !keep(r) {
 				dropped++
 			}
@@ -372,7 +366,7 @@ func (l *Log) writeCleaned(s *Segment, p *compactPass, si int, keep func(record)
 	var out []byte
 	err = forEachBatch(s, p.sizes[si], func(b Batch) error {
 		if !b.IsControl() {
-			nb, kept, ferr := filterBatch(out[:0], b, keep)
+			nb, kept, ferr := p.filterBatch(out[:0], b, keep)
 			if ferr != nil {
 				return ferr
 			}
@@ -448,57 +442,12 @@ func forEachBatch(s *Segment, size int64, fn func(b Batch) error) error {
 	return nil
 }
 
-// record is one decoded record of a batch: raw is its whole encoding
-// (length varint included), key and value nil when null.
-type record struct {
-	offset     int64
-	key, value []byte
-	raw        []byte
-}
-
-var errRecordFraming = errors.New("bad record framing")
-
-// forEachRecord decodes the records of b (decompressing them first).
-func forEachRecord(b Batch, fn func(r record)) error {
-	recs, err := batchRecords(b)
+// forEachRecord decodes the records of b with the pass's decoder; damage
+// is a storage error: the batch is in the log already.
+func (p *compactPass) forEachRecord(b Batch, fn func(r Record)) error {
+	err := p.dec.ForEachRecord(b, func(r Record) error { fn(r); return nil })
 	if err != nil {
-		return err
-	}
-	return walkRecords(b, recs, fn)
-}
-
-func walkRecords(b Batch, recs []byte, fn func(r record)) error {
-	bad := func(i int32) error {
-		return fmt.Errorf("%w: batch at offset %d, record %d: %w", ErrStorage, b.BaseOffset(), i, errRecordFraming)
-	}
-	for i := int32(0); i < b.RecordCount(); i++ {
-		length, n := binary.Varint(recs)
-		if n <= 0 || length < 1 || int64(len(recs)-n) < length {
-			return bad(i)
-		}
-		raw := recs[:n+int(length)]
-		r := recs[n+1 : n+int(length)] // after the attributes byte
-		recs = recs[n+int(length):]
-		var fields [2]int64
-		for j := range fields {
-			v, m := binary.Varint(r)
-			if m <= 0 {
-				return bad(i)
-			}
-			fields[j], r = v, r[m:]
-		}
-		var kv [2][]byte
-		for j := range kv {
-			v, m := binary.Varint(r)
-			if m <= 0 || v < -1 || int64(len(r)-m) < v {
-				return bad(i)
-			}
-			r = r[m:]
-			if v >= 0 {
-				kv[j], r = r[:v:v], r[v:]
-			}
-		}
-		fn(record{offset: b.BaseOffset() + fields[1], key: kv[0], value: kv[1], raw: raw})
+		return fmt.Errorf("%w: batch at offset %d: %w", ErrStorage, b.BaseOffset(), err)
 	}
 	return nil
 }
@@ -507,16 +456,12 @@ func walkRecords(b Batch, recs []byte, fn func(r record)) error {
 // records keep accepts, with every header field but the codec, length,
 // record count and CRC as b has them. kept is how many records it holds;
 // when keep accepts them all it answers (nil, count): use b as it is.
-func filterBatch(dst []byte, b Batch, keep func(record) bool) (out []byte, kept int, err error) {
-	recs, err := batchRecords(b)
-	if err != nil {
-		return nil, 0, err
-	}
+func (p *compactPass) filterBatch(dst []byte, b Batch, keep func(Record) bool) (out []byte, kept int, err error) {
 	dst = append(dst, b[:BatchHeaderSize]...)
 	all := true
-	err = walkRecords(b, recs, func(r record) {
+	err = p.forEachRecord(b, func(r Record) {
 		if keep(r) {
-			dst = append(dst, r.raw...)
+			dst = append(dst, r.Raw...)
 			kept++
 		} else {
 			all = false
@@ -549,96 +494,24 @@ func emptyBatch(dst []byte, b Batch) []byte {
 // checkKeyed is Kafka's rule for client batches appended to a compacted
 // log: every record has a key. It decodes (and decompresses) the records;
 // a keyless one makes a *RecordsError naming every keyless record by its
-// index in the batch, as Kafka's LogValidator does. tp names the partition
-// in the messages.
+// index in the batch, as Kafka's LogValidator does. Damaged records are an
+// error wrapping ErrCorrupt. tp names the partition in the messages.
 func checkKeyed(b Batch, tp TopicPartition) error {
-	recs, err := decompress(b.Codec(), b[BatchHeaderSize:b.Size()])
-	if err != nil {
-		return fmt.Errorf("%w: codec %d: %v", ErrCorrupt, b.Codec(), err)
-	}
 	var bad []RecordError
-	i := int32(0)
-	err = walkRecords(b, recs, func(r record) {
-		if r.key == nil {
-			bad = append(bad, RecordError{Index: i,
+	err := ForEachRecord(b, 0, func(r Record) error {
+		if r.Key == nil {
+			bad = append(bad, RecordError{Index: r.Index,
 				Message: "Compacted topic cannot accept message without key in topic partition " + tp.String()})
 		}
-		i++
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return err
 	}
 	if bad != nil {
 		return &RecordsError{Records: bad}
 	}
 	return nil
-}
-
-// batchRecords is the records section of b, decompressed.
-func batchRecords(b Batch) ([]byte, error) {
-	src := []byte(b[BatchHeaderSize:b.Size()])
-	out, err := decompress(b.Codec(), src)
-	if err != nil {
-		return nil, fmt.Errorf("%w: batch at offset %d: codec %d: %v", ErrStorage, b.BaseOffset(), b.Codec(), err)
-	}
-	return out, nil
-}
-
-var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
-})
-
-// xerialPrefix starts snappy data in the xerial framing of Kafka's Java
-// client; franz-go accepts it and plain snappy, and so does this.
-var xerialPrefix = []byte{130, 83, 78, 65, 80, 80, 89, 0}
-
-func decompress(codec int, src []byte) ([]byte, error) {
-	switch codec {
-	case 0:
-		return src, nil
-	case 1:
-		zr, err := gzip.NewReader(bytes.NewReader(src))
-		if err != nil {
-			return nil, err
-		}
-		return io.ReadAll(zr)
-	case 2:
-		if len(src) > 16 && bytes.HasPrefix(src, xerialPrefix) {
-			return xerialDecode(src)
-		}
-		return s2.Decode(nil, src)
-	case 3:
-		return io.ReadAll(lz4.NewReader(bytes.NewReader(src)))
-	case 4:
-		d, err := zstdDecoder()
-		if err != nil {
-			return nil, err
-		}
-		return d.DecodeAll(src, nil)
-	}
-	return nil, fmt.Errorf("unknown codec %d", codec)
-}
-
-func xerialDecode(src []byte) ([]byte, error) {
-	src = src[16:] // magic and version
-	var dst []byte
-	for len(src) > 0 {
-		if len(src) < 4 {
-			return nil, errors.New("malformed xerial framing")
-		}
-		size := int32(binary.BigEndian.Uint32(src))
-		src = src[4:]
-		if size < 0 || len(src) < int(size) {
-			return nil, errors.New("malformed xerial framing")
-		}
-		chunk, err := s2.Decode(nil, src[:size])
-		if err != nil {
-			return nil, err
-		}
-		dst = append(dst, chunk...)
-		src = src[size:]
-	}
-	return dst, nil
 }
 
 var segmentSuffixes = []string{logSuffix, indexSuffix, timeIndexSuffix}

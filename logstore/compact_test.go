@@ -114,10 +114,11 @@ func readRecords(t testing.TB, l *Log) []got {
 			t.Fatalf("read %d: empty slice below the end %d", off, l.LogEndOffset())
 		}
 		for _, b := range splitBatches(t, readSlice(t, s)) {
-			if err := forEachRecord(b, func(r record) {
-				if r.offset >= off {
-					out = append(out, got{r.offset, string(r.key), r.value})
+			if err := ForEachRecord(b, 0, func(r Record) error {
+				if r.Offset >= off {
+					out = append(out, got{r.Offset, string(r.Key), bytes.Clone(r.Value)})
 				}
+				return nil
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -258,10 +259,11 @@ func TestCompactKeepsLastValuePerKey(t *testing.T) {
 		bs := splitBatches(t, readSlice(t, s))
 		var first int64 = -1
 		for _, b := range bs {
-			forEachRecord(b, func(r record) {
-				if first < 0 && r.offset >= a.offset {
-					first = r.offset
+			ForEachRecord(b, 0, func(r Record) error {
+				if first < 0 && r.Offset >= a.offset {
+					first = r.Offset
 				}
+				return nil
 			})
 			if first >= 0 {
 				break
@@ -622,7 +624,7 @@ func TestCompactRandomModel(t *testing.T) {
 func TestCompactSnappyXerial(t *testing.T) {
 	raw := bytes.Repeat([]byte("xerial framed snappy "), 100)
 	var src []byte
-	src = append(src, xerialPrefix...)
+	src = append(src, xerialMagic...)
 	src = binary.BigEndian.AppendUint32(src, 1)
 	src = binary.BigEndian.AppendUint32(src, 1)
 	for _, chunk := range [][]byte{raw[:700], raw[700:]} {
@@ -630,7 +632,8 @@ func TestCompactSnappyXerial(t *testing.T) {
 		src = binary.BigEndian.AppendUint32(src, uint32(len(c)))
 		src = append(src, c...)
 	}
-	out, err := decompress(2, src)
+	var d Decoder
+	out, err := d.decompress(2, src)
 	if err != nil || !bytes.Equal(out, raw) {
 		t.Fatalf("xerial: %v, %d bytes", err, len(out))
 	}

@@ -10,8 +10,9 @@ import (
 // (fmt.Errorf("...: %w", ErrX)); match them with errors.Is. The comment on
 // each names the Kafka error code the engine answers with.
 var (
-	// ErrCorrupt: a batch in an append fails its framing or CRC-32C check
-	// (CORRUPT_MESSAGE).
+	// ErrCorrupt: a batch in an append fails its framing or CRC-32C check,
+	// or its records cannot be decoded: framing, compression, or more than
+	// the decoder's limit once decompressed (ForEachRecord) (CORRUPT_MESSAGE).
 	ErrCorrupt = errors.New("corrupt record batch")
 	// ErrInvalidRecord: a well-formed batch breaks a rule: magic below 2, an
 	// unknown codec, a record count that disagrees with the offset delta, a

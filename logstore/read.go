@@ -1,7 +1,6 @@
 package logstore
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -150,42 +149,30 @@ func (s *Segment) searchTimestamp(ts, from int64) (int64, int64, bool, error) {
 	return 0, 0, false, nil
 }
 
-// searchRecords decodes the records of an uncompressed batch (length,
-// attributes, timestamp delta, offset delta: varints) to find the first with
-// a timestamp of at least ts at or after from.
+// searchRecords decodes the records of an uncompressed batch to find the
+// first with a timestamp of at least ts at or after from.
 func (s *Segment) searchRecords(pos int64, h header, ts, from int64) (int64, int64, bool, error) {
 	buf := make([]byte, h.size)
 	if _, err := s.log.ReadAt(buf, pos); err != nil {
 		return 0, 0, false, fmt.Errorf("%w: read batch at %d: %v", ErrStorage, pos, err)
 	}
-	b := Batch(buf)
-	baseTs := b.BaseTimestamp()
-	r := buf[BatchHeaderSize:]
-	bad := errors.New("record framing")
-	for i := int32(0); i < b.RecordCount(); i++ {
-		length, n := binary.Varint(r)
-		if n <= 0 || length < 0 || int64(len(r)-n) < length {
-			return 0, 0, false, fmt.Errorf("%w: batch at %d, record %d: %v", ErrStorage, pos, i, bad)
+	var off, t int64
+	found := false
+	err := ForEachRecord(Batch(buf), 0, func(r Record) error {
+		if r.Offset >= from && r.Timestamp >= ts {
+			off, t, found = r.Offset, r.Timestamp, true
+			return errFound
 		}
-		rec := r[n : n+int(length)]
-		r = r[n+int(length):]
-		if len(rec) < 1 {
-			return 0, 0, false, fmt.Errorf("%w: batch at %d, record %d: %v", ErrStorage, pos, i, bad)
-		}
-		tsDelta, n1 := binary.Varint(rec[1:])
-		if n1 <= 0 {
-			return 0, 0, false, fmt.Errorf("%w: batch at %d, record %d: %v", ErrStorage, pos, i, bad)
-		}
-		offDelta, n2 := binary.Varint(rec[1+n1:])
-		if n2 <= 0 {
-			return 0, 0, false, fmt.Errorf("%w: batch at %d, record %d: %v", ErrStorage, pos, i, bad)
-		}
-		if off, t := h.base+offDelta, baseTs+tsDelta; off >= from && t >= ts {
-			return off, t, true, nil
-		}
+		return nil
+	})
+	if err != nil && err != errFound {
+		return 0, 0, false, fmt.Errorf("%w: batch at %d: %w", ErrStorage, pos, err)
 	}
-	return 0, 0, false, nil
+	return off, t, found, nil
 }
+
+// errFound stops a walk over records at the one sought.
+var errFound = errors.New("found")
 
 // MaxTimestamp is the largest batch max timestamp in the log, -1 when the
 // log holds none (ListOffsets' MAX_TIMESTAMP, with OffsetForTimestamp to

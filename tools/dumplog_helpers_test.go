@@ -25,6 +25,9 @@ type testCodec struct {
 	attr int16
 }
 
+// xerialMagic opens snappy-java's framing (SnappyOutputStream).
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
 var testCodecs = []testCodec{
 	{"none", 0}, {"gzip", 1}, {"snappy", 2}, {"snappy-xerial", 2}, {"lz4", 3}, {"zstd", 4},
 }

@@ -18,7 +18,7 @@ func (d *dumper) printBatch(pos int64, b logstore.Batch, recs []record, metas []
 		"compression: %s crc: %#08x crcValid: %t producerId: %d producerEpoch: %d baseSequence: %d "+
 		"partitionLeaderEpoch: %d isTransactional: %t isControl: %t\n",
 		b.BaseOffset(), b.LastOffset(), b.RecordCount(), pos, timestampType(b), b.MaxTimestamp(), b.Size(), b.Magic(),
-		codecName(b.Codec()), b.CRC(), b.ComputeCRC() == b.CRC(), b.ProducerID(), b.ProducerEpoch(), b.BaseSequence(),
+		logstore.CodecName(b.Codec()), b.CRC(), b.ComputeCRC() == b.CRC(), b.ProducerID(), b.ProducerEpoch(), b.BaseSequence(),
 		b.LeaderEpoch(), b.IsTransactional(), b.IsControl())
 	for _, p := range problems {
 		fmt.Fprintf(d.w, "! position %d: %s\n", pos, p)
@@ -137,7 +137,7 @@ type controlJSON struct {
 func (d *dumper) batchJSON(file string, pos int64, b logstore.Batch, recs []record, metas []metaRecord,
 	problems []string) batchJSON {
 	j := batchJSON{File: file, Position: pos, BaseOffset: b.BaseOffset(), LastOffset: b.LastOffset(),
-		Count: b.RecordCount(), Size: b.Size(), Magic: b.Magic(), Compression: codecName(b.Codec()),
+		Count: b.RecordCount(), Size: b.Size(), Magic: b.Magic(), Compression: logstore.CodecName(b.Codec()),
 		CRC: b.CRC(), CRCValid: b.ComputeCRC() == b.CRC(), TimestampType: timestampType(b),
 		BaseTimestamp: b.BaseTimestamp(), MaxTimestamp: b.MaxTimestamp(), ProducerID: b.ProducerID(),
 		ProducerEpoch: b.ProducerEpoch(), BaseSequence: b.BaseSequence(), PartitionLeaderEpoch: b.LeaderEpoch(),

@@ -11,11 +11,12 @@ import (
 )
 
 // Framing of a batch in a .log: base offset i64, length i32, then length
-// bytes. The magic byte is at 16 in every format (v0 and v1 message sets
-// share the framing), so the walk can step over batches it cannot decode.
+// bytes (logstore.LogOverhead). The magic byte is at logstore.MagicOffset
+// in every format (v0 and v1 message sets share the framing), so the walk
+// can step over batches it cannot decode.
 const (
-	logOverhead   = 12 // base offset and length: the bytes the length does not count
-	offMagic      = 16
+	logOverhead   = logstore.LogOverhead
+	offMagic      = logstore.MagicOffset
 	minLegacySize = 26 // a v0 message with no key and no value
 )
 

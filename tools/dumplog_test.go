@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/weirmq/weir/logstore"
 )
 
 const segName = "00000000000000000000.log"
@@ -67,7 +69,7 @@ func TestDumpLogCodecs(t *testing.T) {
 				span := s.batches[i]
 				if b["position"].(float64) != float64(span.pos) || b["base_offset"].(float64) != float64(span.base) ||
 					b["last_offset"].(float64) != float64(span.last) || b["crc_valid"] != true ||
-					b["compression"] != codecName(int(c.attr)) || b["producer_id"].(float64) != 7 ||
+					b["compression"] != logstore.CodecName(int(c.attr)) || b["producer_id"].(float64) != 7 ||
 					b["partition_leader_epoch"].(float64) != 3 {
 					t.Errorf("batch %d: %v, want %+v", i, b, span)
 				}

@@ -117,58 +117,39 @@ func DecodeBatch(p []byte) (Batch, error) {
 	if count <= 0 || int64(count) != int64(lb.LastOffsetDelta())+1 {
 		return out, fmt.Errorf("%d records, last offset delta %d", count, lb.LastOffsetDelta())
 	}
-	err = walkRecords(p[logstore.BatchHeaderSize:], int(count), func(i int, key, value []byte) error {
-		if lb.IsControl() {
-			c, err := DecodeControl(key, value)
-			out.Controls = append(out.Controls, c)
+	err = logstore.ForEachRecord(lb, 0, func(rec logstore.Record) error {
+		if err := checkRecord(rec, count); err != nil {
 			return err
 		}
-		r, _, err := DecodeRecord(value)
+		if lb.IsControl() {
+			c, err := DecodeControl(rec.Key, rec.Value)
+			out.Controls = append(out.Controls, c)
+			return wrapRecord(rec, count, err)
+		}
+		r, _, err := DecodeRecord(rec.Value)
 		out.Records = append(out.Records, r)
-		return err
+		return wrapRecord(rec, count, err)
 	})
 	return out, err
 }
 
-// walkRecords calls fn with each record's key and value (nil when null).
-// Offset deltas must count up from 0.
-func walkRecords(data []byte, count int, fn func(i int, key, value []byte) error) error {
-	r := reader{b: data}
-	for i := 0; i < count; i++ {
-		body := reader{b: r.take(int(r.varint()))}
-		if r.err != nil {
-			return fmt.Errorf("record %d of %d: %w", i, count, r.err)
-		}
-		body.int8()    // attributes
-		body.varlong() // timestamp delta
-		if d := body.varint(); body.err == nil && int(d) != i {
-			return fmt.Errorf("record %d has offset delta %d", i, d)
-		}
-		key := nullableBytes(&body)
-		value := nullableBytes(&body)
-		if h := body.varint(); body.err == nil && h != 0 {
-			return fmt.Errorf("record %d has %d headers; metadata records have none", i, h)
-		}
-		if err := body.done(); err != nil {
-			return fmt.Errorf("record %d of %d: %w", i, count, err)
-		}
-		if value == nil {
-			return fmt.Errorf("record %d of %d has a null value", i, count)
-		}
-		if err := fn(i, key, value); err != nil {
-			return fmt.Errorf("record %d of %d: %w", i, count, err)
-		}
+// checkRecord holds a record to the metadata log's rules beyond the
+// framing: offset deltas count up from 0, no headers, a value.
+func checkRecord(rec logstore.Record, count int32) error {
+	switch {
+	case rec.OffsetDelta != rec.Index:
+		return fmt.Errorf("record %d has offset delta %d", rec.Index, rec.OffsetDelta)
+	case len(rec.Headers) != 0:
+		return fmt.Errorf("record %d has %d headers; metadata records have none", rec.Index, len(rec.Headers))
+	case rec.Value == nil:
+		return fmt.Errorf("record %d of %d has a null value", rec.Index, count)
 	}
-	return r.done()
+	return nil
 }
 
-func nullableBytes(r *reader) []byte {
-	n := r.varint()
-	if n < 0 {
-		return nil
+func wrapRecord(rec logstore.Record, count int32, err error) error {
+	if err != nil {
+		return fmt.Errorf("record %d of %d: %w", rec.Index, count, err)
 	}
-	if b := r.take(int(n)); b != nil {
-		return b
-	}
-	return []byte{}
+	return nil
 }

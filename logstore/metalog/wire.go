@@ -89,29 +89,6 @@ func (r *reader) uvarint() uint32 {
 	return uint32(v)
 }
 
-// varint reads a zigzag varint of at most 32 bits (record framing).
-func (r *reader) varint() int32 {
-	v := r.varlong()
-	if v < math.MinInt32 || v > math.MaxInt32 {
-		r.fail(fmt.Errorf("varint %d out of int32 range", v))
-		return 0
-	}
-	return int32(v)
-}
-
-func (r *reader) varlong() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail(fmt.Errorf("bad varint"))
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
 // compactLen reads a compact length: -1 for null.
 func (r *reader) compactLen() int {
 	n := int(r.uvarint()) - 1
