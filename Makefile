@@ -29,7 +29,7 @@ run: build
 # packages whose code is concurrent.
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./engine/...
+	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./replica/... ./engine/...
 
 # 10,000 partitions on one node (make test runs the same test with 2,000):
 # creation time, memory, open files and disk per partition, restarts.
