@@ -14,9 +14,11 @@ import (
 // CreateTopics: v0-7
 //
 // Behavior:
-// * Runs on a control-plane goroutine: the change is written to the
-//   metadata log (fsynced) before the logs are created and the topics
-//   published; the response comes after.
+// * Runs on a control-plane goroutine: the partition logs are created,
+//   then the change is written to the metadata log (fsynced) and the
+//   topics published; the response comes after. A log that cannot be
+//   made (a full disk) fails the change: KAFKA_STORAGE_ERROR, nothing
+//   written, the logs made deleted.
 // * Names follow Kafka's Topic.validate (1-249 of [a-zA-Z0-9._-], not "."
 //   or ".."): INVALID_TOPIC_EXCEPTION with Kafka's message, also for a name
 //   that differs from an existing topic's only in '.' vs '_' ("collides

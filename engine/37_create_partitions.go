@@ -15,8 +15,9 @@ import (
 //   not be an increase."). New partitions get the topic's replication
 //   factor, or the explicit Assignment (one replica list per new
 //   partition, registered brokers, INVALID_REPLICA_ASSIGNMENT otherwise).
-// * Runs on a control-plane goroutine: records, then the new logs (with
-//   the topic's id and configs), then publication; answers after.
+// * Runs on a control-plane goroutine: the new logs (with the topic's id
+//   and configs), then the records, then publication; answers after. A
+//   log that cannot be made fails the change (KAFKA_STORAGE_ERROR).
 // * An unknown topic gets UNKNOWN_TOPIC_OR_PARTITION, a topic named twice
 //   INVALID_REQUEST ("Duplicate topic name."), listed first as Kafka does.
 // * ValidateOnly checks and creates nothing. Each topic is its own change.

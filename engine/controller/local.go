@@ -11,8 +11,8 @@ import (
 
 // Local is the Proposer of a single node, its own one-voter quorum: a
 // change is one batch appended to the local metadata log (fsynced), then
-// applied to the image. Past SnapshotBytes of log it writes a snapshot of
-// the image, which deletes the log's older segments.
+// applied to the image. Past LocalOptions.SnapshotBytes of log it writes
+// a snapshot of the image, which deletes the log's older segments.
 type Local struct {
 	mu     sync.Mutex
 	log    *metalog.Log // nil once closed
