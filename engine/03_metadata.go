@@ -4,6 +4,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weirmq/weir/engine/controller"
 	"github.com/weirmq/weir/engine/metadata"
 )
 
@@ -120,7 +121,7 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image,
 			resp.Topics = append(resp.Topics, b.metadataTopic(t))
 		} else if code, ok := created[name]; ok {
 			resp.Topics = append(resp.Topics, missingTopic(name, code))
-		} else if topicNameError(name) != "" {
+		} else if controller.TopicNameError(name) != "" {
 			resp.Topics = append(resp.Topics, missingTopic(name, kerr.InvalidTopicException.Code))
 		} else {
 			resp.Topics = append(resp.Topics, missingTopic(name, kerr.UnknownTopicOrPartition.Code))
@@ -164,7 +165,7 @@ func (b *Broker) autoCreatable(im *metadata.Image, req *kmsg.MetadataRequest) []
 			continue
 		}
 		name := *rt.Topic
-		if _, ok := im.Topic(name); ok || topicNameError(name) != "" || name == clusterMetadataTopic {
+		if _, ok := im.Topic(name); ok || controller.TopicNameError(name) != "" || name == controller.ClusterMetadataTopic {
 			continue
 		}
 		names = append(names, name)
@@ -187,15 +188,16 @@ func (b *Broker) autoCreate(names []string) map[string]int16 {
 		if _, ok := im.Topic(name); ok {
 			continue
 		}
-		plan, e := b.planTopic(im, broker, nil, b.autoTopicRequest(name, broker, len(im.Brokers())))
+		req := b.autoTopicRequest(name, broker, len(im.Brokers()))
+		plan, e := controller.PlanTopic(im, broker, nil, req, [16]byte(NewUUID()))
 		if e == nil {
-			if err := b.createTopicsLocked([]*topicPlan{plan}); err != nil {
+			if err := b.createTopicsLocked([]*controller.TopicPlan{plan}); err != nil {
 				e = b.commitErr(err)
 			}
 		}
 		if e != nil {
-			b.log.Warn("cannot auto-create topic", "topic", name, "error", kerr.ErrorForCode(e.code), "message", e.message())
-			codes[name] = e.code
+			b.log.Warn("cannot auto-create topic", "topic", name, "error", kerr.ErrorForCode(e.Code), "message", e.Message())
+			codes[name] = e.Code
 		}
 	}
 	return codes

@@ -7,15 +7,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weirmq/weir/engine/controller"
 	"github.com/weirmq/weir/engine/metadata"
 )
 
 // CreateTopics: v0-7
 //
 // Behavior:
-// * Runs on a control-plane goroutine: the change is written to the
-//   metadata log (fsynced) before the logs are created and the topics
-//   published; the response comes after.
+// * Runs on a control-plane goroutine: the partition logs are created,
+//   then the change is written to the metadata log (fsynced) and the
+//   topics published; the response comes after. A log that cannot be
+//   made (a full disk) fails the change: KAFKA_STORAGE_ERROR, nothing
+//   written, the logs made deleted.
 // * Names follow Kafka's Topic.validate (1-249 of [a-zA-Z0-9._-], not "."
 //   or ".."): INVALID_TOPIC_EXCEPTION with Kafka's message, also for a name
 //   that differs from an existing topic's only in '.' vs '_' ("collides
@@ -54,65 +57,49 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsR
 	for _, t := range req.Topics {
 		count[t.Topic]++
 	}
+	var reqs []controller.TopicRequest
+	for _, t := range req.Topics {
+		if count[t.Topic] == 1 && t.Topic != controller.ClusterMetadataTopic {
+			reqs = append(reqs, topicRequestOf(t))
+		}
+	}
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
-	im, broker := b.image.Load(), b.brokerConfig()
-	var plans []*topicPlan
-	var pending []string
-	results := map[string]*adminErr{}
-	records := 0
-	for _, t := range req.Topics {
-		if count[t.Topic] > 1 || t.Topic == clusterMetadataTopic {
-			continue
-		}
-		plan, e := b.planTopic(im, broker, pending, topicRequestOf(t))
-		if e != nil {
-			results[t.Topic] = e
-			continue
-		}
-		plans = append(plans, plan)
-		pending = append(pending, plan.name)
-		records += len(plan.replicas) + len(plan.configs) + 1
-	}
-	if records > maxRecordsPerChange {
-		for _, p := range plans {
-			results[p.name] = errMsg(kerr.PolicyViolation, "Unable to perform excessively large batch operation.")
-		}
-		plans = nil
-	}
+	newID := func() [16]byte { return [16]byte(NewUUID()) }
+	plans, results := controller.PlanTopics(b.image.Load(), b.brokerConfig(), reqs, newID)
 	if !req.ValidateOnly && len(plans) > 0 {
 		if err := b.createTopicsLocked(plans); err != nil {
-			e := b.commitErr(err)
+			r := b.commitErr(err)
 			for _, p := range plans {
-				results[p.name] = e
+				results[p.Name] = r
 			}
 			plans = nil
 		}
 	}
-	byName := map[string]*topicPlan{}
+	byName := map[string]*controller.TopicPlan{}
 	for _, p := range plans {
-		byName[p.name] = p
+		byName[p.Name] = p
 	}
 	for _, t := range req.Topics {
-		if count[t.Topic] > 1 || t.Topic == clusterMetadataTopic {
+		if count[t.Topic] > 1 || t.Topic == controller.ClusterMetadataTopic {
 			continue
 		}
 		rt := kmsg.NewCreateTopicsResponseTopic()
 		rt.Topic = t.Topic
 		if e := results[t.Topic]; e != nil {
-			rt.ErrorCode, rt.ErrorMessage = e.code, e.msg
+			rt.ErrorCode, rt.ErrorMessage = e.Code, e.Msg
 		} else if p := byName[t.Topic]; p != nil {
 			b.createdTopicResult(&rt, p, req.ValidateOnly)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	for _, name := range slices.Sorted(maps.Keys(count)) {
-		if n := count[name]; n > 1 || name == clusterMetadataTopic {
+		if n := count[name]; n > 1 || name == controller.ClusterMetadataTopic {
 			rt := kmsg.NewCreateTopicsResponseTopic()
 			rt.Topic, rt.ErrorCode = name, kerr.InvalidRequest.Code
 			msg := "Duplicate topic name."
 			if n == 1 {
-				msg = "Creation of internal topic " + clusterMetadataTopic + " is prohibited."
+				msg = "Creation of internal topic " + controller.ClusterMetadataTopic + " is prohibited."
 			}
 			rt.ErrorMessage = &msg
 			resp.Topics = append(resp.Topics, rt)
@@ -122,15 +109,15 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsR
 }
 
 // topicRequestOf reads one topic of a CreateTopics request.
-func topicRequestOf(t kmsg.CreateTopicsRequestTopic) topicRequest {
-	tr := topicRequest{name: t.Topic, partitions: t.NumPartitions, replication: t.ReplicationFactor,
-		assignments: map[int32][]int32{}, configs: map[string]*string{}}
+func topicRequestOf(t kmsg.CreateTopicsRequestTopic) controller.TopicRequest {
+	tr := controller.TopicRequest{Name: t.Topic, Partitions: t.NumPartitions, Replication: t.ReplicationFactor,
+		Assignments: map[int32][]int32{}, Configs: map[string]*string{}}
 	for _, a := range t.ReplicaAssignment {
-		tr.order = append(tr.order, a.Partition)
-		tr.assignments[a.Partition] = a.Replicas
+		tr.Order = append(tr.Order, a.Partition)
+		tr.Assignments[a.Partition] = a.Replicas
 	}
 	for _, c := range t.Configs {
-		tr.configs[c.Name] = c.Value
+		tr.Configs[c.Name] = c.Value
 	}
 	return tr
 }
@@ -138,14 +125,14 @@ func topicRequestOf(t kmsg.CreateTopicsRequestTopic) topicRequest {
 // createdTopicResult fills a successful topic's answer: its id (none for a
 // validation), and from v5 its partition count, replication factor and
 // effective configs.
-func (b *Broker) createdTopicResult(rt *kmsg.CreateTopicsResponseTopic, p *topicPlan, validateOnly bool) {
+func (b *Broker) createdTopicResult(rt *kmsg.CreateTopicsResponseTopic, p *controller.TopicPlan, validateOnly bool) {
 	if !validateOnly {
-		rt.TopicID = p.id
+		rt.TopicID = p.ID
 	}
-	rt.NumPartitions = int32(len(p.replicas))
-	rt.ReplicationFactor = int16(len(p.replicas[0]))
+	rt.NumPartitions = int32(len(p.Replicas))
+	rt.ReplicationFactor = int16(len(p.Replicas[0]))
 	im := b.image.Load()
-	t := &metadata.Topic{Name: p.name, Configs: p.configs}
+	t := &metadata.Topic{Name: p.Name, Configs: p.Configs}
 	for _, e := range b.topicConfigEntries(im, b.brokerConfigOf(im), t, nil, false) {
 		c := kmsg.NewCreateTopicsResponseTopicConfig()
 		c.Name, c.Value, c.ReadOnly, c.Source, c.IsSensitive = e.Name, e.Value, e.ReadOnly, int8(e.Source), e.IsSensitive

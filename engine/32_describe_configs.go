@@ -1,10 +1,10 @@
 package engine
 
 import (
-	"strconv"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/engine/controller"
 )
 
 // DescribeConfigs: v0-4
@@ -44,13 +44,13 @@ func handleDescribeConfigs(b *Broker, r *request) (kmsg.Response, error) {
 	for _, rr := range req.Resources {
 		res := kmsg.NewDescribeConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		var e *adminErr
+		var e *controller.Refusal
 		switch rr.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
-			if msg := topicNameError(rr.ResourceName); msg != "" {
-				e = errMsg(kerr.InvalidTopicException, "%s", msg)
+			if msg := controller.TopicNameError(rr.ResourceName); msg != "" {
+				e = controller.Refuse(kerr.InvalidTopicException, "%s", msg)
 			} else if t, ok := im.Topic(rr.ResourceName); !ok {
-				e = errNoMsg(kerr.UnknownTopicOrPartition)
+				e = controller.RefuseCode(kerr.UnknownTopicOrPartition)
 			} else {
 				res.Configs = b.topicConfigEntries(im, broker, t, rr.ConfigNames, synonyms)
 			}
@@ -61,10 +61,10 @@ func handleDescribeConfigs(b *Broker, r *request) (kmsg.Response, error) {
 				res.Configs = b.brokerConfigEntries(im, broker, true, rr.ConfigNames, synonyms)
 			}
 		default:
-			e = errMsg(kerr.InvalidRequest, "Unsupported resource type: %s", rr.ResourceType)
+			e = controller.Refuse(kerr.InvalidRequest, "Unsupported resource type: %s", rr.ResourceType)
 		}
 		if e != nil {
-			res.ErrorCode, res.ErrorMessage = e.code, e.msg
+			res.ErrorCode, res.ErrorMessage = e.Code, e.Msg
 		}
 		if !req.IncludeDocumentation {
 			for i := range res.Configs {
@@ -76,22 +76,7 @@ func handleDescribeConfigs(b *Broker, r *request) (kmsg.Response, error) {
 	return resp, nil
 }
 
-// checkBrokerName checks a broker resource name is this node's id, with
-// Kafka's messages (describe's mention the empty string, alter's do not).
-func (b *Broker) checkBrokerName(name string, describe bool) *adminErr {
-	id, err := strconv.ParseInt(name, 10, 32)
-	if err != nil {
-		if describe {
-			return errMsg(kerr.InvalidRequest, "Broker id must be an integer, but it is: %s", name)
-		}
-		return errMsg(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", name)
-	}
-	if int32(id) != b.nodeID {
-		if describe {
-			return errMsg(kerr.InvalidRequest, "Unexpected broker id, expected %d or empty string, but received %s",
-				b.nodeID, name)
-		}
-		return errMsg(kerr.InvalidRequest, "Unexpected broker id, expected %d, but received %s", b.nodeID, name)
-	}
-	return nil
+// checkBrokerName checks a broker resource name is this node's id.
+func (b *Broker) checkBrokerName(name string, describe bool) *controller.Refusal {
+	return controller.CheckBrokerName(b.nodeID, name, describe)
 }

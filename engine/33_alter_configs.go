@@ -2,6 +2,8 @@ package engine
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/engine/controller"
 )
 
 // AlterConfigs: v0-2
@@ -33,20 +35,20 @@ func init() { register(api{key: 33, min: 0, max: 2, handle: handleAlterConfigs})
 
 func handleAlterConfigs(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.AlterConfigsRequest)
-	alts := make([]alteration, len(req.Resources))
+	alts := make([]controller.Alteration, len(req.Resources))
 	for i, rr := range req.Resources {
-		alts[i] = alteration{typ: rr.ResourceType, name: rr.ResourceName, legacy: true}
+		alts[i] = controller.Alteration{Type: rr.ResourceType, Name: rr.ResourceName, Legacy: true}
 		for _, c := range rr.Configs {
-			alts[i].ops = append(alts[i].ops, configOp{key: c.Name, op: kmsg.IncrementalAlterConfigOpSet, value: c.Value})
+			alts[i].Ops = append(alts[i].Ops, controller.ConfigOp{Key: c.Name, Op: kmsg.IncrementalAlterConfigOpSet, Value: c.Value})
 		}
 	}
 	go func() {
 		resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
 		for i, e := range b.alterConfigs(alts, req.ValidateOnly) {
 			res := kmsg.NewAlterConfigsResponseResource()
-			res.ResourceType, res.ResourceName = alts[i].typ, alts[i].name
+			res.ResourceType, res.ResourceName = alts[i].Type, alts[i].Name
 			if e != nil {
-				res.ErrorCode, res.ErrorMessage = e.code, e.msg
+				res.ErrorCode, res.ErrorMessage = e.Code, e.Msg
 			}
 			resp.Resources = append(resp.Resources, res)
 		}

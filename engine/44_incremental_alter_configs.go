@@ -2,6 +2,8 @@ package engine
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/engine/controller"
 )
 
 // IncrementalAlterConfigs: v0-1
@@ -21,20 +23,20 @@ func init() { register(api{key: 44, min: 0, max: 1, handle: handleIncrementalAlt
 
 func handleIncrementalAlterConfigs(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.IncrementalAlterConfigsRequest)
-	alts := make([]alteration, len(req.Resources))
+	alts := make([]controller.Alteration, len(req.Resources))
 	for i, rr := range req.Resources {
-		alts[i] = alteration{typ: rr.ResourceType, name: rr.ResourceName}
+		alts[i] = controller.Alteration{Type: rr.ResourceType, Name: rr.ResourceName}
 		for _, c := range rr.Configs {
-			alts[i].ops = append(alts[i].ops, configOp{key: c.Name, op: c.Op, value: c.Value})
+			alts[i].Ops = append(alts[i].Ops, controller.ConfigOp{Key: c.Name, Op: c.Op, Value: c.Value})
 		}
 	}
 	go func() {
 		resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 		for i, e := range b.alterConfigs(alts, req.ValidateOnly) {
 			res := kmsg.NewIncrementalAlterConfigsResponseResource()
-			res.ResourceType, res.ResourceName = alts[i].typ, alts[i].name
+			res.ResourceType, res.ResourceName = alts[i].Type, alts[i].Name
 			if e != nil {
-				res.ErrorCode, res.ErrorMessage = e.code, e.msg
+				res.ErrorCode, res.ErrorMessage = e.Code, e.Msg
 			}
 			resp.Resources = append(resp.Resources, res)
 		}

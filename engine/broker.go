@@ -62,7 +62,7 @@ type Broker struct {
 	// log stores, one per log dir, fixed once Open returns. effective and
 	// topicConfigs are the broker's and each topic's configuration under
 	// the published image, swapped with it.
-	ctl          controller
+	ctl          controlPlane
 	logDirs      []*logstore.Dir
 	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
 	effective    atomic.Pointer[config.Config]
@@ -187,7 +187,12 @@ func (b *Broker) self(bound map[string]int) metadata.Broker {
 func (b *Broker) publishBrokers(bound map[string]int) {
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
-	b.image.Store(b.image.Load().WithBrokers(b.nodeID, []metadata.Broker{b.self(bound)}))
+	im, err := b.ctl.proposer.Register(b.self(bound))
+	if err != nil {
+		b.log.Error("cannot register this broker's endpoints", "err", err)
+		return
+	}
+	b.image.Store(im)
 }
 
 // NodeID and ClusterID are this node's identity.

@@ -1,7 +1,7 @@
 // Package engine is the broker: configuration (engine/config), the request
 // dispatch from netio frames to Kafka API handlers, the metadata image
-// (engine/metadata), the group coordinator, and (later) the controller
-// quorum.
+// (engine/metadata), the controller's decisions (engine/controller), and
+// the group coordinator.
 //
 // # A request's way through
 //
@@ -45,13 +45,18 @@
 //
 // Admin requests (CreateTopics, DeleteTopics, CreatePartitions,
 // AlterConfigs, IncrementalAlterConfigs, and Metadata when it auto-creates)
-// run on a control-plane goroutine and answer later. The controller
-// (topics_controller.go) serializes them: validate against the current
-// image, write the records to the metadata log (fsync), apply them, create
-// or delete the partition logs, then publish the partition table, the
-// effective configs and the image, in that order. At Open the log is
-// replayed and the logs on disk are matched to the image. The Raft quorum
-// will take the metadata log's place and feed the same records.
+// run on a control-plane goroutine and answer later. The decisions are
+// package controller's: pure planning functions of (image, request,
+// broker config) that validate and produce the records, and a Proposer
+// that commits them (controller.Local over the metadata log today, the
+// Raft quorum later). The engine keeps the broker's part, serialized by
+// b.ctl.mu (topics_controller.go): plan against the published image,
+// create the new partitions' logs, propose the records, then publish the
+// partition table, the effective configs and the image, in that order,
+// and delete the logs of deleted topics. When a log cannot be made or the
+// proposal fails, the logs made are dropped and the change is answered
+// KAFKA_STORAGE_ERROR. At Open the log is replayed and the logs on disk
+// are matched to the image.
 //
 // # The data path (produce, fetch)
 //
@@ -85,8 +90,9 @@
 // record per key wins, a null value deletes); an expiry pass drops empty
 // groups' offsets after offsets.retention.minutes.
 //
-// Locks, in the order they may nest: the controller's mutex (metadata
-// changes), a fetch's mutex, a partition's waiter mutex; the durable-wait,
+// Locks, in the order they may nest: the control plane's mutex (metadata
+// changes; controller.Local's own mutex nests under it as a leaf), a
+// fetch's mutex, a partition's waiter mutex; the durable-wait,
 // fetch-session and group-coordinator mutexes are leaves (the coordinator
 // posts appends to owner shards and never waits on them under its lock).
 // The partition table, the image and the effective configs are immutable

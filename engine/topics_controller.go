@@ -1,27 +1,26 @@
 package engine
 
 import (
-	"errors"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/weirmq/weir/engine/controller"
 	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/logstore"
 	"github.com/weirmq/weir/logstore/metalog"
 )
 
-// controller serializes metadata changes on this node, standing in for the
-// Raft quorum's active controller: a change validates against the current
-// image, writes its records to the local metadata log (fsynced), applies
-// them, does the local work (logs created or deleted) and publishes the
-// new image and partition table. Handlers read the published state
-// without taking mu.
-type controller struct {
-	mu     sync.Mutex
-	log    *metalog.Log // nil once closed
-	closed bool
+// controlPlane serializes metadata changes on this node: a change plans
+// against the current image (package controller's pure functions), does
+// the broker's work that must precede it (partition logs created),
+// proposes its records, then publishes the committed image and partition
+// table. Handlers read the published state without taking mu. The
+// proposer is the local metadata log today (controller.Local), the Raft
+// quorum in a cluster.
+type controlPlane struct {
+	mu       sync.Mutex
+	proposer controller.Proposer // nil until openMetadata
 }
 
 // snapshotBytes is the metadata log size past which the controller writes
@@ -29,24 +28,19 @@ type controller struct {
 // variable for tests).
 var snapshotBytes int64 = 4 << 20
 
-// errControllerClosed answers changes that arrive while the broker closes.
-var errControllerClosed = errors.New("the broker is shutting down")
-
 // openMetadata replays the metadata log of the first log dir into the
 // first image, opens the log dirs, makes their logs match the image and
 // publishes it all.
 func (b *Broker) openMetadata() error {
 	dir := filepath.Join(b.cfg.LogDirs[0], metalog.DirName)
-	l, recs, err := metalog.Open(dir, metalog.Options{NodeID: b.nodeID, Logger: b.log})
+	base := metadata.New(b.clusterID, b.nodeID, b.nodeID, []metadata.Broker{b.self(nil)}, nil)
+	p, err := controller.OpenLocal(dir, base, controller.LocalOptions{NodeID: b.nodeID, Logger: b.log,
+		SnapshotBytes: snapshotBytes})
 	if err != nil {
 		return err
 	}
-	b.ctl.log = l
-	base := metadata.New(b.clusterID, b.nodeID, b.nodeID, []metadata.Broker{b.self(nil)}, nil)
-	im, err := base.Apply(recs...)
-	if err != nil {
-		return fmt.Errorf("replay metadata log %s: %w", dir, err)
-	}
+	b.ctl.proposer = p
+	im := p.Image()
 	if err := b.openLogStores(im); err != nil {
 		return err
 	}
@@ -60,26 +54,13 @@ func (b *Broker) openMetadata() error {
 	return nil
 }
 
-// commitLocked writes recs to the metadata log and returns the image with
-// them applied, not yet published. b.ctl.mu must be held. A record that
-// does not apply is the controller's bug: it panics with the values.
+// commitLocked proposes recs as one change and returns the committed image
+// with them applied, not yet published. b.ctl.mu must be held.
 func (b *Broker) commitLocked(recs []metadata.Record) (*metadata.Image, error) {
-	if b.ctl.closed {
-		return nil, errControllerClosed
+	if b.ctl.proposer == nil {
+		return nil, controller.ErrClosed
 	}
-	im, err := b.image.Load().Apply(recs...)
-	if err != nil {
-		panic(fmt.Sprintf("engine: controller built records that do not apply: %v: %+v", err, recs))
-	}
-	if _, err := b.ctl.log.Append(recs); err != nil {
-		return nil, err
-	}
-	if b.ctl.log.Size() > snapshotBytes {
-		if err := b.ctl.log.Snapshot(im.Records()); err != nil {
-			b.log.Warn("metadata snapshot failed; the log keeps growing", "err", err)
-		}
-	}
-	return im, nil
+	return b.ctl.proposer.Propose(recs)
 }
 
 // publishLocked swaps in im with its effective configs and the partition
@@ -123,16 +104,13 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 	b.image.Store(im)
 }
 
-// closeMetadata waits for a change in progress, then closes the metadata
-// log; later changes fail with errControllerClosed.
+// closeMetadata waits for a change in progress, then closes the
+// proposer; later changes fail with controller.ErrClosed.
 func (b *Broker) closeMetadata() error {
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
-	b.ctl.closed = true
-	if b.ctl.log == nil {
+	if b.ctl.proposer == nil {
 		return nil
 	}
-	err := b.ctl.log.Close()
-	b.ctl.log = nil
-	return err
+	return b.ctl.proposer.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirmq/weir/engine/config"
+	"github.com/weirmq/weir/engine/controller"
 	"github.com/weirmq/weir/logstore"
 )
 
@@ -215,7 +216,7 @@ func TestTopicNameRules(t *testing.T) {
 	}
 	b := newTopicBroker(t)
 	for _, tt := range tests {
-		if got := topicNameError(tt.name); got != tt.msg {
+		if got := controller.TopicNameError(tt.name); got != tt.msg {
 			t.Errorf("%q: %q, want %q", tt.name, got, tt.msg)
 		}
 		if tt.msg == "" {
@@ -631,12 +632,13 @@ func TestMetadataSnapshotAcrossRestart(t *testing.T) {
 	if len(snaps) != 1 {
 		t.Fatalf("snapshots: %v", snaps)
 	}
-	if size := b.ctl.log.Size(); size > 2048+1024 {
-		t.Errorf("log not compacted: %d bytes", size)
+	st := b.ctl.proposer.(*controller.Local).LogState()
+	if st.Size > 2048+1024 {
+		t.Errorf("log not compacted: %d bytes", st.Size)
 	}
 	if segs, _ := filepath.Glob(filepath.Join(dir, "__cluster_metadata-0", "*.log")); len(segs) != 1 ||
-		b.ctl.log.StartOffset() != b.ctl.log.LatestSnapshot().EndOffset {
-		t.Errorf("segments %v, log start %d, snapshot %+v", segs, b.ctl.log.StartOffset(), b.ctl.log.LatestSnapshot())
+		st.StartOffset != st.Snapshot.EndOffset {
+		t.Errorf("segments %v, log start %d, snapshot %+v", segs, st.StartOffset, st.Snapshot)
 	}
 	before := b.image.Load().Records()
 	b.Close()

@@ -1,4 +1,4 @@
-package engine
+package controller
 
 import (
 	"strings"
@@ -6,17 +6,17 @@ import (
 	"github.com/weirmq/weir/engine/metadata"
 )
 
-// topicNameMax is Kafka's longest topic name.
-const topicNameMax = 249
+// TopicNameMax is Kafka's longest topic name.
+const TopicNameMax = 249
 
-// clusterMetadataTopic is the metadata log's topic name, which no client
+// ClusterMetadataTopic is the metadata log's topic name, which no client
 // may create (KAFKA-14358).
-const clusterMetadataTopic = "__cluster_metadata"
+const ClusterMetadataTopic = "__cluster_metadata"
 
-// topicNameError is Kafka's Topic.validate: "" for a legal name, else the
+// TopicNameError is Kafka's Topic.validate: "" for a legal name, else the
 // message of its InvalidTopicException. Legal names are 1 to 249 of
 // [a-zA-Z0-9._-], and neither "." nor "..".
-func topicNameError(name string) string {
+func TopicNameError(name string) string {
 	reason := ""
 	switch {
 	case name == "":
@@ -25,7 +25,7 @@ func topicNameError(name string) string {
 		reason = "'.' is not allowed"
 	case name == "..":
 		reason = "'..' is not allowed"
-	case len(name) > topicNameMax:
+	case len(name) > TopicNameMax:
 		reason = "the length of '" + name + "' is longer than the max allowed length 249"
 	case !legalTopicChars(name):
 		reason = "'" + name + "' contains one or more characters other than " +

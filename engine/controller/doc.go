@@ -1,0 +1,46 @@
+// Package controller makes the cluster's metadata decisions: whether a
+// CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs or
+// IncrementalAlterConfigs change may be made, and the records that make
+// it; and it commits those records through a Proposer.
+//
+// # Planning
+//
+// Planning is pure: PlanTopics, PlanTopic, PlanPartitions,
+// ResolveDeletions and PlanAlterations are functions of the current
+// metadata.Image, the request and the broker's effective configuration
+// (ids come from the caller), with Kafka's checks in Kafka's order and its
+// messages. A refused resource gets a Refusal (a Kafka error code and
+// message, a protocol outcome, not a Go error). The records come in
+// KRaft's order: a topic's TopicRecord, its ConfigRecords by name, its
+// PartitionRecords by index. Placement stripes replicas round robin over
+// the registered brokers (no racks); auto-created internal topics have
+// their replication factor capped at the brokers registered, and
+// AutoTopicRequest says so for the broker to warn.
+//
+// # Committing
+//
+// A Proposer commits one change (a list of records) all or none and
+// returns the committed image. Local, the only one today, is a single
+// node's one-voter quorum over the metadata log (logstore/metalog, in
+// `<first log dir>/__cluster_metadata-0`): append the batch (fsynced),
+// apply it to the image, snapshot the image once the log passes
+// LocalOptions.SnapshotBytes. The Raft quorum (go.etcd.io/raft/v3 RawNode over the
+// same log) will be the second Proposer; nothing else changes.
+//
+// # The way of a change
+//
+//  1. The engine takes its control-plane mutex, so that nothing is
+//     proposed between planning and proposing.
+//  2. It plans here against the image it last published.
+//  3. It does the broker's part that must come first: the partition logs
+//     of new topics and partitions are created before the records are
+//     proposed, and dropped when the proposal fails (answered
+//     KAFKA_STORAGE_ERROR).
+//  4. It proposes; the committed image comes back.
+//  5. It publishes the image and partition table, deletes the logs of
+//     deleted topics and answers.
+//
+// controller imports engine/config, engine/metadata and logstore/metalog;
+// never engine, netio, ring or replica (cmd/weir's layout test checks).
+// It opens no sockets, and only Local touches the disk.
+package controller
