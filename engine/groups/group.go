@@ -11,6 +11,7 @@ import (
 // State is a classic group's state, Kafka's.
 type State int8
 
+// The states, named as Kafka's DescribeGroups and ListGroups name them.
 const (
 	Empty State = iota
 	PreparingRebalance
