@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -31,8 +29,6 @@ import (
 // * TxnOffsetCommit (key 28) is not served: Weir has no transactions.
 
 func init() { register(api{key: 8, min: 0, max: 9, handle: handleOffsetCommit}) }
-
-const offsetMetadataMaxBytes = 4096
 
 func handleOffsetCommit(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.OffsetCommitRequest)
@@ -73,80 +69,8 @@ func handleOffsetCommit(b *Broker, r *request) (kmsg.Response, error) {
 		answerKnown(code)
 		return resp, nil
 	}
-	if req.Version == 0 {
-		req.Generation, req.MemberID = -1, ""
-	}
-	c := b.coord()
-	c.mu.Lock()
-	g := c.groups[req.Group]
-	code = c.validateCommit(g, req)
-	if code != 0 {
-		c.mu.Unlock()
-		answerKnown(code)
-		return resp, nil
-	}
-	if g != nil {
-		if m := g.members[req.MemberID]; m != nil && m.waiting == nil {
-			g.heartbeat(m)
-		}
-	}
-	c.mu.Unlock()
-
 	answerKnown(0)
-	now := time.Now().UnixMilli()
-	type commit struct {
-		pk partitionKey
-		e  offsetEntry
-	}
-	var recs []groupRecord
-	var commits []commit
-	for i, t := range req.Topics {
-		for j, p := range t.Partitions {
-			if unknown[[2]int{i, j}] {
-				continue
-			}
-			md := ""
-			if p.Metadata != nil {
-				md = *p.Metadata
-			}
-			if len(md) > offsetMetadataMaxBytes {
-				resp.Topics[i].Partitions[j].ErrorCode = kerr.OffsetMetadataTooLarge.Code
-				continue
-			}
-			e := offsetEntry{offset: p.Offset, leaderEpoch: p.LeaderEpoch, metadata: md, commitTime: now}
-			if req.Version < 6 {
-				e.leaderEpoch = -1
-			}
-			recs = append(recs, offsetRecord(req.Group, t.Topic, p.Partition, &e))
-			commits = append(commits, commit{partitionKey{t.Topic, p.Partition}, e})
-		}
-	}
-	if len(recs) == 0 {
-		return resp, nil
-	}
-	c.append(part, recs, func(code int16) {
-		// On the owner shard: the group lock is taken off it.
-		go func() {
-			if code == 0 {
-				c.mu.Lock()
-				g := c.getGroup(req.Group, part, true)
-				for _, cm := range commits {
-					g.offsets[cm.pk] = cm.e
-				}
-				c.mu.Unlock()
-			} else {
-				for i := range resp.Topics {
-					for j := range resp.Topics[i].Partitions {
-						if resp.Topics[i].Partitions[j].ErrorCode == 0 {
-							resp.Topics[i].Partitions[j].ErrorCode = code
-						}
-					}
-				}
-			}
-			r.respond(resp)
-		}()
-	})
-	return nil, nil
+	return b.coord().Commit(req, part, resp, r.respond), nil
 }
 
 // unknownCommitPartitions are the (topic, partition) positions in req of
@@ -170,33 +94,4 @@ func countCommitPartitions(req *kmsg.OffsetCommitRequest) int {
 		n += len(t.Partitions)
 	}
 	return n
-}
-
-// validateCommit is Kafka's classic group commit check. c.mu held.
-func (c *groupCoordinator) validateCommit(g *group, req *kmsg.OffsetCommitRequest) int16 {
-	if g == nil {
-		if req.Generation < 0 && req.MemberID == "" {
-			return 0
-		}
-		return kerr.IllegalGeneration.Code
-	}
-	switch {
-	case g.state == groupDead:
-		return kerr.CoordinatorNotAvailable.Code
-	case req.Generation < 0 && g.state == groupEmpty:
-		return 0
-	}
-	if code := g.validateInstance(req.InstanceID, req.MemberID); code != 0 {
-		return code
-	}
-	if g.members[req.MemberID] == nil {
-		return kerr.UnknownMemberID.Code
-	}
-	if req.Generation != g.generation {
-		return kerr.IllegalGeneration.Code
-	}
-	if g.state == groupCompletingRebalance {
-		return kerr.RebalanceInProgress.Code
-	}
-	return 0
 }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"sort"
-
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -79,51 +77,5 @@ func (b *Broker) fetchGroupOffsets(c *groupCoordinator, rg kmsg.OffsetFetchReque
 		}
 		return out
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var offsets map[partitionKey]offsetEntry
-	if g := c.groups[rg.Group]; g != nil {
-		offsets = g.offsets
-	}
-	part := func(topic string, p int32) kmsg.OffsetFetchResponseGroupTopicPartition {
-		op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-		op.Partition, op.Offset = p, -1
-		md := ""
-		if e, ok := offsets[partitionKey{topic, p}]; ok {
-			op.Offset, op.LeaderEpoch, md = e.offset, e.leaderEpoch, e.metadata
-		}
-		op.Metadata = &md
-		return op
-	}
-	if rg.Topics == nil { // every committed partition
-		byTopic := map[string][]int32{}
-		for pk := range offsets {
-			byTopic[pk.topic] = append(byTopic[pk.topic], pk.index)
-		}
-		names := make([]string, 0, len(byTopic))
-		for n := range byTopic {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			ps := byTopic[n]
-			sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
-			ot := kmsg.NewOffsetFetchResponseGroupTopic()
-			ot.Topic = n
-			for _, p := range ps {
-				ot.Partitions = append(ot.Partitions, part(n, p))
-			}
-			out.Topics = append(out.Topics, ot)
-		}
-		return out
-	}
-	for _, t := range rg.Topics {
-		ot := kmsg.NewOffsetFetchResponseGroupTopic()
-		ot.Topic = t.Topic
-		for _, p := range t.Partitions {
-			ot.Partitions = append(ot.Partitions, part(t.Topic, p))
-		}
-		out.Topics = append(out.Topics, ot)
-	}
-	return out
+	return c.FetchOffsets(rg)
 }

@@ -1,13 +1,17 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/engine/groups"
 )
 
 // JoinGroup: v0-v9
 //
 // Behavior:
-// * Classic group membership with Kafka's state machine (group.go): the
+// * Classic group membership with Kafka's state machine (engine/groups): the
 //   join waits until every member rejoined or the rebalance timeout, then
 //   answers with the generation, the protocol chosen by vote and, for the
 //   leader, every member's metadata.
@@ -38,11 +42,15 @@ func handleJoinGroup(b *Broker, r *request) (kmsg.Response, error) {
 		resp.ErrorCode, resp.Generation = code, -1
 		return resp, nil
 	}
-	c := b.coord()
-	c.mu.Lock()
-	resp := c.join(r, req, part)
-	c.mu.Unlock()
-	return resp, nil
+	host := ""
+	if a := r.conn.RemoteAddr(); a != nil {
+		host = "/" + a.String()
+		if i := strings.LastIndexByte(host, ':'); i > 0 {
+			host = host[:i]
+		}
+	}
+	cl := groups.Client{ID: r.clientID, Host: host}
+	return b.coord().Join(req, part, cl, r.respond), nil
 }
 
 // memberGroupError is groupError for the requests of a group's members

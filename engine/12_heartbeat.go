@@ -21,9 +21,6 @@ func handleHeartbeat(b *Broker, r *request) (kmsg.Response, error) {
 		resp.ErrorCode = code
 		return resp, nil
 	}
-	c := b.coord()
-	c.mu.Lock()
-	resp.ErrorCode = c.heartbeatReq(req)
-	c.mu.Unlock()
+	resp.ErrorCode = b.coord().Heartbeat(req)
 	return resp, nil
 }

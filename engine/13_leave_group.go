@@ -29,10 +29,7 @@ func handleLeaveGroup(b *Broker, r *request) (kmsg.Response, error) {
 		m.MemberID = req.MemberID
 		members = []kmsg.LeaveGroupRequestMember{m}
 	}
-	c := b.coord()
-	c.mu.Lock()
-	out := c.leave(req.Group, members)
-	c.mu.Unlock()
+	out := b.coord().Leave(req.Group, members)
 	if req.Version < 3 {
 		resp.ErrorCode = out[0].ErrorCode
 	} else {

@@ -24,9 +24,5 @@ func handleSyncGroup(b *Broker, r *request) (kmsg.Response, error) {
 		resp.ErrorCode = code
 		return resp, nil
 	}
-	c := b.coord()
-	c.mu.Lock()
-	resp := c.sync(r, req)
-	c.mu.Unlock()
-	return resp, nil
+	return b.coord().Sync(req, r.respond), nil
 }

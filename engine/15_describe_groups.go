@@ -34,35 +34,9 @@ func handleDescribeGroups(b *Broker, r *request) (kmsg.Response, error) {
 			resp.Groups = append(resp.Groups, out)
 			continue
 		}
-		c.mu.Lock()
-		g := c.groups[name]
-		if g == nil || g.state == groupDead {
-			out.State = "Dead"
-			if req.Version >= 6 {
-				out.ErrorCode = kerr.GroupIDNotFound.Code
-			}
-		} else {
-			out.State, out.ProtocolType = g.state.String(), g.protocolType
-			if g.state == groupStable || g.state == groupCompletingRebalance {
-				out.Protocol = g.protocol
-			}
-			for _, m := range g.members {
-				dm := kmsg.NewDescribeGroupsResponseGroupMember()
-				dm.MemberID, dm.InstanceID, dm.ClientID, dm.ClientHost = m.id, m.instanceID, m.clientID, m.clientHost
-				if g.state == groupStable || g.state == groupCompletingRebalance {
-					for _, p := range m.protocols {
-						if p.Name == g.protocol {
-							dm.ProtocolMetadata = p.Metadata
-						}
-					}
-				}
-				if g.state == groupStable {
-					dm.MemberAssignment = m.assignment
-				}
-				out.Members = append(out.Members, dm)
-			}
+		if !c.Describe(&out) && req.Version >= 6 {
+			out.ErrorCode = kerr.GroupIDNotFound.Code
 		}
-		c.mu.Unlock()
 		resp.Groups = append(resp.Groups, out)
 	}
 	return resp, nil

@@ -34,23 +34,17 @@ func handleListGroups(b *Broker, r *request) (kmsg.Response, error) {
 	if !match(req.TypesFilter, "classic") {
 		return resp, nil
 	}
-	c := b.coord()
-	c.mu.Lock()
-	for name, g := range c.groups {
-		if g.state == groupDead {
+	for _, g := range b.coord().List() {
+		if _, code := b.groupError(g.Group); code != 0 {
 			continue
 		}
-		if _, code := b.groupError(name); code != 0 {
-			continue
-		}
-		if !match(req.StatesFilter, g.state.String()) {
+		if !match(req.StatesFilter, g.State.String()) {
 			continue
 		}
 		lg := kmsg.NewListGroupsResponseGroup()
-		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = name, g.protocolType, g.state.String(), "classic"
+		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.Group, g.ProtocolType, g.State.String(), "classic"
 		resp.Groups = append(resp.Groups, lg)
 	}
-	c.mu.Unlock()
 	sort.Slice(resp.Groups, func(i, j int) bool { return resp.Groups[i].Group < resp.Groups[j].Group })
 	return resp, nil
 }

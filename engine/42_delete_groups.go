@@ -3,7 +3,6 @@ package engine
 import (
 	"sync"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -34,28 +33,11 @@ func handleDeleteGroups(b *Broker, r *request) (kmsg.Response, error) {
 			out.ErrorCode = code
 			continue
 		}
-		c.mu.Lock()
-		g := c.groups[name]
-		switch {
-		case g == nil || g.state == groupDead:
-			out.ErrorCode = kerr.GroupIDNotFound.Code
-		case g.state != groupEmpty:
-			out.ErrorCode = kerr.NonEmptyGroup.Code
-		default:
-			recs := []groupRecord{g.metadataRecord(true)}
-			for pk := range g.offsets {
-				recs = append(recs, offsetRecord(name, pk.topic, pk.index, nil))
-			}
-			g.setState(groupDead)
-			g.timerSeq++
-			delete(c.groups, name)
-			wg.Add(1)
-			c.append(part, recs, func(code int16) {
-				out.ErrorCode = code
-				wg.Done()
-			})
-		}
-		c.mu.Unlock()
+		wg.Add(1)
+		c.Delete(name, part, func(code int16) {
+			out.ErrorCode = code
+			wg.Done()
+		})
 	}
 	go func() {
 		wg.Wait()

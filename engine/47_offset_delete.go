@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -24,64 +23,5 @@ func handleOffsetDelete(b *Broker, r *request) (kmsg.Response, error) {
 		resp.ErrorCode = code
 		return resp, nil
 	}
-	c := b.coord()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.groups[req.Group]
-	if g == nil || g.state == groupDead {
-		resp.ErrorCode = kerr.GroupIDNotFound.Code
-		return resp, nil
-	}
-	subscribed := g.subscribedTopics()
-	var recs []groupRecord
-	for _, t := range req.Topics {
-		rt := kmsg.NewOffsetDeleteResponseTopic()
-		rt.Topic = t.Topic
-		for _, p := range t.Partitions {
-			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
-			rp.Partition = p.Partition
-			if subscribed[t.Topic] {
-				rp.ErrorCode = kerr.GroupSubscribedToTopic.Code
-			} else if _, ok := g.offsets[partitionKey{t.Topic, p.Partition}]; ok {
-				delete(g.offsets, partitionKey{t.Topic, p.Partition})
-				recs = append(recs, offsetRecord(req.Group, t.Topic, p.Partition, nil))
-			}
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		resp.Topics = append(resp.Topics, rt)
-	}
-	if len(recs) == 0 {
-		return resp, nil
-	}
-	c.append(part, recs, func(code int16) {
-		if code != 0 {
-			resp.ErrorCode = code
-		}
-		r.respond(resp)
-	})
-	return nil, nil
-}
-
-// subscribedTopics are the topics the members of a "consumer" group
-// subscribe to (from their protocol metadata). c.mu held.
-func (g *group) subscribedTopics() map[string]bool {
-	out := map[string]bool{}
-	if g.protocolType != "consumer" {
-		return out
-	}
-	for _, m := range g.members {
-		for _, p := range m.protocols {
-			if g.protocol != "" && p.Name != g.protocol {
-				continue
-			}
-			var md kmsg.ConsumerMemberMetadata
-			if md.ReadFrom(p.Metadata) == nil {
-				for _, t := range md.Topics {
-					out[t] = true
-				}
-			}
-			break
-		}
-	}
-	return out
+	return b.coord().DeleteOffsets(req, part, r.respond), nil
 }

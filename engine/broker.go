@@ -54,7 +54,8 @@ type Broker struct {
 
 	producerIDs *producerIDs
 
-	// groups is the group coordinator (group_coordinator.go).
+	// groups is the group coordinator (engine/groups, wired in
+	// group_coordinator.go).
 	groups     *groupCoordinator
 	groupsOnce sync.Once
 

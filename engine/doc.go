@@ -76,19 +76,22 @@
 //
 // # Consumer groups
 //
-// The group coordinator (group_coordinator.go, group.go) serves the
-// classic protocol for the groups whose __consumer_offsets partition this
-// broker leads (groupPartition; NOT_COORDINATOR otherwise). Groups live in
-// memory under one mutex; a JoinGroup or SyncGroup that must wait is
-// answered later with r.respond, by the request or timer (session,
-// rebalance, initial delay) that completes it. Offset commits and group
-// metadata are records in Kafka's key/value schemas (OffsetCommitKey v1 /
-// OffsetCommitValue v3, GroupMetadataKey v2 / GroupMetadataValue v3),
-// appended as uncompressed batches to the group's partition on its owner
-// shard; a commit is answered after its append. Start reads every hosted
-// __consumer_offsets partition back into memory before listening (the last
-// record per key wins, a null value deletes); an expiry pass drops empty
-// groups' offsets after offsets.retention.minutes.
+// The group coordinator is package engine/groups: the classic protocol's
+// state machine, committed offsets and their __consumer_offsets records
+// (OffsetCommitKey v1 / OffsetCommitValue v3, GroupMetadataKey v2 /
+// GroupMetadataValue v3), with an injected clock and no I/O. The engine
+// serves the groups whose __consumer_offsets partition this broker leads
+// (groupPartition; NOT_COORDINATOR otherwise): the handlers (08, 09,
+// 11-16, 42, 47) check the coordinator errors, decode, call groups and
+// encode, never taking its lock. group_coordinator.go wires it: groups.Log
+// appends its records as uncompressed batches to the partition on its
+// owner shard (a commit is answered after its append); one time.Timer,
+// reset by groups' Wake, runs its Tick (session, rebalance, initial delay
+// timeouts); a ticker runs the offsets expiry (offsets.retention.minutes)
+// for the groups this broker still coordinates. Start replays every
+// hosted __consumer_offsets partition into it before listening (the last
+// record per key wins, a null value deletes). JoinGroup and SyncGroup
+// that must wait are answered later through r.respond.
 //
 // Locks, in the order they may nest: the control plane's mutex (metadata
 // changes; controller.Local's own mutex nests under it as a leaf), a

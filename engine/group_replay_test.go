@@ -9,6 +9,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weirmq/weir/engine/groups"
 	"github.com/weirmq/weir/logstore"
 )
 
@@ -22,11 +23,11 @@ func TestGroupReplayReadsCompressedBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var want []groupRecord
+	var want []groups.Record
 	for i := 0; i < 6; i++ {
-		recs := []groupRecord{
-			{key: []byte(fmt.Sprintf("key-%d-a", i)), value: bytes.Repeat([]byte{byte(i)}, 50)},
-			{key: []byte(fmt.Sprintf("key-%d-b", i))}, // a tombstone
+		recs := []groups.Record{
+			{Key: []byte(fmt.Sprintf("key-%d-a", i)), Value: bytes.Repeat([]byte{byte(i)}, 50)},
+			{Key: []byte(fmt.Sprintf("key-%d-b", i))}, // a tombstone
 		}
 		batch := buildGroupBatch(recs)
 		if i%2 == 1 {
@@ -38,9 +39,9 @@ func TestGroupReplayReadsCompressedBatches(t *testing.T) {
 		want = append(want, recs...)
 	}
 	l.SetHighWatermark(l.LogEndOffset())
-	var got []groupRecord
+	var got []groups.Record
 	if err := readRecords(&partition{log: l}, func(key, value []byte) {
-		got = append(got, groupRecord{key: key, value: value})
+		got = append(got, groups.Record{Key: key, Value: value})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -48,15 +49,15 @@ func TestGroupReplayReadsCompressedBatches(t *testing.T) {
 		t.Fatalf("%d records, want %d", len(got), len(want))
 	}
 	for i := range want {
-		if !bytes.Equal(got[i].key, want[i].key) || !bytes.Equal(got[i].value, want[i].value) ||
-			(got[i].value == nil) != (want[i].value == nil) {
-			t.Fatalf("record %d: %q=%v, want %q=%v", i, got[i].key, got[i].value, want[i].key, want[i].value)
+		if !bytes.Equal(got[i].Key, want[i].Key) || !bytes.Equal(got[i].Value, want[i].Value) ||
+			(got[i].Value == nil) != (want[i].Value == nil) {
+			t.Fatalf("record %d: %q=%v, want %q=%v", i, got[i].Key, got[i].Value, want[i].Key, want[i].Value)
 		}
 	}
 }
 
 // zstdGroupBatch is buildGroupBatch's batch with its records compressed.
-func zstdGroupBatch(t *testing.T, recs []groupRecord) []byte {
+func zstdGroupBatch(t *testing.T, recs []groups.Record) []byte {
 	var rb kmsg.RecordBatch
 	if err := rb.ReadFrom(buildGroupBatch(recs)); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,8 @@ import (
 // brokers only through client libraries (tools read files through logstore).
 // engine/controller decides metadata changes over the image, the config
 // and the metadata log: no sockets (netio, ring), no partition replicas,
-// nothing of the broker (engine itself).
+// nothing of the broker (engine itself). Coordinators under engine
+// (engine/groups) import nothing of Weir's.
 func TestDependencyArrows(t *testing.T) {
 	const mod = "github.com/weirmq/weir/"
 	allowed := map[string][]string{
@@ -24,6 +25,7 @@ func TestDependencyArrows(t *testing.T) {
 		"tools":             {"logstore"},
 		"bench":             nil,
 		"engine/controller": {"engine/config", "engine/metadata", "logstore"},
+		"engine/groups":     nil,
 	}
 	for pkg, ok := range allowed {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", mod+pkg+"/...").CombinedOutput()
