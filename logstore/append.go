@@ -176,7 +176,7 @@ func (l *Log) write(p []byte, infos []batchInfo, now time.Time) (AppendResult, e
 		}
 	}
 	pos := seg.size.Load()
-	l.lastAppend = now
+	l.lastAppend, l.modified = now, true
 	if err := l.reserveFor(seg, pos+int64(len(p)), now); err != nil {
 		return AppendResult{}, err
 	}
@@ -237,6 +237,7 @@ func (l *Log) shouldRoll(seg *Segment, n int64, infos []batchInfo, now time.Time
 // durable the recovery point moves to base. An empty active segment is
 // replaced rather than kept.
 func (l *Log) roll(base int64, now time.Time) (*Segment, error) {
+	l.modified = true
 	old := l.active()
 	if old.size.Load() == 0 && old.base == base {
 		return old, nil

@@ -13,6 +13,7 @@ import (
 func (l *Log) TruncateTo(offset int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.modified = true
 	if err := l.usable(); err != nil {
 		return err
 	}
@@ -66,6 +67,7 @@ func (l *Log) TruncateTo(offset int64) error {
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.modified = true
 	if err := l.usable(); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ var weirBin string
 // Bounds that keep a broken broker from hanging the suite.
 const (
 	readyTimeout = 10 * time.Second
-	stopTimeout  = 5 * time.Second
+	stopTimeout  = 15 * time.Second // 10,000 partitions close in 3-4 s
 )
 
 func TestMain(m *testing.M) {
