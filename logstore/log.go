@@ -38,16 +38,16 @@ type Log struct {
 	flushes  flushTracker
 	failed   atomic.Pointer[error]
 
-	mu          sync.Mutex // serializes the mutating methods
-	closed      bool
-	unflushed   int64     // records appended since the last flush
-	lastFlush   time.Time // for flush.ms
-	infos       []batchInfo
-	step        reserveStep  // the next disk reservation step
-	lastAppend  time.Time    // for releaseIdleLocked
+	mu         sync.Mutex // serializes the mutating methods
+	closed     bool
+	unflushed  int64     // records appended since the last flush
+	lastFlush  time.Time // for flush.ms
+	infos      []batchInfo
+	step       reserveStep // the next disk reservation step
+	lastAppend time.Time   // for releaseIdleLocked
 	// modified: segments were written, rolled or truncated since open;
 	// a log that was not needs no fsync at close.
-	modified bool
+	modified    bool
 	noFallocate bool         // the file system cannot reserve blocks
 	compact     compactState // owner only, under mu
 	topicID     atomic.Pointer[[16]byte]
