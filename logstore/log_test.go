@@ -582,3 +582,38 @@ func TestParsePartitionDir(t *testing.T) {
 		}
 	}
 }
+
+// countingIO counts the fdatasyncs a log asks for.
+type countingIO struct {
+	PwriteIO
+	syncs atomic.Int64
+}
+
+func (c *countingIO) Datasync(f *os.File) error {
+	c.syncs.Add(1)
+	return c.PwriteIO.Datasync(f)
+}
+
+// A log closed without having been written since it opened costs no
+// fsync; one that was written syncs at close.
+func TestCloseSyncsOnlyWhatChanged(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(1 << 20)
+	io := &countingIO{}
+	l := openTestLog(t, dir, cfg, Options{IO: io}, OpenState{})
+	appendN(t, l, 3, 100, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if io.syncs.Load() == 0 {
+		t.Fatal("a written log closed without an fdatasync")
+	}
+	io.syncs.Store(0)
+	l = openTestLog(t, dir, cfg, Options{IO: io}, OpenState{Clean: true, RecoveryPoint: l.LogEndOffset()})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := io.syncs.Load(); n != 0 {
+		t.Fatalf("an untouched log made %d fdatasyncs at close", n)
+	}
+}
