@@ -61,7 +61,9 @@ func TestBenchProduceConsumeDelivers(t *testing.T) {
 		if ratio := float64(p.Bytes) / float64(max(p.WireBytes, 1)); ratio < 1.3 || ratio > 10 {
 			t.Errorf("lz4 over JSON-like values: %d bytes became %d on the wire (%.2fx)", p.Bytes, p.WireBytes, ratio)
 		}
-		if p.BrokerCPUPerGB <= 0 {
+		// /proc counts CPU in 10 ms ticks: the broker's share of these few
+		// MB may be none, so 0 is a reading; -1 would mean no figure.
+		if p.BrokerCPUPerGB < 0 {
 			t.Errorf("produce with --broker-pid reported %v broker cpu-s/GB", p.BrokerCPUPerGB)
 		}
 		// A second run appends to the same topic; consume must read both.
