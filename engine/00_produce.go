@@ -2,8 +2,6 @@ package engine
 
 import (
 	"errors"
-	"sync/atomic"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -75,7 +73,6 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	if b.appendsInline(r) {
 		here = r.conn.Shard()
 	}
-	var local []produceJob
 	// Batches for other shards need the frame past this call: keep it
 	// when netio can (a large, gathered frame), else copy each batch.
 	var releaseFrame func()
@@ -110,7 +107,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 			case !acksOK:
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
 			case b.owner(p) == here:
-				local = append(local, produceJob{p: p, payload: rp.Records, out: sp})
+				byOwner[here] = append(byOwner[here], produceJob{p: p, payload: rp.Records, out: sp})
 			default:
 				if !keepTried {
 					keepTried = true
@@ -132,39 +129,15 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 		}
 		b.finishProduce(r, req.Acks, resp)
 	}
-	groups := len(byOwner)
-	if len(local) > 0 {
-		groups++
-	}
-	if groups == 0 {
-		finish()
-		return nil, nil
-	}
-	var pending atomic.Int32
-	pending.Store(int32(groups))
-	appendAll := func(jobs []produceJob) {
-		done := func() {
-			if pending.Add(-1) == 0 {
-				finish()
-			}
+	onOwners(b, byOwner, here, func(j produceJob, f *fanIn) {
+		if wait := b.appendOnOwner(j, req.Version, req.Acks); wait != nil {
+			f.hold()
+			wait(f.release)
 		}
-		for _, j := range jobs {
-			if wait := b.appendOnOwner(j, req.Version, req.Acks); wait != nil {
-				pending.Add(1)
-				wait(done)
-			}
-			if j.buf != nil {
-				bytebufferpool.Put(j.buf)
-			}
+		if j.buf != nil {
+			bytebufferpool.Put(j.buf)
 		}
-		done()
-	}
-	for owner, jobs := range byOwner {
-		b.data.Run(owner, func() { appendAll(jobs) })
-	}
-	if len(local) > 0 {
-		appendAll(local)
-	}
+	}, finish)
 	return nil, nil
 }
 
@@ -176,10 +149,10 @@ func (b *Broker) appendsInline(r *request) bool {
 	return r.listener == b.dataListener && b.data.Backend() == netio.IOUring
 }
 
-// appendOnOwner appends one partition's batch; it runs on the owner shard.
-// When the append started a sync (flush.messages) and the producer wants
-// an answer, it returns a wait for the sync: call it with the function to
-// run once the bytes are durable.
+// appendOnOwner appends one partition's batch through the partition's
+// write path; it runs on the owner shard. When the append started a sync
+// (flush.messages) and the producer wants an answer, it returns a wait for
+// the sync: call it with the function to run once the bytes are durable.
 func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait func(func())) {
 	p, out, payload := j.p, j.out, j.payload
 	first, ok := firstBatch(payload)
@@ -188,20 +161,16 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		b.setProduceMessage(out, version, "produce v3+ carries exactly one record batch per partition")
 		return nil
 	}
-	dup, isDup, code := p.producers.check(payload)
-	if code != 0 {
-		out.ErrorCode = code
-		out.LogStartOffset = p.log.LogStartOffset()
-		return nil
-	}
-	if isDup {
-		out.BaseOffset = dup.firstOffset
-		out.LogStartOffset = p.log.LogStartOffset()
-		return nil
-	}
-	res, err := p.log.Append(payload, p.leaderEpoch)
+	res, err := p.append(payload, originClient, acks != 0)
+	var seqErr *kerr.Error
 	var recErr *logstore.RecordsError
-	if errors.As(err, &recErr) {
+	switch {
+	case errors.As(err, &seqErr):
+		// Refused by the producer state (sequence, epoch).
+		out.ErrorCode = seqErr.Code
+		out.LogStartOffset = p.log.LogStartOffset()
+		return nil
+	case errors.As(err, &recErr):
 		// Kafka's RecordValidationException: the batch is refused whole,
 		// the records at fault named (v8+) so the client fails those.
 		out.ErrorCode = appendErrorCode(err)
@@ -215,8 +184,7 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 			}
 		}
 		return nil
-	}
-	if err != nil {
+	case err != nil:
 		out.ErrorCode = appendErrorCode(err)
 		b.setProduceMessage(out, version, err.Error())
 		if out.ErrorCode == kerr.KafkaStorageError.Code {
@@ -224,21 +192,12 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		}
 		return nil
 	}
-	p.producers.record(payload)
-	if now := time.Now(); now.Sub(p.producersSwept) > time.Minute {
-		p.producers.expire(now)
-		p.producersSwept = now
-	}
-	// The replica decides the high watermark; one node leads with itself
-	// the whole ISR, so it follows the log end at once.
-	p.appended()
-	p.wakeWaiters()
 	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
-	if !res.SyncStarted || acks == 0 {
+	if res.Durable == nil {
 		return nil
 	}
 	return func(then func()) {
-		b.durable.add(p.log, res.LastOffset, func(err error) {
+		res.Durable(func(err error) {
 			if err != nil {
 				out.ErrorCode = kerr.KafkaStorageError.Code
 			}

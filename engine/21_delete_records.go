@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -52,31 +51,18 @@ func handleDeleteRecords(b *Broker, r *request) (kmsg.Response, error) {
 	if len(byOwner) == 0 {
 		return resp, nil
 	}
-	var pending atomic.Int32
-	pending.Store(int32(len(byOwner)))
-	for owner, jobs := range byOwner {
-		b.data.Run(owner, func() {
-			for _, j := range jobs {
-				low, err := j.p.log.DeleteRecords(j.off)
-				switch {
-				case errors.Is(err, logstore.ErrOffsetOutOfRange):
-					j.out.ErrorCode = kerr.OffsetOutOfRange.Code
-				case errors.Is(err, logstore.ErrClosed):
-					j.out.ErrorCode = kerr.UnknownTopicOrPartition.Code // deleted meanwhile
-				case err != nil:
-					j.out.ErrorCode = kerr.KafkaStorageError.Code
-				default:
-					j.out.LowWatermark = low
-					// Never past the high watermark, so the replica's
-					// high watermark stays; it learns the new start.
-					j.p.rep.LogStart(low)
-					j.p.publishReplica()
-				}
-			}
-			if pending.Add(-1) == 0 {
-				r.respond(resp)
-			}
-		})
-	}
+	onOwners(b, byOwner, -1, func(j job, _ *fanIn) {
+		low, err := j.p.deleteRecords(j.off)
+		switch {
+		case errors.Is(err, logstore.ErrOffsetOutOfRange):
+			j.out.ErrorCode = kerr.OffsetOutOfRange.Code
+		case errors.Is(err, logstore.ErrClosed):
+			j.out.ErrorCode = kerr.UnknownTopicOrPartition.Code // deleted meanwhile
+		case err != nil:
+			j.out.ErrorCode = kerr.KafkaStorageError.Code
+		default:
+			j.out.LowWatermark = low
+		}
+	}, func() { r.respond(resp) })
 	return nil, nil
 }

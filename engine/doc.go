@@ -60,15 +60,28 @@
 //
 // # The data path (produce, fetch)
 //
-// Each partition has an owner shard on the data-plane server (a stable hash
-// of topic and partition, partitions.go). Produce appends the batches of the
-// partitions the connection's shard owns inline, straight from the request
-// frame (uring backend); for the others it keeps the frame
-// (netio.Conn.KeepFrame, no copy) and posts each batch to its owner with
-// Server.Run. The owner checks idempotence (producer_state.go), appends,
-// moves the high watermark and wakes parked fetches; the last owner to
-// finish answers.
-// So appends and producer state take no locks. Fetch runs on the
+// Each partition is a unit (partition.go) that owns its log, its
+// producer state (producer_state.go), its replica, which decides the high
+// watermark, the fetches long-polling on it (fetch_wait.go) and the
+// durable waits of its appends (durable.go), and has an owner shard on the
+// data-plane server (a stable hash of topic and partition, partitions.go).
+// Every writer appends through the unit's one write path,
+// partition.append (partition_append.go), on the owner shard: Produce as
+// originClient, the group coordinator as originCoordinator; transaction
+// markers and follower appends are to come through it too. It checks a
+// client's idempotent batch, appends, records the producer ids of what it
+// wrote, tells the replica the new log end and publishes the high
+// watermark it decides, wakes parked fetches, and, when the caller wants
+// durability and flush.messages started a sync, hands back the wait for
+// it (so coordinator commits honour flush.messages as produce does).
+// Requests that touch partitions of several owners (Produce,
+// DeleteRecords) fan out through onOwners (fanout.go): one Server.Run per
+// owner, and the last part to finish answers. Produce appends the batches
+// of the partitions the connection's shard owns inline, straight from the
+// request frame (uring backend); for the others it keeps the frame
+// (netio.Conn.KeepFrame, no copy). The handlers keep the Kafka encoding
+// and the mapping of outcomes to error codes. Only the owner shard
+// writes, so appends and producer state take no locks. Fetch runs on the
 // connection's shard: logstore reads are safe from any goroutine, and the
 // response is framed by hand around segment ranges (fetch_encode.go) that
 // netio sends without copying them into Go memory. Fsyncs asked for by the
@@ -85,9 +98,10 @@
 // 11-16, 42, 47) check the coordinator errors, decode, call groups and
 // encode, never taking its lock. group_coordinator.go wires it: groups.Log
 // appends its records as uncompressed batches to the partition on its
-// owner shard (a commit is answered after its append); one time.Timer,
-// reset by groups' Wake, runs its Tick (session, rebalance, initial delay
-// timeouts); a ticker runs the offsets expiry (offsets.retention.minutes)
+// owner shard through the partition's write path (a commit is answered
+// after its append, and after its sync when flush.messages started one);
+// one time.Timer, reset by groups' Wake, runs its Tick (session,
+// rebalance, initial delay timeouts); a ticker runs the offsets expiry (offsets.retention.minutes)
 // for the groups this broker still coordinates. Start replays every
 // hosted __consumer_offsets partition into it before listening (the last
 // record per key wins, a null value deletes). JoinGroup and SyncGroup

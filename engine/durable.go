@@ -6,10 +6,12 @@ import (
 	"github.com/weirmq/weir/logstore"
 )
 
-// durableWaits holds produce answers that wait for an fsync: with a flush
-// policy that syncs on append (flush.messages=1), acks=1/all are answered
-// only once the appended bytes are durable, as Kafka answers after its
-// flush. The Syncer's completions poll it.
+// durableWaits holds answers to appends that wait for an fsync: with a
+// flush policy that syncs on append (flush.messages=1), produce with
+// acks=1/all and the coordinators' commits are answered only once the
+// appended bytes are durable, as Kafka answers after its flush. Partitions
+// park their appends' waits here (partition.append); the Syncer's
+// completions poll it.
 type durableWaits struct {
 	mu    sync.Mutex
 	waits []durableWait

@@ -1,9 +1,10 @@
 package engine
 
-// Long polls: a fetch that found fewer than min.bytes parks a wake-up on
-// each partition it reads; the owner's next append calls them all. The
-// fetch removes what it parked when it completes, so idle partitions don't
-// collect waiters of fetches long gone.
+// Long polls, part of the partition unit (partition.go): a fetch that
+// found fewer than min.bytes parks a wake-up on each partition it reads;
+// the partition's next append calls them all. The fetch removes what it
+// parked when it completes, so idle partitions don't collect waiters of
+// fetches long gone.
 
 // addWaiter parks wake on the partition and returns a handle to remove it.
 func (p *partition) addWaiter(wake func()) uint64 {

@@ -117,8 +117,10 @@ var invalidGroupID = kerr.InvalidGroupID.Code
 // their owner shard.
 type offsetsLog struct{ b *Broker }
 
-// Append writes recs to partition part on its owner shard; done (if set)
-// runs there after the append with its error code.
+// Append writes recs to partition part on its owner shard, through the
+// partition's write path; done (if set) runs after the append with its
+// error code: on the owner shard, or where the sync completes when
+// flush.messages made the append wait for one.
 func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int16)) {
 	b := o.b
 	p := b.lookupPartition(offsetsTopic, part)
@@ -130,16 +132,28 @@ func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int1
 	}
 	batch := buildGroupBatch(recs)
 	b.data.Run(b.owner(p), func() {
-		var code int16
-		if _, err := p.log.Append(batch, p.leaderEpoch); err != nil {
+		fail := func(err error) {
 			b.log.Warn("cannot write to __consumer_offsets", "partition", part, "err", err)
-			code = kerr.UnknownServerError.Code
-		} else {
-			p.appended()
-			p.wakeWaiters()
+			if done != nil {
+				done(kerr.UnknownServerError.Code)
+			}
 		}
-		if done != nil {
-			done(code)
+		res, err := p.append(batch, originCoordinator, done != nil)
+		switch {
+		case err != nil:
+			fail(err)
+		case res.Durable != nil:
+			// flush.messages started a sync: the commit is answered once
+			// its record is durable, as a produce with acks would be.
+			res.Durable(func(err error) {
+				if err != nil {
+					fail(err)
+					return
+				}
+				done(0)
+			})
+		case done != nil:
+			done(0)
 		}
 	})
 }

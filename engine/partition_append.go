@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// appendOrigin says who writes a batch, which decides the checks append
+// makes before the log's own validation.
+type appendOrigin uint8
+
+const (
+	// originClient is a producer's batch (Produce): idempotent batches are
+	// checked against the producer state first, a retry answered with its
+	// first offsets, a gap or a stale epoch refused.
+	originClient appendOrigin = iota
+	// originCoordinator is a coordinator's records (the group
+	// coordinator's __consumer_offsets batches; the transaction
+	// coordinator's markers next): trusted, not checked for sequences.
+	originCoordinator
+	// Follower appends (originReplication, to come) copy the leader's
+	// batches with their offsets and epochs already assigned: no
+	// idempotence check, the producer state recorded from the batches as
+	// for the others, and the high watermark taken from the leader through
+	// the replica rather than from the local log end.
+)
+
+// appendResult is what an append did.
+type appendResult struct {
+	FirstOffset    int64 // base offset of the first batch
+	LastOffset     int64 // last offset of the last batch
+	LogAppendTime  int64 // the broker time stamped in (LogAppendTime topics); -1 otherwise
+	LogStartOffset int64
+	// Duplicate: an idempotent producer's retry of a batch it already
+	// wrote; nothing was appended, the offsets are the first write's and
+	// LogAppendTime is -1.
+	Duplicate bool
+	// Durable is set when the caller asked for durability and the append
+	// started a sync (flush.messages): call it with the function to run
+	// once the bytes are durable, or with the log's error. Nil otherwise:
+	// the append is done as it returns.
+	Durable func(then func(error))
+}
+
+// append is the partition's one write path, used by every writer: Produce
+// (originClient), the coordinators (originCoordinator) and, later,
+// followers. On the owner shard it
+//  1. checks a client's idempotent batch against the producer state
+//     (a retry returns the first write's offsets, Duplicate set; a gap or
+//     old epoch a *kerr.Error),
+//  2. appends to the log, stamping the leader epoch (a logstore error,
+//     e.g. *logstore.RecordsError, is returned as is),
+//  3. records the batches of any producer id in the producer state,
+//  4. tells the replica the new log end, publishing the high watermark it
+//     decides, and wakes the fetches parked on the partition,
+//  5. when wantDurable and the flush policy started a sync, hands back
+//     the durable wait in Durable.
+//
+// The coordinators' appends honour flush.messages too, as Kafka's do (its
+// coordinators append through the same log path as produce).
+func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool) (appendResult, error) {
+	if origin == originClient {
+		dup, isDup, code := p.producers.check(payload)
+		if code != 0 {
+			return appendResult{}, kerr.ErrorForCode(code)
+		}
+		if isDup {
+			return appendResult{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset,
+				LogAppendTime: -1, LogStartOffset: p.log.LogStartOffset(), Duplicate: true}, nil
+		}
+	}
+	res, err := p.log.Append(payload, p.leaderEpoch)
+	if err != nil {
+		return appendResult{}, err
+	}
+	p.producers.record(payload)
+	if now := time.Now(); now.Sub(p.producersSwept) > time.Minute {
+		p.producers.expire(now)
+		p.producersSwept = now
+	}
+	// The replica decides the high watermark; one node leads with itself
+	// the whole ISR, so it follows the log end at once.
+	p.appended()
+	p.wakeWaiters()
+	out := appendResult{FirstOffset: res.FirstOffset, LastOffset: res.LastOffset,
+		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset}
+	if wantDurable && res.SyncStarted {
+		l, last := p.log, res.LastOffset
+		out.Durable = func(then func(error)) { p.durable.add(l, last, then) }
+	}
+	return out, nil
+}

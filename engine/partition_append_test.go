@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/weirmq/weir/engine/groups"
+	"github.com/weirmq/weir/engine/metadata"
+	"github.com/weirmq/weir/logstore"
+)
+
+// heldSyncer holds every sync the logs ask for until release runs them,
+// so a test sees an append's durable wait before and after its sync.
+type heldSyncer struct {
+	mu   sync.Mutex
+	held []func()
+}
+
+func (s *heldSyncer) Sync(files []*os.File, dir *os.File, done func(error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held = append(s.held, func() { logstore.SyncNow{}.Sync(files, dir, done) })
+}
+
+// release runs the held syncs and reports how many there were.
+func (s *heldSyncer) release() int {
+	s.mu.Lock()
+	held := s.held
+	s.held = nil
+	s.mu.Unlock()
+	for _, run := range held {
+		run()
+	}
+	return len(held)
+}
+
+// testPartition is a partition unit over a fresh log, led by node 1,
+// without a broker or sockets; its durable waits are polled by hand.
+func testPartition(t *testing.T, cfg logstore.Config, syncer logstore.Syncer) (*partition, *durableWaits) {
+	t.Helper()
+	l, err := logstore.Open(t.TempDir(), "unit", 0, cfg, logstore.Options{Syncer: syncer}, logstore.OpenState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	dw := &durableWaits{}
+	reg := metadata.Partition{Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}
+	p, err := openPartition("unit", testTopicID("unit"), 0, l,
+		partitionEnv{self: 1, lagTimeMax: time.Minute, durable: dw}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, dw
+}
+
+func mustAppend(t *testing.T, p *partition, payload []byte, origin appendOrigin) appendResult {
+	t.Helper()
+	res, err := p.append(payload, origin, true)
+	if err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	return res
+}
+
+func TestPartitionAppendIdempotentDuplicate(t *testing.T) {
+	p, _ := testPartition(t, logstore.DefaultConfig(), nil)
+	first := makeBatch(7, 0, 0, "a", "b")
+	if res := mustAppend(t, p, first, originClient); res.FirstOffset != 0 || res.Duplicate {
+		t.Fatalf("first batch: %+v", res)
+	}
+	if res := mustAppend(t, p, makeBatch(7, 0, 2, "c"), originClient); res.FirstOffset != 2 {
+		t.Fatalf("second batch at %d, want 2", res.FirstOffset)
+	}
+	res := mustAppend(t, p, first, originClient)
+	if !res.Duplicate || res.FirstOffset != 0 || res.LastOffset != 1 || res.LogAppendTime != -1 {
+		t.Fatalf("retry of the first batch: %+v, want a duplicate at offsets 0-1", res)
+	}
+	if end := p.log.LogEndOffset(); end != 3 {
+		t.Fatalf("log end %d after a duplicate, want 3 (nothing appended)", end)
+	}
+	if hw := p.log.HighWatermark(); hw != 3 {
+		t.Fatalf("high watermark %d, want 3", hw)
+	}
+}
+
+func TestPartitionAppendOutOfOrderSequence(t *testing.T) {
+	p, _ := testPartition(t, logstore.DefaultConfig(), nil)
+	mustAppend(t, p, makeBatch(7, 0, 0, "a"), originClient)
+	_, err := p.append(makeBatch(7, 0, 5, "gap"), originClient, true)
+	if !errors.Is(err, kerr.OutOfOrderSequenceNumber) {
+		t.Fatalf("sequence gap: %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", err)
+	}
+	_, err = p.append(makeBatch(7, -1, 0, "old"), originClient, true) // epoch -1 < 0
+	if !errors.Is(err, kerr.InvalidProducerEpoch) {
+		t.Fatalf("stale epoch: %v, want INVALID_PRODUCER_EPOCH", err)
+	}
+	if end := p.log.LogEndOffset(); end != 1 {
+		t.Fatalf("log end %d after refused batches, want 1", end)
+	}
+}
+
+// TestPartitionCoordinatorAppend: a coordinator's records take the same
+// path as produce: fetch waiters wake, the high watermark moves, batches
+// with a producer id land in the producer state (no sequence check for
+// the coordinator's own batches).
+func TestPartitionCoordinatorAppend(t *testing.T) {
+	p, _ := testPartition(t, logstore.DefaultConfig(), nil)
+	woken := 0
+	p.addWaiter(func() { woken++ })
+	batch := buildGroupBatch([]groups.Record{{Key: []byte("k"), Value: []byte("v")}})
+	if res := mustAppend(t, p, batch, originCoordinator); res.FirstOffset != 0 {
+		t.Fatalf("coordinator batch at %d, want 0", res.FirstOffset)
+	}
+	if woken != 1 {
+		t.Fatalf("fetch waiter woken %d times by a coordinator append, want 1", woken)
+	}
+	if hw := p.log.HighWatermark(); hw != 1 {
+		t.Fatalf("high watermark %d after a coordinator append, want 1", hw)
+	}
+	// Producer 9 starts at 0 and jumps to 10: a client would get
+	// OUT_OF_ORDER_SEQUENCE_NUMBER, the coordinator is not checked.
+	mustAppend(t, p, makeBatch(9, 0, 0, "m"), originCoordinator)
+	jump := makeBatch(9, 0, 10, "n")
+	if res := mustAppend(t, p, jump, originCoordinator); res.FirstOffset != 2 {
+		t.Fatalf("coordinator batch with a sequence gap at %d, want 2", res.FirstOffset)
+	}
+	e := p.producers[9]
+	if e == nil || e.n != 2 {
+		t.Fatalf("producer 9 after two coordinator batches: %+v", e)
+	}
+	// The state is shared with client appends: a client retry of the
+	// coordinator's batch is a duplicate, the next sequence goes on.
+	if res := mustAppend(t, p, jump, originClient); !res.Duplicate || res.FirstOffset != 2 {
+		t.Fatalf("client retry of a coordinator batch: %+v", res)
+	}
+	if res := mustAppend(t, p, makeBatch(9, 0, 11, "o"), originClient); res.FirstOffset != 3 {
+		t.Fatalf("next sequence at %d, want 3", res.FirstOffset)
+	}
+}
+
+// TestPartitionDurableWait: with flush.messages=1 an append that wants
+// durability is released only after the sync it started.
+func TestPartitionDurableWait(t *testing.T) {
+	cfg := logstore.DefaultConfig()
+	cfg.FlushMessages = 1
+	var syncer heldSyncer
+	p, dw := testPartition(t, cfg, &syncer)
+	for _, origin := range []appendOrigin{originClient, originCoordinator} {
+		res := mustAppend(t, p, makeBatch(-1, -1, -1, "x"), origin)
+		if res.Durable == nil {
+			t.Fatalf("origin %d: no durable wait with flush.messages=1", origin)
+		}
+		fired := make(chan error, 1)
+		res.Durable(func(err error) { fired <- err })
+		select {
+		case err := <-fired:
+			t.Fatalf("origin %d: released before the sync (%v)", origin, err)
+		default:
+		}
+		if n := syncer.release(); n == 0 {
+			t.Fatalf("origin %d: the append started no sync", origin)
+		}
+		dw.poll() // as the Syncer's completion does
+		select {
+		case err := <-fired:
+			if err != nil {
+				t.Fatalf("origin %d: released with %v", origin, err)
+			}
+		default:
+			t.Fatalf("origin %d: not released after the sync", origin)
+		}
+		if d := p.log.DurableOffset(); d <= res.LastOffset {
+			t.Fatalf("origin %d: durable offset %d, appended up to %d", origin, d, res.LastOffset)
+		}
+	}
+	// Not asked for (acks=0): no wait, though a sync started.
+	res, err := p.append(makeBatch(-1, -1, -1, "y"), originClient, false)
+	if err != nil || res.Durable != nil {
+		t.Fatalf("append without durability: %+v, %v", res, err)
+	}
+	syncer.release()
+}
