@@ -225,9 +225,9 @@ func varintLen(v int) int { return len(binary.AppendVarint(nil, int64(v))) - 1 }
 func TestForEachRecordBomb(t *testing.T) {
 	const limit = 1 << 20
 	for _, c := range recordCodecs {
-		size := 256 << 20
+		size := 64 << 20
 		if c.codec == 2 || c.codec == 3 {
-			size = 8 << 20 // encoded from a buffer in memory: kept smaller
+			size = 32 << 20 // encoded from a buffer in memory: kept smaller
 		}
 		b := Batch(bombBatch(t, c, size))
 		if c.codec == 0 {
@@ -249,7 +249,9 @@ func TestForEachRecordBomb(t *testing.T) {
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "decompress past the limit of 1048576 bytes") {
 			t.Errorf("%s: %d compressed bytes inflating to %d: %v", c.name, len(b), size, err)
 		}
-		if grew := after.TotalAlloc - before.TotalAlloc; grew > 8*limit {
+		// Bounded by the limit and the codecs' own buffers (lz4 keeps 4 MiB
+		// blocks; the race detector adds more), far below the bomb's size.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 16*limit {
 			t.Errorf("%s: allocated %d bytes refusing a %d-byte bomb (limit %d)", c.name, grew, size, limit)
 		}
 		t.Logf("%s: %d bytes inflating to %d: allocated %d: %v", c.name, len(b), size,
