@@ -141,12 +141,12 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	return nil, nil
 }
 
-// appendsInline says whether r's handler runs on the loop of a data-plane
-// shard, so partitions that shard owns can be appended without a hop: true
+// appendsInline says whether r's handler runs on one of the shard
+// runtime's loops, so partitions that shard owns can be appended without a hop: true
 // on the uring backend (handlers run on the connection's shard loop), false
 // on std (handlers run on connection goroutines, owners on workers).
 func (b *Broker) appendsInline(r *request) bool {
-	return r.listener == b.dataListener && b.data.Backend() == netio.IOUring
+	return b.shards.OnLoop(r.listener)
 }
 
 // appendOnOwner appends one partition's batch through the partition's

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,11 +41,10 @@ type Broker struct {
 	image     atomic.Pointer[metadata.Image]
 	locks     []*os.File
 	servers   []netio.Server
-	// parts is the table of hosted partitions; data is the server whose
-	// shards own them (the first listener that is not a controller's).
+	// parts is the table of hosted partitions; shards is the shard
+	// runtime whose loops own them (shards.go).
 	parts         atomic.Pointer[partitionTable]
-	data          netio.Server
-	dataListener  string   // the name of data's listener
+	shards        shardRuntime
 	segFiles      segFiles // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
 	durable       durableWaits // produce answers waiting for an fsync
@@ -134,7 +132,12 @@ func (b *Broker) Start() error {
 	// request can ask for them.
 	b.loadGroups()
 	b.coord().startExpiry()
-	for _, l := range b.cfg.Listeners {
+	names := make([]string, len(b.cfg.Listeners))
+	for i, l := range b.cfg.Listeners {
+		names[i] = l.Name
+	}
+	host := hostListener(names, b.cfg.ControllerListeners)
+	for i, l := range b.cfg.Listeners {
 		srv, err := b.opts.Listen(netio.Config{
 			Addr:          l.Addr(),
 			IO:            b.opts.IO,
@@ -148,12 +151,9 @@ func (b *Broker) Start() error {
 			return fmt.Errorf("listener %s: %w", l, err)
 		}
 		b.servers = append(b.servers, srv)
-		if b.data == nil && !slices.Contains(b.cfg.ControllerListeners, l.Name) {
-			b.data, b.dataListener = srv, l.Name
+		if i == host {
+			b.shards.attach(srv, l.Name)
 		}
-	}
-	if b.data == nil {
-		b.data, b.dataListener = b.servers[0], b.cfg.Listeners[0].Name
 	}
 	bound := map[string]int{}
 	for i, srv := range b.servers {

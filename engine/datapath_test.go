@@ -377,14 +377,14 @@ func TestFetchIsZeroCopy(t *testing.T) {
 				produced += int64(len(batch))
 				send(t, cl, produceReq(9, 1, "zc", map[int32][]byte{0: batch}))
 			}
-			before := b.data.Stats()
+			before := b.Servers()[0].Stats()
 			req := fetchReq(12, "zc", 0, 0, 0)
 			req.Topics[0].Partitions[0].PartitionMaxBytes = 64 << 20
 			fp := send(t, cl, req).(*kmsg.FetchResponse).Topics[0].Partitions[0]
 			if int64(len(fp.RecordBatches)) != produced {
 				t.Fatalf("fetched %d record bytes, want %d", len(fp.RecordBatches), produced)
 			}
-			after := b.data.Stats()
+			after := b.Servers()[0].Stats()
 			fileBytes, heapBytes := after.FileBytes-before.FileBytes, after.HeapBytes-before.HeapBytes
 			t.Logf("%s: %d record bytes by file send, %d framing bytes from the heap", backend, fileBytes, heapBytes)
 			if fileBytes != produced || heapBytes > 4096 {
@@ -484,11 +484,11 @@ func TestFlushThroughRing(t *testing.T) {
 			cfg := logstore.DefaultConfig()
 			cfg.FlushMessages = 1
 			addTestPartitionsWith(t, b, "durable", 2, cfg)
-			before := b.data.Stats().Syncs
+			before := b.Servers()[0].Stats().Syncs
 			for i := 0; i < 10; i++ {
 				send(t, cl, produceReq(9, -1, "durable", map[int32][]byte{0: makeBatch(-1, -1, -1, "x"), 1: makeBatch(-1, -1, -1, "y")}))
 			}
-			syncs := b.data.Stats().Syncs - before
+			syncs := b.Servers()[0].Stats().Syncs - before
 			if syncs < 20 {
 				t.Fatalf("%d syncs for 20 appends with flush.messages=1", syncs)
 			}

@@ -63,8 +63,9 @@
 // Each partition is a unit (partition.go) that owns its log, its
 // producer state (producer_state.go), its replica, which decides the high
 // watermark, the fetches long-polling on it (fetch_wait.go) and the
-// durable waits of its appends (durable.go), and has an owner shard on the
-// data-plane server (a stable hash of topic and partition, partitions.go).
+// durable waits of its appends (durable.go), and has an owner shard in the
+// broker's shard runtime (shards.go; a stable hash of topic and partition,
+// partitions.go).
 // Every writer appends through the unit's one write path,
 // partition.append (partition_append.go), on the owner shard: Produce as
 // originClient, the group coordinator as originCoordinator; transaction

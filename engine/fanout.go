@@ -26,7 +26,7 @@ func (f *fanIn) release() {
 }
 
 // onOwners runs each job of byOwner (jobs keyed by owner shard) on its
-// owner: through the data-plane server's Run, except the group of shard
+// owner: through the shard runtime's Run, except the group of shard
 // here, which runs inline after the others are posted (the caller runs on
 // that shard's loop; -1: none). each may hold f for work that completes
 // later and release it then. done runs once, after every job and every
@@ -46,7 +46,7 @@ func onOwners[J any](b *Broker, byOwner map[int][]J, here int, each func(j J, f 
 	}
 	for owner, jobs := range byOwner {
 		if owner != here {
-			b.data.Run(owner, func() { runAll(jobs) })
+			b.shards.Run(owner, func() { runAll(jobs) })
 		}
 	}
 	if jobs, ok := byOwner[here]; ok {

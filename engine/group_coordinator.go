@@ -124,14 +124,14 @@ type offsetsLog struct{ b *Broker }
 func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int16)) {
 	b := o.b
 	p := b.lookupPartition(offsetsTopic, part)
-	if p == nil || b.data == nil {
+	if p == nil || !b.shards.Ready() {
 		if done != nil {
 			done(kerr.CoordinatorNotAvailable.Code)
 		}
 		return
 	}
 	batch := buildGroupBatch(recs)
-	b.data.Run(b.owner(p), func() {
+	b.shards.Run(b.owner(p), func() {
 		fail := func(err error) {
 			b.log.Warn("cannot write to __consumer_offsets", "partition", part, "err", err)
 			if done != nil {

@@ -24,7 +24,7 @@ type partition struct {
 	topicID [16]byte
 	log     *logstore.Log
 	// ownerHash places the partition on a shard: Broker.owner maps it to
-	// one of the data-plane server's shards, known only once it started.
+	// one of the shard runtime's shards, known only once it has loops.
 	ownerHash uint32
 
 	leaderEpoch int32 // stamped into appended batches
@@ -49,7 +49,7 @@ type partition struct {
 }
 
 // newPartition readies a hosted partition around its open log: the owner
-// shard on the data-plane server, the idempotence state rebuilt from the
+// shard in the shard runtime, the idempotence state rebuilt from the
 // log, and its replica with the assignment reg from the image (lagTimeMax
 // is replica.lag.time.max.ms). Everything that publishes a partition
 // builds it here; the partition is not yet published, so no shard drives

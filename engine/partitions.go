@@ -54,5 +54,5 @@ func partitionHash(topic string, index int32) uint32 {
 
 // owner is the shard that does p's appends.
 func (b *Broker) owner(p *partition) int {
-	return int(p.ownerHash % uint32(b.data.Shards()))
+	return b.shards.Owner(p.ownerHash)
 }
