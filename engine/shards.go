@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/weirmq/weir/netio"
 )
@@ -99,6 +100,22 @@ func (rt *shardRuntime) Backend() string {
 func (rt *shardRuntime) Run(shard int, fn func()) {
 	rt.host.Load().srv.Run(shard, fn)
 }
+
+// AfterFunc runs fn on shard's loop once d has passed, unless Stop is
+// called first. Only once Ready; fn must not block. Today a Go timer
+// posts fn through Run when it fires; the netio runtime will drive the
+// timers from the loop itself (see the type's doc), without a hop.
+func (rt *shardRuntime) AfterFunc(shard int, d time.Duration, fn func()) *shardTimer {
+	return &shardTimer{t: time.AfterFunc(d, func() { rt.Run(shard, fn) })}
+}
+
+// shardTimer is a timer of AfterFunc.
+type shardTimer struct{ t *time.Timer }
+
+// Stop prevents the timer from firing. It returns false when the timer
+// had fired already: fn has then been posted to its shard and will run,
+// if it has not (Stop does not wait for it).
+func (t *shardTimer) Stop() bool { return t.t.Stop() }
 
 // OnLoop says whether handlers of requests that arrive on listener run on
 // this runtime's shard loops, so that work for partitions that the

@@ -200,3 +200,42 @@ func waitGroupTimeout(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 		t.Fatal("posted work did not run")
 	}
 }
+
+// TestShardRuntimeAfterFunc runs timers on a real server's shards: a
+// timer fires once its time has passed, a stopped one never.
+func TestShardRuntimeAfterFunc(t *testing.T) {
+	for _, backend := range backendsForTest(t) {
+		t.Run(backend, func(t *testing.T) {
+			srv, err := netio.Listen(netio.Config{Addr: "127.0.0.1:0", IO: backend, Shards: 2, Logger: discardLogger()}, nopHandler{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			var rt shardRuntime
+			rt.attach(srv, "PLAINTEXT")
+			fired := make(chan time.Time, 2)
+			start := time.Now()
+			rt.AfterFunc(1, 20*time.Millisecond, func() { fired <- time.Now() })
+			stopped := rt.AfterFunc(0, 10*time.Millisecond, func() { fired <- time.Time{} })
+			if !stopped.Stop() {
+				t.Fatal("Stop of a pending timer returned false")
+			}
+			select {
+			case at := <-fired:
+				if at.IsZero() {
+					t.Fatal("a stopped timer fired")
+				}
+				if el := at.Sub(start); el < 20*time.Millisecond {
+					t.Fatalf("fired after %v, before its 20ms", el)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("timer never fired")
+			}
+			select {
+			case <-fired:
+				t.Fatal("a stopped timer fired")
+			case <-time.After(30 * time.Millisecond):
+			}
+		})
+	}
+}
