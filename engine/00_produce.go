@@ -162,34 +162,8 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		return nil
 	}
 	res, err := p.append(payload, originClient, acks != 0)
-	var seqErr *kerr.Error
-	var recErr *logstore.RecordsError
-	switch {
-	case errors.As(err, &seqErr):
-		// Refused by the producer state (sequence, epoch).
-		out.ErrorCode = seqErr.Code
-		out.LogStartOffset = p.log.LogStartOffset()
-		return nil
-	case errors.As(err, &recErr):
-		// Kafka's RecordValidationException: the batch is refused whole,
-		// the records at fault named (v8+) so the client fails those.
-		out.ErrorCode = appendErrorCode(err)
-		out.LogStartOffset = p.log.LogStartOffset()
-		b.setProduceMessage(out, version, recErr.Error())
-		if version >= 8 {
-			for _, re := range recErr.Records {
-				e := kmsg.NewProduceResponseTopicPartitionErrorRecord()
-				e.RelativeOffset, e.ErrorMessage = re.Index, kmsg.StringPtr(re.Message)
-				out.ErrorRecords = append(out.ErrorRecords, e)
-			}
-		}
-		return nil
-	case err != nil:
-		out.ErrorCode = appendErrorCode(err)
-		b.setProduceMessage(out, version, err.Error())
-		if out.ErrorCode == kerr.KafkaStorageError.Code {
-			b.errs.Error("append failed", "topic", p.topic, "partition", p.index, "err", err)
-		}
+	if err != nil {
+		b.produceError(p, out, version, err)
 		return nil
 	}
 	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
@@ -203,6 +177,39 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 			}
 			then()
 		})
+	}
+}
+
+// produceError answers a partition whose append failed. Apart from
+// appendOnOwner so that its errors.As targets are not allocated for every
+// batch that succeeds.
+func (b *Broker) produceError(p *partition, out *kmsg.ProduceResponseTopicPartition, version int16, err error) {
+	var seqErr *kerr.Error
+	var recErr *logstore.RecordsError
+	switch {
+	case errors.As(err, &seqErr):
+		// Refused by the producer state (sequence, epoch).
+		out.ErrorCode = seqErr.Code
+		out.LogStartOffset = p.log.LogStartOffset()
+	case errors.As(err, &recErr):
+		// Kafka's RecordValidationException: the batch is refused whole,
+		// the records at fault named (v8+) so the client fails those.
+		out.ErrorCode = appendErrorCode(err)
+		out.LogStartOffset = p.log.LogStartOffset()
+		b.setProduceMessage(out, version, recErr.Error())
+		if version >= 8 {
+			for _, re := range recErr.Records {
+				e := kmsg.NewProduceResponseTopicPartitionErrorRecord()
+				e.RelativeOffset, e.ErrorMessage = re.Index, kmsg.StringPtr(re.Message)
+				out.ErrorRecords = append(out.ErrorRecords, e)
+			}
+		}
+	default:
+		out.ErrorCode = appendErrorCode(err)
+		b.setProduceMessage(out, version, err.Error())
+		if out.ErrorCode == kerr.KafkaStorageError.Code {
+			b.errs.Error("append failed", "topic", p.topic, "partition", p.index, "err", err)
+		}
 	}
 }
 

@@ -66,8 +66,15 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 			return appendResult{}, kerr.ErrorForCode(code)
 		}
 		if isDup {
-			return appendResult{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset,
-				LogAppendTime: -1, LogStartOffset: p.log.LogStartOffset(), Duplicate: true}, nil
+			out := appendResult{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset,
+				LogAppendTime: -1, LogStartOffset: p.log.LogStartOffset(), Duplicate: true}
+			// With flush.messages=1 the first write's sync may still be in
+			// flight: the retry is answered when it is durable, not before.
+			if wantDurable && p.log.DurableOffset() <= dup.lastOffset && p.log.Config().FlushMessages == 1 {
+				l, last := p.log, dup.lastOffset
+				out.Durable = func(then func(error)) { p.durable.add(l, last, then) }
+			}
+			return out, nil
 		}
 	}
 	res, err := p.log.Append(payload, p.leaderEpoch)

@@ -185,3 +185,41 @@ func TestPartitionDurableWait(t *testing.T) {
 	}
 	syncer.release()
 }
+
+// TestPartitionDuplicateWaitsForTheFirstSync: with flush.messages=1 a retry
+// of a batch whose sync is still in flight is answered once that sync is
+// done, not before; once durable, a retry needs no wait.
+func TestPartitionDuplicateWaitsForTheFirstSync(t *testing.T) {
+	cfg := logstore.DefaultConfig()
+	cfg.FlushMessages = 1
+	var syncer heldSyncer
+	p, dw := testPartition(t, cfg, &syncer)
+	batch := makeBatch(9, 0, 0, "a")
+	if res := mustAppend(t, p, batch, originClient); res.Durable == nil {
+		t.Fatal("no durable wait for the first write")
+	}
+	retry := mustAppend(t, p, batch, originClient)
+	if !retry.Duplicate || retry.Durable == nil {
+		t.Fatalf("retry while the first sync is in flight: %+v, want a duplicate that waits", retry)
+	}
+	fired := make(chan error, 1)
+	retry.Durable(func(err error) { fired <- err })
+	select {
+	case <-fired:
+		t.Fatal("the retry was released before the first write's sync")
+	default:
+	}
+	syncer.release()
+	dw.poll()
+	select {
+	case err := <-fired:
+		if err != nil {
+			t.Fatalf("released with %v", err)
+		}
+	default:
+		t.Fatal("the retry was not released after the sync")
+	}
+	if again := mustAppend(t, p, batch, originClient); !again.Duplicate || again.Durable != nil {
+		t.Fatalf("retry after the sync: %+v, want a duplicate without a wait", again)
+	}
+}
