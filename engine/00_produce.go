@@ -106,6 +106,10 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case !acksOK:
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+			case !b.shards.Ready():
+				// A request on a listener that started before the shard
+				// loops exist: retriable, the client refreshes and retries.
+				sp.ErrorCode = kerr.NotLeaderForPartition.Code
 			case b.owner(p) == here:
 				byOwner[here] = append(byOwner[here], produceJob{p: p, payload: rp.Records, out: sp})
 			default:

@@ -585,3 +585,33 @@ func TestDurableAckNotHeldByReader(t *testing.T) {
 			p.log.RecoveryPoint(), p.log.DurableOffset(), p.log.LogEndOffset())
 	}
 }
+
+// Before the shard loops exist (a listener that serves before the data
+// listener's loops are attached), Produce and DeleteRecords answer the
+// retriable NOT_LEADER_OR_FOLLOWER instead of posting to no loop.
+func TestDataPathBeforeShardLoops(t *testing.T) {
+	b := newTopicBroker(t)
+	create := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "early", 1, 1
+	create.Topics = append(create.Topics, ct)
+	if resp := roundTrip(t, b, create).(*kmsg.CreateTopicsResponse); resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create: %v", kerr.ErrorForCode(resp.Topics[0].ErrorCode))
+	}
+	if b.shards.Ready() {
+		t.Fatal("shard loops before Start")
+	}
+	resp := roundTrip(t, b, produceReq(9, 1, "early", map[int32][]byte{0: makeBatch(-1, -1, -1, "v")})).(*kmsg.ProduceResponse)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotLeaderForPartition.Code {
+		t.Fatalf("produce before the loops: %v", kerr.ErrorForCode(code))
+	}
+	del := kmsg.NewPtrDeleteRecordsRequest()
+	dt := kmsg.NewDeleteRecordsRequestTopic()
+	dt.Topic = "early"
+	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	dt.Partitions = append(dt.Partitions, dp)
+	del.Topics = append(del.Topics, dt)
+	if code := roundTrip(t, b, del).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0].ErrorCode; code != kerr.NotLeaderForPartition.Code {
+		t.Fatalf("delete records before the loops: %v", kerr.ErrorForCode(code))
+	}
+}
