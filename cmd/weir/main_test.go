@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -208,7 +209,27 @@ func runBounded(t *testing.T, timeout time.Duration, stdin string, args ...strin
 	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
 }
 
+// freePort picks a free port below the kernel's ephemeral range (32768+
+// by default): tests restart brokers on the same port after SIGKILL, and a
+// port from the ephemeral range can meanwhile become the local port of
+// another test's client connection ("address already in use").
 func freePort(t *testing.T) int {
+	low, high := 20000, 32767
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(data)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo-1 < high {
+				high = lo - 1
+			}
+		}
+	}
+	for i := 0; i < 200 && high > low; i++ {
+		port := low + rand.IntN(high-low+1)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
