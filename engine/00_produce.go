@@ -106,10 +106,6 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case !acksOK:
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
-			case !b.shards.Ready():
-				// A request on a listener that started before the shard
-				// loops exist: retriable, the client refreshes and retries.
-				sp.ErrorCode = kerr.NotLeaderForPartition.Code
 			case b.owner(p) == here:
 				byOwner[here] = append(byOwner[here], produceJob{p: p, payload: rp.Records, out: sp})
 			default:
@@ -150,7 +146,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 // on the uring backend (handlers run on the connection's shard loop), false
 // on std (handlers run on connection goroutines, owners on workers).
 func (b *Broker) appendsInline(r *request) bool {
-	return b.shards.OnLoop(r.listener)
+	return b.shards.OnLoop()
 }
 
 // appendOnOwner appends one partition's batch through the partition's

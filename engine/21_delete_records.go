@@ -45,10 +45,6 @@ func handleDeleteRecords(b *Broker, r *request) (kmsg.Response, error) {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				continue
 			}
-			if !b.shards.Ready() { // no shard loops yet: retriable
-				sp.ErrorCode = kerr.NotLeaderForPartition.Code
-				continue
-			}
 			byOwner[b.owner(p)] = append(byOwner[b.owner(p)], job{p, rp.Offset, sp})
 		}
 	}

@@ -26,12 +26,13 @@ type Options struct {
 	// netio.FileSendSplice (default) or netio.FileSendMmap.
 	FileSend string
 	Logger   *slog.Logger // nil: slog.Default()
-	// Listen starts a listener; nil means netio.Listen. Tests swap it.
-	Listen func(netio.Config, netio.Handler) (netio.Server, error)
+	// Listen starts a listener on the broker's shard runtime; nil means
+	// rt.Listen. Tests swap it.
+	Listen func(rt netio.Runtime, cfg netio.ListenConfig, h netio.Handler) (netio.Server, error)
 }
 
-// Broker is one Weir node: its identity, its metadata image and its
-// listeners. Open, Start, then Close.
+// Broker is one Weir node: its identity, its metadata image, its shard
+// runtime and its listeners. Open, Start, then Close.
 type Broker struct {
 	opts      Options
 	cfg       *config.Resolved
@@ -42,7 +43,7 @@ type Broker struct {
 	locks     []*os.File
 	servers   []netio.Server
 	// parts is the table of hosted partitions; shards is the shard
-	// runtime whose loops own them (shards.go).
+	// runtime whose loops own them and serve every listener (shards.go).
 	parts         atomic.Pointer[partitionTable]
 	shards        shardRuntime
 	segFiles      segFiles // per-segment files for zero-copy fetches
@@ -81,24 +82,40 @@ func Open(opts Options) (*Broker, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.Listen == nil {
-		opts.Listen = netio.Listen
+		opts.Listen = func(rt netio.Runtime, cfg netio.ListenConfig, h netio.Handler) (netio.Server, error) {
+			return rt.Listen(cfg, h)
+		}
 	}
 	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID}
 	b.errs = newErrorLog(opts.Logger, 10*time.Second)
 	b.parts.Store(newPartitionTable())
-	if err := b.openLogDirs(); err != nil {
-		b.unlock()
+	// The shard loops come first: recovery and every log's syncs run on them.
+	rt, err := netio.NewRuntime(netio.Config{
+		IO:       opts.IO,
+		Shards:   opts.Shards,
+		FileSend: opts.FileSend,
+		Logger:   b.log,
+	})
+	if err != nil {
 		return nil, err
+	}
+	b.shards.rt = rt
+	fail := func(err error, stores bool) (*Broker, error) {
+		if stores {
+			b.closeStores()
+		}
+		b.unlock()
+		rt.Close()
+		return nil, err
+	}
+	if err := b.openLogDirs(); err != nil {
+		return fail(err, false)
 	}
 	if err := b.openMetadata(); err != nil {
-		b.closeStores()
-		b.unlock()
-		return nil, err
+		return fail(err, true)
 	}
 	if err := b.openProducerIDs(); err != nil {
-		b.closeStores()
-		b.unlock()
-		return nil, err
+		return fail(err, true)
 	}
 	return b, nil
 }
@@ -132,28 +149,16 @@ func (b *Broker) Start() error {
 	// request can ask for them.
 	b.loadGroups()
 	b.coord().startExpiry()
-	names := make([]string, len(b.cfg.Listeners))
-	for i, l := range b.cfg.Listeners {
-		names[i] = l.Name
-	}
-	host := hostListener(names, b.cfg.ControllerListeners)
-	for i, l := range b.cfg.Listeners {
-		srv, err := b.opts.Listen(netio.Config{
+	for _, l := range b.cfg.Listeners {
+		srv, err := b.opts.Listen(b.shards.rt, netio.ListenConfig{
 			Addr:          l.Addr(),
-			IO:            b.opts.IO,
-			Shards:        b.opts.Shards,
-			FileSend:      b.opts.FileSend,
 			MaxFrameBytes: int(b.cfg.RequestMaxBytes),
-			Logger:        b.log,
 		}, &listenerHandler{b: b, name: l.Name})
 		if err != nil {
 			b.closeServers()
 			return fmt.Errorf("listener %s: %w", l, err)
 		}
 		b.servers = append(b.servers, srv)
-		if i == host {
-			b.shards.attach(srv, l.Name)
-		}
 	}
 	bound := map[string]int{}
 	for i, srv := range b.servers {
@@ -203,6 +208,9 @@ func (b *Broker) ClusterID() string { return b.clusterID }
 // Servers lists the running listeners, in the order of the listeners key.
 func (b *Broker) Servers() []netio.Server { return b.servers }
 
+// Runtime is the broker's shard runtime, which every listener uses.
+func (b *Broker) Runtime() netio.Runtime { return b.shards.rt }
+
 // Listeners lists the configured listeners, in the same order.
 func (b *Broker) Listeners() []config.Listener { return b.cfg.Listeners }
 
@@ -217,12 +225,13 @@ func (b *Broker) Advertised(listener string) string {
 }
 
 // Close stops the listeners, waits for a metadata change in progress,
-// closes the logs (checkpoints and the clean-shutdown marker written) and
-// releases the log dirs.
+// closes the logs (checkpoints and the clean-shutdown marker written),
+// stops the shard loops and releases the log dirs.
 func (b *Broker) Close() error {
 	b.coord().close()
 	err := b.closeServers()
 	err = errors.Join(err, b.closeStores())
+	err = errors.Join(err, b.shards.rt.Close())
 	b.unlock()
 	return err
 }

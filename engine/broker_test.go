@@ -15,18 +15,17 @@ import (
 // fakeServer is a netio.Server that listens nowhere.
 type fakeServer struct {
 	addr   net.Addr
+	rt     netio.Runtime
 	closed bool
 }
 
-func (s *fakeServer) Addr() net.Addr                                     { return s.addr }
-func (s *fakeServer) Backend() string                                    { return netio.IOStd }
-func (s *fakeServer) Shards() int                                        { return 1 }
-func (s *fakeServer) Run(_ int, fn func())                               { fn() }
-func (s *fakeServer) Sync(_ int, fds []int, dirFd int, done func(error)) { done(nil) }
-func (s *fakeServer) Close() error                                       { s.closed = true; return nil }
-func (s *fakeServer) Stats() netio.Stats                                 { return netio.Stats{} }
+func (s *fakeServer) Addr() net.Addr         { return s.addr }
+func (s *fakeServer) Runtime() netio.Runtime { return s.rt }
+func (s *fakeServer) Close() error           { s.closed = true; return nil }
 
-func openWith(t *testing.T, listen func(netio.Config, netio.Handler) (netio.Server, error), kv ...string) (*Broker, error) {
+type listenFunc = func(netio.Runtime, netio.ListenConfig, netio.Handler) (netio.Server, error)
+
+func openWith(t *testing.T, listen listenFunc, kv ...string) (*Broker, error) {
 	t.Helper()
 	c := config.New(config.Kafka)
 	for _, p := range append(append([]string{"node.id=1", "log.dirs=" + t.TempDir()}, smallLogs...), kv...) {
@@ -39,12 +38,14 @@ func openWith(t *testing.T, listen func(netio.Config, netio.Handler) (netio.Serv
 }
 
 func TestStartListensOnEveryListener(t *testing.T) {
-	var cfgs []netio.Config
+	var cfgs []netio.ListenConfig
 	var servers []*fakeServer
-	listen := func(cfg netio.Config, h netio.Handler) (netio.Server, error) {
+	var runtimes []netio.Runtime
+	listen := func(rt netio.Runtime, cfg netio.ListenConfig, h netio.Handler) (netio.Server, error) {
 		cfgs = append(cfgs, cfg)
+		runtimes = append(runtimes, rt)
 		port := 40000 + len(cfgs)
-		s := &fakeServer{addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}}
+		s := &fakeServer{addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, rt: rt}
 		servers = append(servers, s)
 		return s, nil
 	}
@@ -56,9 +57,14 @@ func TestStartListensOnEveryListener(t *testing.T) {
 	if err := b.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if len(cfgs) != 2 || cfgs[0].Addr != "127.0.0.1:0" || cfgs[0].IO != "std" || cfgs[0].Shards != 3 ||
-		cfgs[0].MaxFrameBytes != 4096 {
+	if len(cfgs) != 2 || cfgs[0].Addr != "127.0.0.1:0" || cfgs[0].MaxFrameBytes != 4096 {
 		t.Fatalf("netio configs %+v", cfgs)
+	}
+	// Both listeners hand their connections to the broker's one runtime.
+	if runtimes[0] != b.Runtime() || runtimes[1] != b.Runtime() ||
+		b.Runtime().Backend() != netio.IOStd || b.Runtime().Shards() != 3 {
+		t.Fatalf("listeners on runtimes %v and %v, broker's %v (%s, %d shards)",
+			runtimes[0], runtimes[1], b.Runtime(), b.Runtime().Backend(), b.Runtime().Shards())
 	}
 	// Port 0 is advertised as the port bound.
 	if got := b.Advertised("PLAINTEXT"); got != "127.0.0.1:40001" {
@@ -75,7 +81,7 @@ func TestStartListensOnEveryListener(t *testing.T) {
 
 func TestStartFailureClosesStarted(t *testing.T) {
 	var started []*fakeServer
-	listen := func(cfg netio.Config, h netio.Handler) (netio.Server, error) {
+	listen := func(rt netio.Runtime, cfg netio.ListenConfig, h netio.Handler) (netio.Server, error) {
 		if len(started) == 1 {
 			return nil, errors.New("boom")
 		}

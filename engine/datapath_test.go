@@ -377,14 +377,14 @@ func TestFetchIsZeroCopy(t *testing.T) {
 				produced += int64(len(batch))
 				send(t, cl, produceReq(9, 1, "zc", map[int32][]byte{0: batch}))
 			}
-			before := b.Servers()[0].Stats()
+			before := b.Runtime().Stats()
 			req := fetchReq(12, "zc", 0, 0, 0)
 			req.Topics[0].Partitions[0].PartitionMaxBytes = 64 << 20
 			fp := send(t, cl, req).(*kmsg.FetchResponse).Topics[0].Partitions[0]
 			if int64(len(fp.RecordBatches)) != produced {
 				t.Fatalf("fetched %d record bytes, want %d", len(fp.RecordBatches), produced)
 			}
-			after := b.Servers()[0].Stats()
+			after := b.Runtime().Stats()
 			fileBytes, heapBytes := after.FileBytes-before.FileBytes, after.HeapBytes-before.HeapBytes
 			t.Logf("%s: %d record bytes by file send, %d framing bytes from the heap", backend, fileBytes, heapBytes)
 			if fileBytes != produced || heapBytes > 4096 {
@@ -484,11 +484,11 @@ func TestFlushThroughRing(t *testing.T) {
 			cfg := logstore.DefaultConfig()
 			cfg.FlushMessages = 1
 			addTestPartitionsWith(t, b, "durable", 2, cfg)
-			before := b.Servers()[0].Stats().Syncs
+			before := b.Runtime().Stats().Syncs
 			for i := 0; i < 10; i++ {
 				send(t, cl, produceReq(9, -1, "durable", map[int32][]byte{0: makeBatch(-1, -1, -1, "x"), 1: makeBatch(-1, -1, -1, "y")}))
 			}
-			syncs := b.Servers()[0].Stats().Syncs - before
+			syncs := b.Runtime().Stats().Syncs - before
 			if syncs < 20 {
 				t.Fatalf("%d syncs for 20 appends with flush.messages=1", syncs)
 			}
@@ -586,10 +586,10 @@ func TestDurableAckNotHeldByReader(t *testing.T) {
 	}
 }
 
-// Before the shard loops exist (a listener that serves before the data
-// listener's loops are attached), Produce and DeleteRecords answer the
-// retriable NOT_LEADER_OR_FOLLOWER instead of posting to no loop.
-func TestDataPathBeforeShardLoops(t *testing.T) {
+// The shard loops exist from Open on: a produce or delete-records served
+// before Start (a controller listener can serve early in a cluster) is done
+// on its owner shard, not refused.
+func TestDataPathBeforeStart(t *testing.T) {
 	b := newTopicBroker(t)
 	create := kmsg.NewPtrCreateTopicsRequest()
 	ct := kmsg.NewCreateTopicsRequestTopic()
@@ -598,20 +598,22 @@ func TestDataPathBeforeShardLoops(t *testing.T) {
 	if resp := roundTrip(t, b, create).(*kmsg.CreateTopicsResponse); resp.Topics[0].ErrorCode != 0 {
 		t.Fatalf("create: %v", kerr.ErrorForCode(resp.Topics[0].ErrorCode))
 	}
-	if b.shards.Ready() {
-		t.Fatal("shard loops before Start")
+	if len(b.Servers()) != 0 {
+		t.Fatal("listeners before Start")
 	}
-	resp := roundTrip(t, b, produceReq(9, 1, "early", map[int32][]byte{0: makeBatch(-1, -1, -1, "v")})).(*kmsg.ProduceResponse)
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotLeaderForPartition.Code {
-		t.Fatalf("produce before the loops: %v", kerr.ErrorForCode(code))
+	resp := roundTrip(t, b, produceReq(9, 1, "early", map[int32][]byte{0: makeBatch(-1, -1, -1, "a", "b")})).(*kmsg.ProduceResponse)
+	if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("produce before Start: %v at %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
 	}
 	del := kmsg.NewPtrDeleteRecordsRequest()
 	dt := kmsg.NewDeleteRecordsRequestTopic()
 	dt.Topic = "early"
 	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	dp.Offset = 1
 	dt.Partitions = append(dt.Partitions, dp)
 	del.Topics = append(del.Topics, dt)
-	if code := roundTrip(t, b, del).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0].ErrorCode; code != kerr.NotLeaderForPartition.Code {
-		t.Fatalf("delete records before the loops: %v", kerr.ErrorForCode(code))
+	dr := roundTrip(t, b, del).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0]
+	if dr.ErrorCode != 0 || dr.LowWatermark != 1 {
+		t.Fatalf("delete records before Start: %v, low watermark %d", kerr.ErrorForCode(dr.ErrorCode), dr.LowWatermark)
 	}
 }

@@ -65,7 +65,10 @@
 // watermark, the fetches long-polling on it (fetch_wait.go) and the
 // durable waits of its appends (durable.go), and has an owner shard in the
 // broker's shard runtime (shards.go; a stable hash of topic and partition,
-// partitions.go).
+// partitions.go). The broker creates that runtime (netio.Runtime) once, in
+// Open, before any log or listener: every listener hands its connections
+// to it, and any goroutine (control plane, coordinator, later follower
+// fetchers and the Raft transport) posts work and timers to its shards.
 // Every writer appends through the unit's one write path,
 // partition.append (partition_append.go), on the owner shard: Produce as
 // originClient, the group coordinator as originCoordinator; transaction
@@ -76,7 +79,7 @@
 // durability and flush.messages started a sync, hands back the wait for
 // it (so coordinator commits honour flush.messages as produce does).
 // Requests that touch partitions of several owners (Produce,
-// DeleteRecords) fan out through onOwners (fanout.go): one Server.Run per
+// DeleteRecords) fan out through onOwners (fanout.go): one Runtime.Run per
 // owner, and the last part to finish answers. Produce appends the batches
 // of the partitions the connection's shard owns inline, straight from the
 // request frame (uring backend); for the others it keeps the frame

@@ -124,7 +124,7 @@ type offsetsLog struct{ b *Broker }
 func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int16)) {
 	b := o.b
 	p := b.lookupPartition(offsetsTopic, part)
-	if p == nil || !b.shards.Ready() {
+	if p == nil {
 		if done != nil {
 			done(kerr.CoordinatorNotAvailable.Code)
 		}

@@ -10,35 +10,35 @@ import (
 	"github.com/weirmq/weir/netio"
 )
 
-// shardsFake is a netio.Server with n shards that records what reaches it.
-type shardsFake struct {
-	fakeServer
+// runtimeFake is a netio.Runtime with n shards that runs work inline and
+// records where syncs go.
+type runtimeFake struct {
 	backend    string
 	shards     int
 	mu         sync.Mutex
 	syncShards []int
 }
 
-func (s *shardsFake) Shards() int     { return s.shards }
-func (s *shardsFake) Backend() string { return s.backend }
-func (s *shardsFake) Sync(shard int, fds []int, dirFd int, done func(error)) {
-	s.mu.Lock()
-	s.syncShards = append(s.syncShards, shard)
-	s.mu.Unlock()
+func (r *runtimeFake) Backend() string { return r.backend }
+func (r *runtimeFake) Shards() int     { return r.shards }
+func (r *runtimeFake) Listen(netio.ListenConfig, netio.Handler) (netio.Server, error) {
+	return nil, netio.ErrClosed
+}
+func (r *runtimeFake) Run(_ int, fn func()) { fn() }
+func (r *runtimeFake) AfterFunc(_ int, d time.Duration, fn func()) netio.Timer {
+	return time.AfterFunc(d, fn)
+}
+func (r *runtimeFake) Sync(shard int, fds []int, dirFd int, done func(error)) {
+	r.mu.Lock()
+	r.syncShards = append(r.syncShards, shard)
+	r.mu.Unlock()
 	done(nil)
 }
+func (r *runtimeFake) Stats() netio.Stats { return netio.Stats{} }
+func (r *runtimeFake) Close() error       { return nil }
 
 func TestShardRuntimeOwner(t *testing.T) {
-	var rt shardRuntime
-	if rt.Ready() || rt.Shards() != 0 || rt.Backend() != "" || rt.OnLoop("PLAINTEXT") {
-		t.Fatal("a runtime without loops claims some")
-	}
-	if !rt.attach(&shardsFake{shards: 5, backend: netio.IOStd}, "PLAINTEXT") {
-		t.Fatal("first attach refused")
-	}
-	if rt.attach(&shardsFake{shards: 2}, "OTHER") || rt.Shards() != 5 {
-		t.Fatal("a second attach replaced the host")
-	}
+	rt := shardRuntime{rt: &runtimeFake{shards: 5, backend: netio.IOStd}}
 	seen := map[int]bool{}
 	for i := int32(0); i < 200; i++ {
 		h := partitionHash("topic", i)
@@ -64,54 +64,34 @@ func TestShardRuntimeOwner(t *testing.T) {
 
 func TestShardRuntimeOnLoop(t *testing.T) {
 	for _, tc := range []struct {
-		backend, listener string
-		want              bool
+		backend string
+		want    bool
 	}{
-		{netio.IOUring, "PLAINTEXT", true},
-		{netio.IOUring, "CONTROLLER", false}, // not the host's listener
-		{netio.IOStd, "PLAINTEXT", false},    // std handlers run on goroutines
+		{netio.IOUring, true}, // every listener's handlers run on the loops
+		{netio.IOStd, false},  // std handlers run on goroutines
 	} {
-		var rt shardRuntime
-		rt.attach(&shardsFake{shards: 2, backend: tc.backend}, "PLAINTEXT")
-		if got := rt.OnLoop(tc.listener); got != tc.want {
-			t.Errorf("%s on %s: OnLoop %v, want %v", tc.listener, tc.backend, got, tc.want)
-		}
-	}
-}
-
-func TestHostListener(t *testing.T) {
-	for _, tc := range []struct {
-		listeners, controllers []string
-		want                   int
-	}{
-		{[]string{"PLAINTEXT"}, nil, 0},
-		{[]string{"CONTROLLER", "PLAINTEXT", "SSL"}, []string{"CONTROLLER"}, 1},
-		{[]string{"CONTROLLER"}, []string{"CONTROLLER"}, 0}, // only controllers: the first
-	} {
-		if got := hostListener(tc.listeners, tc.controllers); got != tc.want {
-			t.Errorf("%v with controllers %v: host %d, want %d", tc.listeners, tc.controllers, got, tc.want)
+		rt := shardRuntime{rt: &runtimeFake{shards: 2, backend: tc.backend}}
+		if got := rt.OnLoop(); got != tc.want {
+			t.Errorf("%s: OnLoop %v, want %v", tc.backend, got, tc.want)
 		}
 	}
 }
 
 func TestShardRuntimeSyncSpreadsByDescriptor(t *testing.T) {
-	var rt shardRuntime
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if rt.Sync([]*os.File{f}, nil, func(error) { t.Error("done called without loops") }) {
-		t.Fatal("Sync without loops did not leave the sync to the caller")
-	}
-	srv := &shardsFake{shards: 3}
-	rt.attach(srv, "PLAINTEXT")
+	fake := &runtimeFake{shards: 3}
+	rt := shardRuntime{rt: fake}
 	var got error = os.ErrInvalid
-	if !rt.Sync([]*os.File{f}, nil, func(err error) { got = err }) || got != nil {
+	rt.Sync([]*os.File{f}, nil, func(err error) { got = err })
+	if got != nil {
 		t.Fatalf("Sync: %v", got)
 	}
-	if want := int(f.Fd()) % 3; len(srv.syncShards) != 1 || srv.syncShards[0] != want {
-		t.Fatalf("synced on shards %v, want [%d]", srv.syncShards, want)
+	if want := int(f.Fd()) % 3; len(fake.syncShards) != 1 || fake.syncShards[0] != want {
+		t.Fatalf("synced on shards %v, want [%d]", fake.syncShards, want)
 	}
 }
 
@@ -121,18 +101,17 @@ func (nopHandler) ServeFrame(netio.Conn, uint64, []byte) error { return nil }
 func (nopHandler) ConnClosed(netio.Conn)                       {}
 
 // TestShardRuntimeRunFromForeignGoroutines posts work to every shard of a
-// real server from goroutines that are no shard's: each runs once, in
-// posting order per shard, and syncs go through the server's rings.
+// real runtime from goroutines that are no shard's: each runs once, in
+// posting order per shard, and syncs go through the runtime's rings.
 func TestShardRuntimeRunFromForeignGoroutines(t *testing.T) {
 	for _, backend := range backendsForTest(t) {
 		t.Run(backend, func(t *testing.T) {
-			srv, err := netio.Listen(netio.Config{Addr: "127.0.0.1:0", IO: backend, Shards: 3, Logger: discardLogger()}, nopHandler{})
+			nrt, err := netio.NewRuntime(netio.Config{IO: backend, Shards: 3, Logger: discardLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer srv.Close()
-			var rt shardRuntime
-			rt.attach(srv, "PLAINTEXT")
+			defer nrt.Close()
+			rt := shardRuntime{rt: nrt}
 			if rt.Shards() != 3 || rt.Backend() != backend {
 				t.Fatalf("%d shards on %q", rt.Shards(), rt.Backend())
 			}
@@ -168,13 +147,9 @@ func TestShardRuntimeRunFromForeignGoroutines(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			before := srv.Stats().Syncs
+			before := nrt.Stats().Syncs
 			errc := make(chan error, 1)
-			go func() {
-				if !rt.Sync([]*os.File{f}, nil, func(err error) { errc <- err }) {
-					errc <- os.ErrInvalid
-				}
-			}()
+			go rt.Sync([]*os.File{f}, nil, func(err error) { errc <- err })
 			select {
 			case err := <-errc:
 				if err != nil {
@@ -183,8 +158,8 @@ func TestShardRuntimeRunFromForeignGoroutines(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("sync never completed")
 			}
-			if srv.Stats().Syncs == before {
-				t.Fatal("the sync did not go through the server")
+			if nrt.Stats().Syncs == before {
+				t.Fatal("the sync did not go through the runtime")
 			}
 		})
 	}
@@ -201,18 +176,17 @@ func waitGroupTimeout(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 	}
 }
 
-// TestShardRuntimeAfterFunc runs timers on a real server's shards: a
+// TestShardRuntimeAfterFunc runs timers on a real runtime's shards: a
 // timer fires once its time has passed, a stopped one never.
 func TestShardRuntimeAfterFunc(t *testing.T) {
 	for _, backend := range backendsForTest(t) {
 		t.Run(backend, func(t *testing.T) {
-			srv, err := netio.Listen(netio.Config{Addr: "127.0.0.1:0", IO: backend, Shards: 2, Logger: discardLogger()}, nopHandler{})
+			nrt, err := netio.NewRuntime(netio.Config{IO: backend, Shards: 2, Logger: discardLogger()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer srv.Close()
-			var rt shardRuntime
-			rt.attach(srv, "PLAINTEXT")
+			defer nrt.Close()
+			rt := shardRuntime{rt: nrt}
 			fired := make(chan time.Time, 2)
 			start := time.Now()
 			rt.AfterFunc(1, 20*time.Millisecond, func() { fired <- time.Now() })

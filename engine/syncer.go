@@ -8,17 +8,14 @@ import (
 
 // ringSyncer is the logs' Syncer: it hands fdatasyncs to the broker's
 // shard runtime, whose rings submit the syncs that many partitions ask for
-// in one loop turn together (group commit). Before the runtime has loops,
-// it syncs inline.
+// in one loop turn together (group commit).
 type ringSyncer struct{ b *Broker }
 
 func (s ringSyncer) Sync(files []*os.File, dir *os.File, done func(error)) {
-	if !s.b.shards.Sync(files, dir, func(err error) {
+	s.b.shards.Sync(files, dir, func(err error) {
 		done(err)
 		s.b.durable.poll()
-	}) {
-		logstore.SyncNow{IO: logstore.PwriteIO{}}.Sync(files, dir, done)
-	}
+	})
 }
 
 // logOptions are the options every partition log opens with.

@@ -140,8 +140,8 @@ func startServer(t testing.TB, bc backendCase, h *testHandler, mut func(*Config)
 	if err != nil {
 		t.Fatalf("listen %s: %v", bc.name, err)
 	}
-	if srv.Backend() != bc.io {
-		t.Fatalf("backend %s, want %s", srv.Backend(), bc.io)
+	if srv.Runtime().Backend() != bc.io {
+		t.Fatalf("backend %s, want %s", srv.Runtime().Backend(), bc.io)
 	}
 	return srv
 }

@@ -31,12 +31,12 @@ func TestCloseRacesPeerClose(t *testing.T) {
 				select {
 				case <-done:
 				case <-time.After(5 * time.Second):
-					if u, ok := srv.(*uringServer); ok {
+					if u, ok := srv.Runtime().(*uringRuntime); ok {
 						for _, sh := range u.shards {
 							for _, uc := range sh.conns {
 								t.Logf("shard %d conn %d inflight %d closing %v recvArmed %v", sh.id, uc.id, uc.inflight, uc.closing, uc.recvArmed)
 							}
-							t.Logf("shard %d stopping %v acceptArmed %v conns %d dead %v", sh.id, sh.stopping, sh.acceptArmed, len(sh.conns), sh.dead)
+							t.Logf("shard %d stopping %v listeners %d conns %d dead %v", sh.id, sh.stopping, len(sh.accs), len(sh.conns), sh.dead)
 						}
 					}
 					t.Fatalf("iteration %d: Close did not return within 5s", i)
@@ -102,7 +102,7 @@ func TestRecvBuffersRunDry(t *testing.T) {
 		wg.Wait()
 		stopServer(t, srv, h, conns)
 		var dry uint64
-		for _, sh := range srv.(*uringServer).shards {
+		for _, sh := range srv.Runtime().(*uringRuntime).shards {
 			dry += sh.dryRuns
 		}
 		if dry == 0 {
@@ -120,13 +120,13 @@ func TestRunOnShard(t *testing.T) {
 			h := &testHandler{}
 			srv := startServer(t, bc, h, nil)
 			const n = 1000
-			for shard := 0; shard < srv.Shards(); shard++ {
+			for shard := 0; shard < srv.Runtime().Shards(); shard++ {
 				var got []int // touched only on the shard
 				done := make(chan []int)
 				for i := 0; i < n; i++ {
-					srv.Run(shard, func() { got = append(got, i) })
+					srv.Runtime().Run(shard, func() { got = append(got, i) })
 				}
-				srv.Run(shard, func() { done <- got })
+				srv.Runtime().Run(shard, func() { done <- got })
 				select {
 				case g := <-done:
 					for i, v := range g {
@@ -142,7 +142,7 @@ func TestRunOnShard(t *testing.T) {
 				}
 			}
 			stopServer(t, srv, h, 0)
-			srv.Run(0, func() { t.Error("ran after Close") })
+			srv.Runtime().Run(0, func() { t.Error("ran after Close") })
 			time.Sleep(10 * time.Millisecond)
 		})
 	}
@@ -173,9 +173,9 @@ func TestSync(t *testing.T) {
 			srv := startServer(t, bc, h, nil)
 			errs := make(chan error, 64)
 			for i := 0; i < 32; i++ {
-				srv.Sync(i%srv.Shards(), fds[i%8:i%8+1], int(d.Fd()), func(err error) { errs <- err })
+				srv.Runtime().Sync(i%srv.Runtime().Shards(), fds[i%8:i%8+1], int(d.Fd()), func(err error) { errs <- err })
 			}
-			srv.Sync(0, []int{-5}, -1, func(err error) { errs <- err })
+			srv.Runtime().Sync(0, []int{-5}, -1, func(err error) { errs <- err })
 			failed := 0
 			for i := 0; i < 33; i++ {
 				select {
@@ -191,7 +191,7 @@ func TestSync(t *testing.T) {
 				t.Fatalf("%d syncs failed, want only the one on a bad fd", failed)
 			}
 			stopServer(t, srv, h, 0)
-			srv.Sync(0, fds[:1], -1, func(err error) { errs <- err })
+			srv.Runtime().Sync(0, fds[:1], -1, func(err error) { errs <- err })
 			if err := <-errs; !errors.Is(err, ErrClosed) {
 				t.Fatalf("sync after close: %v, want ErrClosed", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"time"
 )
 
 // Backend names, as given to --io.
@@ -17,13 +18,15 @@ const (
 // DefaultMaxFrameBytes is Kafka's socket.request.max.bytes default (100 MiB).
 const DefaultMaxFrameBytes = 100 * 1024 * 1024
 
-// Config says where to listen and how.
+// Config configures a Runtime (IO, Shards, FileSend, RecvBuffers,
+// RecvBufferBytes, Logger) and, for the one-listener Listen, its listener
+// (Addr, MaxFrameBytes).
 type Config struct {
 	// Addr is host:port; port 0 picks a free port (read it back with Server.Addr).
 	Addr string
 	// IO picks the backend: IOAuto (probe io_uring, fall back to std), IOUring, IOStd.
 	IO string
-	// Shards is the number of shard loops (uring) or 0 for one per usable CPU.
+	// Shards is the number of shard loops, or 0 for one per usable CPU.
 	Shards int
 	// MaxFrameBytes bounds one request frame; a bigger one closes its connection.
 	MaxFrameBytes int
@@ -40,6 +43,15 @@ type Config struct {
 	RecvBufferBytes int
 	// Logger receives the backend's notices; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// ListenConfig says where one listener of a Runtime listens.
+type ListenConfig struct {
+	// Addr is host:port; port 0 picks a free port (read it back with Server.Addr).
+	Addr string
+	// MaxFrameBytes bounds one request frame; a bigger one closes its
+	// connection. 0 means DefaultMaxFrameBytes.
+	MaxFrameBytes int
 }
 
 // Handler is what the broker plugs into the network layer.
@@ -91,16 +103,24 @@ type Part struct {
 	Len   int64
 }
 
-// Server is a running listener with its connections.
-type Server interface {
-	Addr() net.Addr
+// Runtime is a set of shard loops: the broker's, created once, before any
+// listener. Listeners hand their connections to it (Listen); any goroutine
+// posts work to a shard (Run, Sync, AfterFunc). A partition's owner shard
+// does all its appends this way, so the data path needs no locks.
+type Runtime interface {
 	// Backend is IOUring or IOStd: what IOAuto chose.
 	Backend() string
 	Shards() int
+	// Listen starts a listener whose connections live on this runtime's
+	// shards; h serves their frames.
+	Listen(cfg ListenConfig, h Handler) (Server, error)
 	// Run runs fn on shard's loop goroutine, after what is queued there.
-	// A partition's owner shard does all its appends this way, so the data
-	// path needs no locks. fn must not block. After Close, fn is dropped.
+	// fn must not block. After Close, fn is dropped.
 	Run(shard int, fn func())
+	// AfterFunc runs fn on shard's loop once d has passed, unless the
+	// timer is stopped first. fn must not block. On uring the loop itself
+	// keeps the timers (one kernel timeout for the earliest).
+	AfterFunc(shard int, d time.Duration, fn func()) Timer
 	// Sync makes files durable on shard: fdatasync of every fd in fds (in
 	// parallel), then fsync of dirFd unless it is -1, then done with the
 	// first error. On uring the syncs go through the shard's ring, so the
@@ -108,9 +128,28 @@ type Server interface {
 	// submission (group commit). Callable from any goroutine; done runs on
 	// the shard. The fds must stay open until done.
 	Sync(shard int, fds []int, dirFd int, done func(error))
-	// Stats counts what the server has queued to send.
+	// Stats counts what the runtime's connections were sent and its syncs.
 	Stats() Stats
-	// Close stops accepting, closes every connection and waits for the loops.
+	// Close closes every listener still open and stops the loops, after
+	// the work queued on them; Run, Sync and timers are dropped after it
+	// (a dropped Sync is done with ErrClosed).
+	Close() error
+}
+
+// Timer is a timer of Runtime.AfterFunc.
+type Timer interface {
+	// Stop prevents the timer from firing. It returns false when the timer
+	// had fired already or was stopped (Stop does not wait for fn).
+	Stop() bool
+}
+
+// Server is a running listener with its connections.
+type Server interface {
+	Addr() net.Addr
+	// Runtime is the runtime whose shards the connections live on.
+	Runtime() Runtime
+	// Close stops accepting, closes the listener's connections and waits
+	// until they are gone. A Server made by Listen also closes its runtime.
 	Close() error
 }
 

@@ -8,89 +8,150 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// stdServer is the backend for hosts without io_uring: Go's net package,
-// one reader and one writer goroutine per connection.
-type stdServer struct {
-	cfg Config
-	h   Handler
-	ln  *net.TCPListener
-
-	mu      sync.Mutex
-	conns   map[*stdConn]struct{}
-	closed  bool
-	wg      sync.WaitGroup
-	nextID  atomic.Uint64
+// stdRuntime is the backend for hosts without io_uring: a worker
+// goroutine per shard runs posted work, and each listener serves its
+// connections with Go's net package, one reader and one writer goroutine
+// per connection.
+type stdRuntime struct {
+	cfg     Config
 	workers []*stdWorker
+	nextID  atomic.Uint64
 	sendStats
+
+	mu        sync.Mutex
+	listeners map[*stdListener]struct{}
+	closed    bool
 }
 
-func listenStd(cfg Config, h Handler) (*stdServer, error) {
-	lc := net.ListenConfig{}
-	// Go's default MPTCP listener gives sockets that sendfile and
-	// zero-copy sends handle worse; Kafka clients speak plain TCP.
-	lc.SetMultipathTCP(false)
-	ln, err := lc.Listen(context.Background(), "tcp", cfg.Addr)
-	if err != nil {
-		return nil, err
-	}
-	s := &stdServer{cfg: cfg, h: h, ln: ln.(*net.TCPListener), conns: make(map[*stdConn]struct{})}
+func newStdRuntime(cfg Config) *stdRuntime {
+	rt := &stdRuntime{cfg: cfg, listeners: map[*stdListener]struct{}{}}
 	n := cfg.Shards
 	if n <= 0 {
 		n = len(usableCPUs())
 	}
 	for i := 0; i < n; i++ {
-		s.workers = append(s.workers, newStdWorker())
+		rt.workers = append(rt.workers, newStdWorker())
 	}
-	s.wg.Add(1)
-	go s.acceptLoop()
-	return s, nil
+	return rt
 }
 
-func (s *stdServer) Addr() net.Addr  { return s.ln.Addr() }
-func (s *stdServer) Backend() string { return IOStd }
-func (s *stdServer) Shards() int     { return len(s.workers) }
+func (rt *stdRuntime) Backend() string { return IOStd }
+func (rt *stdRuntime) Shards() int     { return len(rt.workers) }
 
-func (s *stdServer) Run(shard int, fn func()) { s.workers[shard].post(fn) }
+func (rt *stdRuntime) Run(shard int, fn func()) { rt.workers[shard].post(fn) }
 
-func (s *stdServer) Sync(shard int, fds []int, dirFd int, done func(error)) {
-	s.countSyncs(fds, dirFd)
-	if !s.workers[shard].post(func() { done(syncNow(fds, dirFd)) }) {
+func (rt *stdRuntime) Sync(shard int, fds []int, dirFd int, done func(error)) {
+	rt.countSyncs(fds, dirFd)
+	if !rt.workers[shard].post(func() { done(syncNow(fds, dirFd)) }) {
 		done(ErrClosed)
 	}
 }
 
-func (s *stdServer) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+func (rt *stdRuntime) AfterFunc(shard int, d time.Duration, fn func()) Timer {
+	t := &stdTimer{}
+	t.t = time.AfterFunc(d, func() {
+		rt.workers[shard].post(func() {
+			if t.state.CompareAndSwap(timerPending, timerFired) {
+				fn()
+			}
+		})
+	})
+	return t
+}
+
+func (rt *stdRuntime) Listen(cfg ListenConfig, h Handler) (Server, error) {
+	cfg = cfg.withDefaults()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil, ErrClosed
+	}
+	lc := net.ListenConfig{}
+	// Go's default MPTCP listener gives sockets that sendfile and
+	// zero-copy sends handle worse; Kafka clients speak plain TCP.
+	lc.SetMultipathTCP(false)
+	l, err := lc.Listen(context.Background(), "tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	ln := &stdListener{rt: rt, cfg: cfg, h: h, ln: l.(*net.TCPListener), conns: make(map[*stdConn]struct{})}
+	rt.listeners[ln] = struct{}{}
+	ln.wg.Add(1)
+	go ln.acceptLoop()
+	return ln, nil
+}
+
+func (rt *stdRuntime) Close() error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
 		return nil
 	}
-	s.closed = true
-	err := s.ln.Close()
-	for c := range s.conns {
-		c.Close()
+	rt.closed = true
+	open := make([]*stdListener, 0, len(rt.listeners))
+	for ln := range rt.listeners {
+		open = append(open, ln)
 	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	for _, w := range s.workers {
+	rt.mu.Unlock()
+	var errs []error
+	for _, ln := range open {
+		errs = append(errs, ln.Close())
+	}
+	for _, w := range rt.workers {
 		w.stop()
 	}
+	return errors.Join(errs...)
+}
+
+// stdListener is one listening address of a stdRuntime.
+type stdListener struct {
+	rt  *stdRuntime
+	cfg ListenConfig
+	h   Handler
+	ln  *net.TCPListener
+
+	mu     sync.Mutex
+	conns  map[*stdConn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (l *stdListener) Addr() net.Addr   { return l.ln.Addr() }
+func (l *stdListener) Runtime() Runtime { return l.rt }
+
+func (l *stdListener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	err := l.ln.Close()
+	for c := range l.conns {
+		c.Close()
+	}
+	l.mu.Unlock()
+	l.wg.Wait()
+	l.rt.mu.Lock()
+	delete(l.rt.listeners, l)
+	l.rt.mu.Unlock()
 	return err
 }
 
-func (s *stdServer) acceptLoop() {
-	defer s.wg.Done()
+func (l *stdListener) acceptLoop() {
+	defer l.wg.Done()
 	for {
-		nc, err := s.ln.AcceptTCP()
+		nc, err := l.ln.AcceptTCP()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.cfg.Logger.Warn("accept failed", "err", err)
+			l.rt.cfg.Logger.Warn("accept failed", "addr", l.ln.Addr(), "err", err)
 			continue
 		}
 		raw, err := nc.SyscallConn()
@@ -98,24 +159,24 @@ func (s *stdServer) acceptLoop() {
 			nc.Close()
 			continue
 		}
-		c := &stdConn{srv: s, id: s.nextID.Add(1), nc: nc, raw: raw, wake: make(chan struct{}, 1)}
-		c.fr.max = s.cfg.MaxFrameBytes
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		c := &stdConn{l: l, id: l.rt.nextID.Add(1), nc: nc, raw: raw, wake: make(chan struct{}, 1)}
+		c.fr.max = l.cfg.MaxFrameBytes
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
 			nc.Close()
 			return
 		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(2)
-		s.mu.Unlock()
+		l.conns[c] = struct{}{}
+		l.wg.Add(2)
+		l.mu.Unlock()
 		go c.readLoop()
 		go c.writeLoop()
 	}
 }
 
 type stdConn struct {
-	srv *stdServer
+	l   *stdListener
 	id  uint64
 	nc  *net.TCPConn
 	raw syscall.RawConn
@@ -131,7 +192,7 @@ type stdConn struct {
 }
 
 func (c *stdConn) ID() uint64           { return c.id }
-func (c *stdConn) Shard() int           { return int(c.id % uint64(len(c.srv.workers))) }
+func (c *stdConn) Shard() int           { return int(c.id % uint64(len(c.l.rt.workers))) }
 func (c *stdConn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 // KeepFrame runs on the read loop, inside ServeFrame, as the framer does.
@@ -145,7 +206,7 @@ func (c *stdConn) Respond(seq uint64, resp Response) {
 		return
 	}
 	c.ord.put(seq, resp, func(r Response) {
-		c.srv.count(r)
+		c.l.rt.count(r)
 		c.out = append(c.out, r)
 	})
 	c.mu.Unlock()
@@ -176,7 +237,7 @@ func (c *stdConn) readLoop() {
 	emit := func(frame []byte) error {
 		seq := c.seq
 		c.seq++
-		return c.srv.h.ServeFrame(c, seq, frame)
+		return c.l.h.ServeFrame(c, seq, frame)
 	}
 	for {
 		// The tail of a large frame (a produce request's batches) is read
@@ -195,7 +256,7 @@ func (c *stdConn) readLoop() {
 			}
 		}
 		if ferr != nil {
-			c.srv.cfg.Logger.Info("closing connection", "remote", c.nc.RemoteAddr(), "err", ferr)
+			c.l.rt.cfg.Logger.Info("closing connection", "remote", c.nc.RemoteAddr(), "err", ferr)
 			c.Close()
 			return
 		}
@@ -269,12 +330,12 @@ func (c *stdConn) flushVec(vec *net.Buffers) error {
 
 func (c *stdConn) loopDone() {
 	if c.exited.Add(1) == 2 {
-		c.srv.mu.Lock()
-		delete(c.srv.conns, c)
-		c.srv.mu.Unlock()
-		c.srv.h.ConnClosed(c)
-		c.srv.wg.Done()
-		c.srv.wg.Done()
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+		c.l.h.ConnClosed(c)
+		c.l.wg.Done()
+		c.l.wg.Done()
 		return
 	}
 	// The reader is gone: wake the writer so it sees the close.

@@ -22,6 +22,7 @@ type sendItem struct {
 // Conn methods read (id, remote, sh), it belongs to the shard goroutine.
 type uconn struct {
 	sh     *shard
+	acc    *acceptor // the listener socket that accepted it
 	id     uint64
 	fd     int
 	remote net.Addr
@@ -46,9 +47,9 @@ type uconn struct {
 	inflight   int // SQEs in flight that name this connection
 }
 
-func newUconn(s *shard, fd int) *uconn {
-	c := &uconn{sh: s, id: connIDs.Add(1), fd: fd, pipe: [2]int{-1, -1}}
-	c.fr.max = s.srv.cfg.MaxFrameBytes
+func newUconn(s *shard, acc *acceptor, fd int) *uconn {
+	c := &uconn{sh: s, acc: acc, id: connIDs.Add(1), fd: fd, pipe: [2]int{-1, -1}}
+	c.fr.max = acc.ln.cfg.MaxFrameBytes
 	c.emitFn = c.emit
 	if sa, err := unix.Getpeername(fd); err == nil {
 		c.remote = sockaddrToTCP(sa)
@@ -72,7 +73,7 @@ func (c *uconn) Close() { c.sh.post(shardMsg{kind: msgClose, c: c}) }
 func (c *uconn) emit(frame []byte) error {
 	seq := c.seq
 	c.seq++
-	return c.sh.srv.h.ServeFrame(c, seq, frame)
+	return c.acc.ln.h.ServeFrame(c, seq, frame)
 }
 
 func (c *uconn) armRecv() {
@@ -100,7 +101,7 @@ func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 		}
 		if !c.closing {
 			if err := c.fr.feed(s.bufs.Buf(bid, int(res)), c.emitFn); err != nil {
-				s.srv.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
+				s.rt.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
 				c.shut(err)
 			}
 		}
@@ -163,7 +164,7 @@ func (s *shard) onRecvDirect(id uint64, res int32, _ uint32) {
 		// The frame's memory stays referenced by the framer while the
 		// kernel writes into it; filled emits the frame once it is whole.
 		if err := c.fr.filled(int(res), c.emitFn); err != nil {
-			s.srv.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
+			s.rt.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
 			c.shut(err)
 		} else if !c.armDirect() {
 			s.rearm = append(s.rearm, c)
@@ -188,20 +189,20 @@ func (c *uconn) respondOnShard(seq uint64, resp Response) {
 }
 
 func (c *uconn) enqueue(r Response) {
-	c.sh.srv.count(r)
+	c.sh.rt.count(r)
 	start := len(c.queue)
 	for _, p := range r.Parts {
 		if p.File == nil {
 			c.queue = append(c.queue, sendItem{buf: p.Bytes})
 			continue
 		}
-		if c.sh.srv.cfg.FileSend == FileSendSplice {
+		if c.sh.rt.cfg.FileSend == FileSendSplice {
 			c.queue = append(c.queue, sendItem{file: p.File, off: p.Off, n: p.Len})
 			continue
 		}
 		m, err := p.File.mapped(p.Off + p.Len)
 		if err != nil {
-			c.sh.srv.cfg.Logger.Error("cannot map file for send; closing connection", "err", err)
+			c.sh.rt.cfg.Logger.Error("cannot map file for send; closing connection", "err", err)
 			c.queue = c.queue[:start]
 			release(r)
 			c.shut(err)
@@ -384,7 +385,9 @@ func (c *uconn) finish() {
 	c.queue = nil
 	c.ord.drop()
 	delete(s.conns, c.id)
-	s.srv.h.ConnClosed(c)
+	c.acc.conns--
+	c.acc.ln.h.ConnClosed(c)
+	s.retire(c.acc, false)
 }
 
 func sockaddrToTCP(sa unix.Sockaddr) *net.TCPAddr {

@@ -1,9 +1,11 @@
 package netio
 
 import (
+	"container/heap"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -25,6 +27,7 @@ const (
 	opSync
 	opRecvDirect // a large frame's tail received straight into the frame
 	opRecvStop   // the cancel that ends a multishot receive to go direct
+	opTimer      // the kernel timeout armed for the earliest loop timer
 )
 
 const (
@@ -44,25 +47,42 @@ const (
 	msgStop
 	msgRun
 	msgSync
+	msgTimer
+	msgListen
+	msgUnlisten
 )
 
 // shardMsg is how other goroutines reach a shard: through its inbox.
 type shardMsg struct {
-	kind msgKind
-	c    *uconn
-	seq  uint64
-	resp Response
-	fn   func()
-	sync *syncJob
+	kind  msgKind
+	c     *uconn
+	seq   uint64
+	resp  Response
+	fn    func() // msgRun's work; msgUnlisten's done
+	sync  *syncJob
+	timer *loopTimer
+	acc   *acceptor
+}
+
+// acceptor is one listener's socket on one shard, with the count of the
+// connections it accepted that are still open.
+type acceptor struct {
+	id      uint64 // in the accept's user data
+	ln      *uringListener
+	fd      int
+	armed   bool // the multishot accept is in flight
+	closing bool
+	conns   int
+	done    func() // from the listener's Close: called once the socket is closed
 }
 
 // shard is one loop: a goroutine locked to its thread and pinned to a CPU,
-// owning a ring, a listener, a receive buffer ring and its connections.
-// Everything here but inbox and waker is touched only by that goroutine.
+// owning a ring, a receive buffer ring, one socket of each listener, its
+// connections and its timers. Everything here but inbox and waker is
+// touched only by that goroutine.
 type shard struct {
-	srv     *uringServer
+	rt      *uringRuntime
 	id, cpu int
-	lfd     int
 	started chan error
 	loopErr error
 
@@ -75,22 +95,25 @@ type shard struct {
 	gate sync.RWMutex
 	dead bool
 
-	conns       map[uint64]*uconn
-	dirty       []*uconn // connections with sends to start this turn
-	rearm       []*uconn // connections whose multishot recv must be armed again
-	msgs        []shardMsg
-	bufsDirty   bool
-	stopping    bool
-	acceptArmed bool
-	overflows   uint64
-	syncs       map[uint64]*syncJob // by id, while their fsyncs are in flight
-	syncSeq     uint64
-	dryRuns     uint64 // receives that found the buffer ring empty
+	conns      map[uint64]*uconn
+	dirty      []*uconn // connections with sends to start this turn
+	rearm      []*uconn // connections whose multishot recv must be armed again
+	msgs       []shardMsg
+	bufsDirty  bool
+	stopping   bool
+	accs       map[uint64]*acceptor
+	overflows  uint64
+	timers     timerHeap
+	timerArmed time.Time           // deadline of the kernel timeout in flight, or zero
+	timerGen   uint64              // user data id of that timeout
+	syncs      map[uint64]*syncJob // by id, while their fsyncs are in flight
+	syncSeq    uint64
+	dryRuns    uint64 // receives that found the buffer ring empty
 }
 
-func newShard(srv *uringServer, id, cpu, lfd int) *shard {
-	return &shard{srv: srv, id: id, cpu: cpu, lfd: lfd, started: make(chan error, 1),
-		conns: make(map[uint64]*uconn)}
+func newShard(rt *uringRuntime, id, cpu int) *shard {
+	return &shard{rt: rt, id: id, cpu: cpu, started: make(chan error, 1),
+		conns: make(map[uint64]*uconn), accs: make(map[uint64]*acceptor)}
 }
 
 // post hands a message to the shard from any goroutine.
@@ -98,10 +121,7 @@ func (s *shard) post(m shardMsg) {
 	s.gate.RLock()
 	if s.dead {
 		s.gate.RUnlock()
-		release(m.resp)
-		if m.sync != nil {
-			m.sync.done(ErrClosed)
-		}
+		dropMsg(m)
 		return
 	}
 	s.inbox.Push(m)
@@ -111,15 +131,27 @@ func (s *shard) post(m shardMsg) {
 	s.gate.RUnlock()
 }
 
+// dropMsg disposes of a message that no loop will handle.
+func dropMsg(m shardMsg) {
+	release(m.resp)
+	switch m.kind {
+	case msgSync:
+		m.sync.done(ErrClosed)
+	case msgListen:
+		unix.Close(m.acc.fd)
+	case msgUnlisten:
+		m.fn()
+	}
+}
+
 func (s *shard) run() {
-	defer s.srv.wg.Done()
+	defer s.rt.wg.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := pinToCPU(s.cpu); err != nil {
-		s.srv.cfg.Logger.Warn("cannot pin shard to its CPU", "shard", s.id, "cpu", s.cpu, "err", err)
+		s.rt.cfg.Logger.Warn("cannot pin shard to its CPU", "shard", s.id, "cpu", s.cpu, "err", err)
 	}
 	if err := s.setup(); err != nil {
-		unix.Close(s.lfd)
 		s.started <- err
 		s.teardown()
 		return
@@ -135,7 +167,7 @@ func (s *shard) setup() error {
 		return err
 	}
 	s.r = r
-	if s.bufs, err = ring.NewBufRing(r, recvBufGroup, s.srv.cfg.RecvBuffers, s.srv.cfg.RecvBufferBytes); err != nil {
+	if s.bufs, err = ring.NewBufRing(r, recvBufGroup, s.rt.cfg.RecvBuffers, s.rt.cfg.RecvBufferBytes); err != nil {
 		return err
 	}
 	w, err := ring.NewWaker(r, ring.Pack(opWake, 0))
@@ -155,7 +187,7 @@ func (s *shard) setup() error {
 	r.On(opSync, s.onSync)
 	r.On(opRecvDirect, s.onRecvDirect)
 	r.On(opRecvStop, s.onConnOp)
-	s.armAccept()
+	r.On(opTimer, s.onTimer)
 	return nil
 }
 
@@ -164,10 +196,10 @@ func (s *shard) teardown() {
 	s.dead = true
 	s.gate.Unlock()
 	for _, m := range s.inbox.Drain(nil) {
-		release(m.resp)
-		if m.sync != nil {
-			m.sync.done(ErrClosed)
-		}
+		dropMsg(m)
+	}
+	for _, acc := range s.accs {
+		s.retire(acc, true)
 	}
 	if w := s.waker.Load(); w != nil {
 		w.Close()
@@ -188,18 +220,17 @@ func (s *shard) loop() error {
 	w := s.waker.Load()
 	for {
 		s.drainInbox()
+		s.runTimers()
 		s.startSends()
 		if s.bufsDirty {
 			s.bufs.Publish()
 			s.bufsDirty = false
 		}
 		s.rearmRecvs()
-		if s.stopping && !s.acceptArmed && len(s.conns) == 0 && len(s.syncs) == 0 {
-			// Submit the last closes. The waker's re-armed read may stay
-			// pending: nothing will complete it, and closing the ring ends it.
-			err := s.r.Enter(false)
-			unix.Close(s.lfd)
-			return err
+		if s.stopping && len(s.accs) == 0 && len(s.conns) == 0 && len(s.syncs) == 0 {
+			// Submit the last closes. The waker's re-armed read and a
+			// timeout may stay pending: closing the ring ends them.
+			return s.r.Enter(false)
 		}
 		wait := s.inbox.Len() == 0
 		if wait {
@@ -211,13 +242,13 @@ func (s *shard) loop() error {
 		err := s.r.Enter(wait)
 		w.Unpark()
 		if err != nil {
-			s.srv.cfg.Logger.Error("io_uring_enter failed; shard stops", "shard", s.id, "err", err)
+			s.rt.cfg.Logger.Error("io_uring_enter failed; shard stops", "shard", s.id, "err", err)
 			return err
 		}
 		s.r.Dispatch()
 		if n := s.r.Overflows(); n != s.overflows {
 			s.overflows = n
-			s.srv.cfg.Logger.Warn("completion queue overflowed; the kernel kept the completions, but the ring is undersized",
+			s.rt.cfg.Logger.Warn("completion queue overflowed; the kernel kept the completions, but the ring is undersized",
 				"shard", s.id, "overflows", n)
 		}
 	}
@@ -238,6 +269,13 @@ func (s *shard) drainInbox() {
 			m.fn()
 		case msgSync:
 			s.startSync(m.sync)
+		case msgTimer:
+			heap.Push(&s.timers, m.timer)
+		case msgListen:
+			s.listen(m.acc)
+		case msgUnlisten:
+			m.acc.done = m.fn
+			s.unlisten(m.acc)
 		}
 		*m = shardMsg{}
 	}
@@ -248,41 +286,118 @@ func (s *shard) stop() {
 		return
 	}
 	s.stopping = true
-	if s.acceptArmed {
-		s.r.PrepCancel(ring.Pack(opAccept, 0), ring.Pack(opCancel, 0))
+	for _, acc := range s.accs {
+		s.unlisten(acc)
 	}
 	for _, c := range s.conns {
 		c.shut(nil)
 	}
 }
 
-func (s *shard) armAccept() {
-	s.r.PrepAcceptMultishot(s.lfd, ring.Pack(opAccept, 0))
-	s.acceptArmed = true
+// listen takes a listener's socket and starts accepting on it.
+func (s *shard) listen(acc *acceptor) {
+	if s.stopping {
+		unix.Close(acc.fd)
+		return
+	}
+	s.accs[acc.id] = acc
+	s.armAccept(acc)
 }
 
-func (s *shard) onAccept(_ uint64, res int32, flags uint32) {
+// unlisten stops accepting on a listener's socket and closes the
+// connections it accepted; the socket closes once they are gone.
+func (s *shard) unlisten(acc *acceptor) {
+	if s.accs[acc.id] != acc {
+		// Never taken (the shard was stopping) or retired already.
+		if acc.done != nil {
+			acc.done()
+			acc.done = nil
+		}
+		return
+	}
+	if !acc.closing {
+		acc.closing = true
+		if acc.armed {
+			s.r.PrepCancel(ring.Pack(opAccept, acc.id), ring.Pack(opCancel, 0))
+		}
+		for _, c := range s.conns {
+			if c.acc == acc {
+				c.shut(nil)
+			}
+		}
+	}
+	s.retire(acc, false)
+}
+
+// retire closes a closing listener socket once nothing refers to it, or
+// at once when force (the loop has ended).
+func (s *shard) retire(acc *acceptor, force bool) {
+	if !force && (!acc.closing || acc.armed || acc.conns > 0) {
+		return
+	}
+	unix.Close(acc.fd)
+	delete(s.accs, acc.id)
+	if acc.done != nil {
+		acc.done()
+		acc.done = nil
+	}
+}
+
+func (s *shard) armAccept(acc *acceptor) {
+	s.r.PrepAcceptMultishot(acc.fd, ring.Pack(opAccept, acc.id))
+	acc.armed = true
+}
+
+func (s *shard) onAccept(id uint64, res int32, flags uint32) {
+	acc := s.accs[id]
 	if !ring.More(flags) {
-		s.acceptArmed = false
-		if !s.stopping {
-			s.armAccept()
+		acc.armed = false
+		if !acc.closing {
+			s.armAccept(acc)
 		}
 	}
 	if res < 0 {
 		if res != -int32(unix.ECANCELED) {
-			s.srv.cfg.Logger.Warn("accept failed", "shard", s.id, "err", unix.Errno(-res))
+			s.rt.cfg.Logger.Warn("accept failed", "shard", s.id, "addr", acc.ln.addr, "err", unix.Errno(-res))
 		}
+		s.retire(acc, false)
 		return
 	}
 	fd := int(res)
-	if s.stopping {
+	if acc.closing {
 		unix.Close(fd)
+		s.retire(acc, false)
 		return
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	c := newUconn(s, fd)
+	c := newUconn(s, acc, fd)
 	s.conns[c.id] = c
+	acc.conns++
 	c.armRecv()
+}
+
+// runTimers fires the due timers and keeps one kernel timeout armed for
+// the earliest of the rest, so that a parked loop wakes for it.
+func (s *shard) runTimers() {
+	if len(s.timers) == 0 {
+		return
+	}
+	now := time.Now()
+	next := s.timers.due(now)
+	if next.IsZero() || (!s.timerArmed.IsZero() && !next.Before(s.timerArmed)) {
+		return
+	}
+	s.timerGen++
+	s.timerArmed = next
+	s.r.PrepTimeout(next.Sub(now), ring.Pack(opTimer, s.timerGen))
+}
+
+// onTimer: a kernel timeout ended (expired, or a newer one replaced it).
+// The next turn runs the due timers and arms the next timeout.
+func (s *shard) onTimer(id uint64, _ int32, _ uint32) {
+	if id == s.timerGen {
+		s.timerArmed = time.Time{}
+	}
 }
 
 func (s *shard) startSends() {

@@ -63,7 +63,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	for i, srv := range b.Servers() {
 		l := b.Listeners()[i]
 		log.Info("weir serving", "listener", l.String(), "addr", srv.Addr().String(),
-			"advertised", b.Advertised(l.Name), "backend", srv.Backend(), "shards", srv.Shards(),
+			"advertised", b.Advertised(l.Name), "backend", b.Runtime().Backend(), "shards", b.Runtime().Shards(),
 			"node.id", b.NodeID(), "cluster.id", b.ClusterID(), "config", s.ConfigFile)
 	}
 
