@@ -48,7 +48,6 @@ type Broker struct {
 	shards        shardRuntime
 	segFiles      segFiles // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
-	durable       durableWaits // produce answers waiting for an fsync
 	errs          *errorLog    // errors that repeat per request, rate-limited
 
 	producerIDs *producerIDs

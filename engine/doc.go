@@ -63,7 +63,8 @@
 // Each partition is a unit (partition.go) that owns its log, its
 // producer state (producer_state.go), its replica, which decides the high
 // watermark, the fetches long-polling on it (fetch_wait.go) and the
-// durable waits of its appends (durable.go), and has an owner shard in the
+// durable waits of its appends (parked on its log, Log.WhenDurable, and
+// answered by the sync that makes them durable), and has an owner shard in the
 // broker's shard runtime (shards.go; a stable hash of topic and partition,
 // partitions.go). The broker creates that runtime (netio.Runtime) once, in
 // Open, before any log or listener: every listener hands its connections
@@ -113,8 +114,8 @@
 //
 // Locks, in the order they may nest: the control plane's mutex (metadata
 // changes; controller.Local's own mutex nests under it as a leaf), a
-// fetch's mutex, a partition's waiter mutex; the durable-wait,
-// fetch-session and group-coordinator mutexes are leaves (the coordinator
+// fetch's mutex, a partition's waiter mutex; the fetch-session and
+// group-coordinator mutexes are leaves (the coordinator
 // posts appends to owner shards and never waits on them under its lock).
 // The partition table, the image and the effective configs are immutable
 // values behind atomic pointers.

@@ -13,7 +13,7 @@ import (
 // partition is the partition unit: one partition this broker hosts, with
 // its log, its producer state, its replica (which decides the high
 // watermark), the fetches long-polling on it and the durable waits of its
-// appends. Every writer appends through its one write path, append
+// appends (parked on its own log: logstore.Log.WhenDurable). Every writer appends through its one write path, append
 // (partition_append.go). The owner shard (Broker.owner) does every append
 // and every change of the partition's data-path state, so that path takes
 // no locks; reads (fetches) may run on any shard, since bytes below the
@@ -37,11 +37,6 @@ type partition struct {
 	rep            *replica.Machine
 	producers      producers // idempotence: producer id -> recent batches
 	producersSwept time.Time // last expiry pass over producers
-	// durable parks the answers to appends that wait for the sync
-	// flush.messages started; the logs' Syncer polls it (the broker's
-	// list, shared by its partitions, since a sync names files, not
-	// partitions).
-	durable *durableWaits
 	// waiters are fetches long-polling for data; an append wakes them.
 	waitMu    sync.Mutex
 	waiters   map[uint64]func()
@@ -56,15 +51,13 @@ type partition struct {
 // its replica yet.
 func (b *Broker) newPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 	reg metadata.Partition, lagTimeMax time.Duration) (*partition, error) {
-	return openPartition(topic, topicID, index, l, partitionEnv{self: b.nodeID, lagTimeMax: lagTimeMax,
-		durable: &b.durable}, reg)
+	return openPartition(topic, topicID, index, l, partitionEnv{self: b.nodeID, lagTimeMax: lagTimeMax}, reg)
 }
 
 // partitionEnv is what a partition takes from its broker.
 type partitionEnv struct {
 	self       int32 // node id
 	lagTimeMax time.Duration
-	durable    *durableWaits // polled by the logs' Syncer
 }
 
 // openPartition builds the unit around l (newPartition; tests call it
@@ -78,8 +71,7 @@ func openPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 	rep := replica.New(replica.Config{ID: env.self, LagTimeMax: env.lagTimeMax},
 		replica.Log{Start: l.LogStartOffset(), End: l.LogEndOffset(), HighWatermark: l.HighWatermark()})
 	p := &partition{topic: topic, index: index, topicID: topicID, log: l,
-		ownerHash: partitionHash(topic, index), leaderEpoch: reg.LeaderEpoch, rep: rep, producers: ps,
-		durable: env.durable}
+		ownerHash: partitionHash(topic, index), leaderEpoch: reg.LeaderEpoch, rep: rep, producers: ps}
 	p.assign(env.self, reg)
 	return p, nil
 }

@@ -72,7 +72,7 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 			// flight: the retry is answered when it is durable, not before.
 			if wantDurable && p.log.DurableOffset() <= dup.lastOffset && p.log.Config().FlushMessages == 1 {
 				l, last := p.log, dup.lastOffset
-				out.Durable = func(then func(error)) { p.durable.add(l, last, then) }
+				out.Durable = func(then func(error)) { l.WhenDurable(last, then) }
 			}
 			return out, nil
 		}
@@ -94,7 +94,7 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset}
 	if wantDurable && res.SyncStarted {
 		l, last := p.log, res.LastOffset
-		out.Durable = func(then func(error)) { p.durable.add(l, last, then) }
+		out.Durable = func(then func(error)) { l.WhenDurable(last, then) }
 	}
 	return out, nil
 }

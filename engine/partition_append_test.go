@@ -40,22 +40,21 @@ func (s *heldSyncer) release() int {
 }
 
 // testPartition is a partition unit over a fresh log, led by node 1,
-// without a broker or sockets; its durable waits are polled by hand.
-func testPartition(t *testing.T, cfg logstore.Config, syncer logstore.Syncer) (*partition, *durableWaits) {
+// without a broker or sockets.
+func testPartition(t *testing.T, cfg logstore.Config, syncer logstore.Syncer) *partition {
 	t.Helper()
 	l, err := logstore.Open(t.TempDir(), "unit", 0, cfg, logstore.Options{Syncer: syncer}, logstore.OpenState{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	dw := &durableWaits{}
 	reg := metadata.Partition{Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}
 	p, err := openPartition("unit", testTopicID("unit"), 0, l,
-		partitionEnv{self: 1, lagTimeMax: time.Minute, durable: dw}, reg)
+		partitionEnv{self: 1, lagTimeMax: time.Minute}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, dw
+	return p
 }
 
 func mustAppend(t *testing.T, p *partition, payload []byte, origin appendOrigin) appendResult {
@@ -68,7 +67,7 @@ func mustAppend(t *testing.T, p *partition, payload []byte, origin appendOrigin)
 }
 
 func TestPartitionAppendIdempotentDuplicate(t *testing.T) {
-	p, _ := testPartition(t, logstore.DefaultConfig(), nil)
+	p := testPartition(t, logstore.DefaultConfig(), nil)
 	first := makeBatch(7, 0, 0, "a", "b")
 	if res := mustAppend(t, p, first, originClient); res.FirstOffset != 0 || res.Duplicate {
 		t.Fatalf("first batch: %+v", res)
@@ -89,7 +88,7 @@ func TestPartitionAppendIdempotentDuplicate(t *testing.T) {
 }
 
 func TestPartitionAppendOutOfOrderSequence(t *testing.T) {
-	p, _ := testPartition(t, logstore.DefaultConfig(), nil)
+	p := testPartition(t, logstore.DefaultConfig(), nil)
 	mustAppend(t, p, makeBatch(7, 0, 0, "a"), originClient)
 	_, err := p.append(makeBatch(7, 0, 5, "gap"), originClient, true)
 	if !errors.Is(err, kerr.OutOfOrderSequenceNumber) {
@@ -109,7 +108,7 @@ func TestPartitionAppendOutOfOrderSequence(t *testing.T) {
 // with a producer id land in the producer state (no sequence check for
 // the coordinator's own batches).
 func TestPartitionCoordinatorAppend(t *testing.T) {
-	p, _ := testPartition(t, logstore.DefaultConfig(), nil)
+	p := testPartition(t, logstore.DefaultConfig(), nil)
 	woken := 0
 	p.addWaiter(func() { woken++ })
 	batch := buildGroupBatch([]groups.Record{{Key: []byte("k"), Value: []byte("v")}})
@@ -149,7 +148,7 @@ func TestPartitionDurableWait(t *testing.T) {
 	cfg := logstore.DefaultConfig()
 	cfg.FlushMessages = 1
 	var syncer heldSyncer
-	p, dw := testPartition(t, cfg, &syncer)
+	p := testPartition(t, cfg, &syncer)
 	for _, origin := range []appendOrigin{originClient, originCoordinator} {
 		res := mustAppend(t, p, makeBatch(-1, -1, -1, "x"), origin)
 		if res.Durable == nil {
@@ -165,7 +164,6 @@ func TestPartitionDurableWait(t *testing.T) {
 		if n := syncer.release(); n == 0 {
 			t.Fatalf("origin %d: the append started no sync", origin)
 		}
-		dw.poll() // as the Syncer's completion does
 		select {
 		case err := <-fired:
 			if err != nil {
@@ -193,7 +191,7 @@ func TestPartitionDuplicateWaitsForTheFirstSync(t *testing.T) {
 	cfg := logstore.DefaultConfig()
 	cfg.FlushMessages = 1
 	var syncer heldSyncer
-	p, dw := testPartition(t, cfg, &syncer)
+	p := testPartition(t, cfg, &syncer)
 	batch := makeBatch(9, 0, 0, "a")
 	if res := mustAppend(t, p, batch, originClient); res.Durable == nil {
 		t.Fatal("no durable wait for the first write")
@@ -210,7 +208,6 @@ func TestPartitionDuplicateWaitsForTheFirstSync(t *testing.T) {
 	default:
 	}
 	syncer.release()
-	dw.poll()
 	select {
 	case err := <-fired:
 		if err != nil {

@@ -12,10 +12,7 @@ import (
 type ringSyncer struct{ b *Broker }
 
 func (s ringSyncer) Sync(files []*os.File, dir *os.File, done func(error)) {
-	s.b.shards.Sync(files, dir, func(err error) {
-		done(err)
-		s.b.durable.poll()
-	})
+	s.b.shards.Sync(files, dir, done)
 }
 
 // logOptions are the options every partition log opens with.

@@ -19,6 +19,12 @@ type flushTracker struct {
 	seq     uint64
 	pending []pendingSync
 	point   atomic.Int64
+	waits   []durableWait // WhenDurable's, until their offset is durable
+}
+
+type durableWait struct {
+	offset int64
+	fire   func(error)
 }
 
 type pendingSync struct {
@@ -85,6 +91,7 @@ func (l *Log) startSync(files []*os.File, paths []string, withDir bool, upTo int
 		if hold != nil {
 			hold.Release()
 		}
+		l.fireDurable(false)
 	}
 	if withDir {
 		paths = append(paths, l.dir)
@@ -128,4 +135,65 @@ func (l *Log) Flush() error {
 	}
 	l.flushLocked(l.opts.Now())
 	return l.usable()
+}
+
+// WhenDurable calls fire once the record at offset is durable
+// (DurableOffset passes it), with nil; or with the log's error once the log
+// fails, or ErrClosed when it closes first. fire runs on the goroutine
+// that completes the sync (the Syncer's), or before WhenDurable returns
+// when the offset is durable already; it must not block. Appends that must
+// be answered only once durable (flush.messages=1) park their answers
+// here, on the log that owns them.
+func (l *Log) WhenDurable(offset int64, fire func(error)) {
+	t := &l.flushes
+	t.mu.Lock()
+	if l.DurableOffset() <= offset && l.Err() == nil && !l.closedForWaits {
+		t.waits = append(t.waits, durableWait{offset, fire})
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	fire(l.durableErr(offset))
+}
+
+// fireDurable fires the waits whose offsets are durable, or all of them
+// when the log failed or closing (the log closed).
+func (l *Log) fireDurable(closing bool) {
+	t := &l.flushes
+	t.mu.Lock()
+	if closing {
+		l.closedForWaits = true
+	}
+	if len(t.waits) == 0 {
+		t.mu.Unlock()
+		return
+	}
+	failed := l.Err() != nil
+	var ready []durableWait
+	keep := t.waits[:0]
+	for _, w := range t.waits {
+		if closing || failed || l.DurableOffset() > w.offset {
+			ready = append(ready, w)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(t.waits[len(keep):])
+	t.waits = keep
+	t.mu.Unlock()
+	for _, w := range ready {
+		w.fire(l.durableErr(w.offset))
+	}
+}
+
+// durableErr is what a wait for offset is answered with.
+func (l *Log) durableErr(offset int64) error {
+	switch {
+	case l.Err() != nil:
+		return l.Err()
+	case l.DurableOffset() > offset:
+		return nil
+	default:
+		return fmt.Errorf("%w: %s before offset %d was durable", ErrClosed, l.dir, offset)
+	}
 }

@@ -37,6 +37,9 @@ type Log struct {
 	hw       atomic.Int64
 	flushes  flushTracker
 	failed   atomic.Pointer[error]
+	// closedForWaits: Close has answered every WhenDurable wait; later
+	// ones are answered at once. Guarded by flushes.mu.
+	closedForWaits bool
 
 	mu         sync.Mutex // serializes the mutating methods
 	closed     bool
@@ -477,13 +480,16 @@ func (l *Log) publish(segs []*Segment) { l.segs.Store(&segs) }
 // run: call it after the engine stopped fetches and drained its ring.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return nil
 	}
 	l.closed = true
 	err := l.closeFiles()
 	l.releaseAll()
+	l.mu.Unlock()
+	// Outside the lock: the waits answer requests.
+	l.fireDurable(true)
 	return err
 }
 
