@@ -48,7 +48,7 @@ type Broker struct {
 	shards        shardRuntime
 	segFiles      segFiles // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
-	errs          *errorLog    // errors that repeat per request, rate-limited
+	errs          *errorLog // errors that repeat per request, rate-limited
 
 	producerIDs *producerIDs
 
