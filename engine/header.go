@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -28,12 +29,12 @@ type header struct {
 // request kmsg knows for the key (body not decoded yet) and the body bytes.
 // On error the fields read so far are filled in, for the log line.
 func parseHeader(frame []byte) (h header, kreq kmsg.Request, body []byte, err error) {
-	r := reader{b: frame}
-	h.key = r.int16()
-	h.version = r.int16()
-	h.correlationID = r.int32()
-	if r.err != nil {
-		return h, nil, nil, fmt.Errorf("request header of %d bytes: %w", len(frame), r.err)
+	r := kbin.Reader{Src: frame}
+	h.key = r.Int16()
+	h.version = r.Int16()
+	h.correlationID = r.Int32()
+	if !r.Ok() {
+		return h, nil, nil, fmt.Errorf("request header of %d bytes: truncated", len(frame))
 	}
 	kreq = kmsg.RequestForKey(h.key)
 	if kreq == nil {
@@ -43,13 +44,25 @@ func parseHeader(frame []byte) (h header, kreq kmsg.Request, body []byte, err er
 	// right for versions newer than kmsg knows, too.
 	kreq.SetVersion(h.version)
 	h.flexible = kreq.IsFlexible()
-	id, _ := r.nullableString()
-	h.clientID = string(id)
+	// A negative length is a null client id, as Kafka reads it.
+	if id := r.UnsafeNullableString(); id != nil {
+		h.clientID = string([]byte(*id))
+	}
 	if h.flexible {
-		r.skipTags()
+		skipTags(&r)
 	}
-	if r.err != nil {
-		return h, nil, nil, fmt.Errorf("request header: %w", r.err)
+	if !r.Ok() {
+		return h, nil, nil, fmt.Errorf("request header of %s v%d: truncated", kmsg.NameForKey(h.key), h.version)
 	}
-	return h, kreq, r.b, nil
+	return h, kreq, r.Src, nil
+}
+
+// skipTags skips a tagged-field section: a count, then per field a tag and
+// a size-prefixed value. No tag is known in a request header.
+func skipTags(r *kbin.Reader) {
+	n := r.Uvarint()
+	for i := uint32(0); i < n && r.Ok(); i++ {
+		r.Uvarint()
+		r.Span(int(r.Uvarint()))
+	}
 }

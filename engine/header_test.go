@@ -36,12 +36,14 @@ func TestParseHeader(t *testing.T) {
 		{name: "negative key", frame: cat(i16(-3), i16(0), i32(1), i16(-1)), err: "unknown api key -3"},
 		{name: "no client id", frame: cat(i16(3), i16(1), i32(1)), err: "truncated"},
 		{name: "client id past end", frame: cat(i16(3), i16(1), i32(1), i16(10), []byte("abc")), err: "truncated"},
-		{name: "negative client id length", frame: cat(i16(3), i16(1), i32(1), i16(-2)), err: "negative"},
+		// Kafka's RequestHeaderData reads any negative length as null.
+		{name: "negative client id length", frame: cat(i16(3), i16(1), i32(1), i16(-2), body),
+			want: header{key: 3, version: 1, correlationID: 1}},
 		{name: "v2 without tags", frame: cat(i16(3), i16(9), i32(1), str("c")), err: "truncated"},
 		{name: "tag past end", frame: cat(i16(3), i16(9), i32(1), str("c"), []byte{1, 0, 9, 'x'}), err: "truncated"},
 		{name: "tag count past end", frame: cat(i16(3), i16(9), i32(1), str("c"), []byte{5, 0, 0}), err: "truncated"},
 		{name: "varint overflow",
-			frame: cat(i16(3), i16(9), i32(1), str("c"), []byte{0xff, 0xff, 0xff, 0xff, 0x7f}), err: "overflows"},
+			frame: cat(i16(3), i16(9), i32(1), str("c"), []byte{0xff, 0xff, 0xff, 0xff, 0x7f}), err: "truncated"},
 		{name: "unterminated varint", frame: cat(i16(3), i16(9), i32(1), str("c"), []byte{0x80}), err: "truncated"},
 	}
 	for _, tt := range tests {
