@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirmq/weir/logstore"
+	"github.com/weirmq/weir/netio"
 )
 
 // Fetch: v4-v18
@@ -49,7 +50,7 @@ type fetchState struct {
 
 	mu      sync.Mutex // waiter handles and the timer
 	waiting []parkedWaiter
-	timer   *time.Timer
+	timer   netio.Timer
 }
 
 type parkedWaiter struct {
@@ -156,7 +157,9 @@ func (fs *fetchState) park(wait time.Duration) {
 			fs.waiting = append(fs.waiting, parkedWaiter{p, p.addWaiter(fs.onAppend)})
 		}
 	}
-	fs.timer = time.AfterFunc(wait, fs.onTimeout)
+	// The timeout fires on the connection's shard, where the fetch was
+	// read and where its answer leaves (no timer goroutine, no hop).
+	fs.timer = fs.b.shards.AfterFunc(fs.r.conn.Shard(), wait, fs.onTimeout)
 }
 
 // onAppend runs when an append hits a partition the fetch reads. The
