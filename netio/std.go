@@ -79,7 +79,8 @@ func (rt *stdRuntime) Listen(cfg ListenConfig, h Handler) (Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln := &stdListener{rt: rt, cfg: cfg, h: h, ln: l.(*net.TCPListener), conns: make(map[*stdConn]struct{})}
+	ln := &stdListener{rt: rt, cfg: cfg, h: h, ln: l.(*net.TCPListener), conns: make(map[*stdConn]struct{}),
+		quit: make(chan struct{})}
 	rt.listeners[ln] = struct{}{}
 	ln.wg.Add(1)
 	go ln.acceptLoop()
@@ -118,6 +119,7 @@ type stdListener struct {
 	mu     sync.Mutex
 	conns  map[*stdConn]struct{}
 	closed bool
+	quit   chan struct{} // closed by Close: ends an accept backoff
 	wg     sync.WaitGroup
 }
 
@@ -131,6 +133,7 @@ func (l *stdListener) Close() error {
 		return nil
 	}
 	l.closed = true
+	close(l.quit)
 	err := l.ln.Close()
 	for c := range l.conns {
 		c.Close()
@@ -145,15 +148,24 @@ func (l *stdListener) Close() error {
 
 func (l *stdListener) acceptLoop() {
 	defer l.wg.Done()
+	var backoff acceptBackoff
 	for {
 		nc, err := l.ln.AcceptTCP()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			l.rt.cfg.Logger.Warn("accept failed", "addr", l.ln.Addr(), "err", err)
+			// EMFILE and the like: the connection waits in the backlog.
+			pause := time.NewTimer(backoff.failed(time.Now(), l.rt.cfg.Logger, l.ln.Addr(), err))
+			select {
+			case <-pause.C:
+			case <-l.quit:
+				pause.Stop()
+				return
+			}
 			continue
 		}
+		backoff.ok()
 		raw, err := nc.SyscallConn()
 		if err != nil {
 			nc.Close()

@@ -74,6 +74,8 @@ type acceptor struct {
 	closing bool
 	conns   int
 	done    func() // from the listener's Close: called once the socket is closed
+	backoff acceptBackoff
+	pausing bool // a failed accept waits for a timer to arm the next
 }
 
 // shard is one loop: a goroutine locked to its thread and pinned to a CPU,
@@ -350,18 +352,33 @@ func (s *shard) armAccept(acc *acceptor) {
 
 func (s *shard) onAccept(id uint64, res int32, flags uint32) {
 	acc := s.accs[id]
-	if !ring.More(flags) {
+	more := ring.More(flags)
+	if !more {
 		acc.armed = false
-		if !acc.closing {
-			s.armAccept(acc)
-		}
 	}
 	if res < 0 {
-		if res != -int32(unix.ECANCELED) {
-			s.rt.cfg.Logger.Warn("accept failed", "shard", s.id, "addr", acc.ln.addr, "err", unix.Errno(-res))
+		switch {
+		case acc.closing:
+		case res == -int32(unix.ECANCELED):
+			if !more {
+				s.armAccept(acc)
+			}
+		default:
+			// The multishot accept ended on an error (EMFILE, ENOMEM...):
+			// the connection waits in the backlog; try again after a pause.
+			now := time.Now()
+			d := acc.backoff.failed(now, s.rt.cfg.Logger, acc.ln.addr, unix.Errno(-res))
+			if !more && !acc.pausing {
+				acc.pausing = true
+				heap.Push(&s.timers, &loopTimer{when: now.Add(d), fn: func() { s.resumeAccept(acc) }})
+			}
 		}
 		s.retire(acc, false)
 		return
+	}
+	acc.backoff.ok()
+	if !more && !acc.closing {
+		s.armAccept(acc)
 	}
 	fd := int(res)
 	if acc.closing {
@@ -374,6 +391,15 @@ func (s *shard) onAccept(id uint64, res int32, flags uint32) {
 	s.conns[c.id] = c
 	acc.conns++
 	c.armRecv()
+}
+
+// resumeAccept arms a listener socket's accept again after a pause, unless
+// it closed meanwhile.
+func (s *shard) resumeAccept(acc *acceptor) {
+	acc.pausing = false
+	if s.accs[acc.id] == acc && !acc.closing && !acc.armed {
+		s.armAccept(acc)
+	}
 }
 
 // runTimers fires the due timers and keeps one kernel timeout armed for
