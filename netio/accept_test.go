@@ -126,7 +126,7 @@ func TestEMFILEChild(t *testing.T) {
 	for in.Scan() {
 		switch in.Text() {
 		case "stats":
-			fmt.Printf("child cpu_ms=%d warns=%d\n", (cpuTime()-start).Milliseconds(), warns.count())
+			fmt.Printf("child cpu_ms=%d warns=%d\n", (cpuTime() - start).Milliseconds(), warns.count())
 		case "free":
 			for _, f := range reserve {
 				f.Close()
