@@ -152,6 +152,7 @@ func (b *Broker) Start() error {
 		srv, err := b.opts.Listen(b.shards.rt, netio.ListenConfig{
 			Addr:          l.Addr(),
 			MaxFrameBytes: int(b.cfg.RequestMaxBytes),
+			MaxIdle:       time.Duration(max(b.cfg.ConnectionsMaxIdleMs, 0)) * time.Millisecond,
 		}, &listenerHandler{b: b, name: l.Name})
 		if err != nil {
 			b.closeServers()

@@ -52,6 +52,11 @@ type ListenConfig struct {
 	// MaxFrameBytes bounds one request frame; a bigger one closes its
 	// connection. 0 means DefaultMaxFrameBytes.
 	MaxFrameBytes int
+	// MaxIdle (Kafka's connections.max.idle.ms) closes a connection that
+	// has no request being answered and has completed no request for that
+	// long; bytes of a request still arriving do not count, so it also
+	// bounds the time one request may take to arrive. 0: never.
+	MaxIdle time.Duration
 }
 
 // Handler is what the broker plugs into the network layer.

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -212,6 +213,62 @@ func TestAfterFuncAfterClose(t *testing.T) {
 			if fired.Load() {
 				t.Fatal("a timer fired after Close")
 			}
+		})
+	}
+}
+
+// TestMaxIdle: a connection with nothing to answer and no request
+// completed for MaxIdle is closed, including one whose request trickles in
+// too slowly; one waiting for an answer, or sending requests, stays; a
+// listener without MaxIdle closes nothing.
+func TestMaxIdle(t *testing.T) {
+	for _, bc := range backends(t) {
+		t.Run(bc.name, func(t *testing.T) {
+			rt := newTestRuntime(t, bc)
+			defer rt.Close()
+			h := &testHandler{}
+			const idle = 200 * time.Millisecond
+			srv, err := rt.Listen(ListenConfig{Addr: "127.0.0.1:0", MaxIdle: idle}, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forever, err := rt.Listen(ListenConfig{Addr: "127.0.0.1:0"}, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			quiet := dial(t, srv)
+			kept := dial(t, forever)
+			waiting := dial(t, srv)
+			waiting.send("late:700:slow")
+			busy := dial(t, srv)
+			trickle := dial(t, srv)
+			go func() {
+				// 4 bytes of size, then one byte per 50 ms of 1000: the
+				// request would take 50 s to arrive.
+				frame := append([]byte{0, 0, 3, 0xe8}, []byte("echo:")...)
+				for i := 0; i < 40; i++ {
+					if _, err := trickle.nc.Write(frame[:1]); err != nil {
+						return
+					}
+					if len(frame) > 1 {
+						frame = frame[1:]
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}()
+			deadline := time.Now().Add(time.Second)
+			for i := 0; time.Now().Before(deadline); i++ {
+				busy.send(fmt.Sprint("echo:", i))
+				busy.expect([]byte(fmt.Sprint(i)))
+				time.Sleep(50 * time.Millisecond)
+			}
+			quiet.expectClosed()
+			trickle.expectClosed()
+			waiting.expect([]byte("slow")) // answered after 700 ms > MaxIdle: not closed while waiting
+			kept.send("echo:still")
+			kept.expect([]byte("still"))
+			busy.send("echo:last")
+			busy.expect([]byte("last"))
 		})
 	}
 }

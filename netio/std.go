@@ -84,6 +84,10 @@ func (rt *stdRuntime) Listen(cfg ListenConfig, h Handler) (Server, error) {
 	rt.listeners[ln] = struct{}{}
 	ln.wg.Add(1)
 	go ln.acceptLoop()
+	if d := sweepPeriod(cfg.MaxIdle); d > 0 {
+		ln.wg.Add(1)
+		go ln.sweepIdle(d)
+	}
 	return ln, nil
 }
 
@@ -146,6 +150,29 @@ func (l *stdListener) Close() error {
 	return err
 }
 
+// sweepIdle closes the connections idle past MaxIdle: no request being
+// answered, none completed for that long.
+func (l *stdListener) sweepIdle(every time.Duration) {
+	defer l.wg.Done()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.quit:
+			return
+		case now := <-tick.C:
+			l.mu.Lock()
+			for c := range l.conns {
+				if c.idleSince(now) > l.cfg.MaxIdle {
+					l.rt.cfg.Logger.Debug("closing idle connection", "remote", c.nc.RemoteAddr())
+					c.Close()
+				}
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
 func (l *stdListener) acceptLoop() {
 	defer l.wg.Done()
 	var backoff acceptBackoff
@@ -172,6 +199,7 @@ func (l *stdListener) acceptLoop() {
 			continue
 		}
 		c := &stdConn{l: l, id: l.rt.nextID.Add(1), nc: nc, raw: raw, wake: make(chan struct{}, 1)}
+		c.lastActive.Store(time.Now().UnixNano())
 		c.fr.max = l.cfg.MaxFrameBytes
 		l.mu.Lock()
 		if l.closed {
@@ -195,6 +223,11 @@ type stdConn struct {
 	fr  framer
 	seq uint64
 
+	// requests and answered count frames served and responses put;
+	// lastActive (unix ns) is when either last moved, for MaxIdle.
+	requests, answered atomic.Uint64
+	lastActive         atomic.Int64
+
 	mu     sync.Mutex
 	ord    orderer
 	out    []Response
@@ -210,6 +243,15 @@ func (c *stdConn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // KeepFrame runs on the read loop, inside ServeFrame, as the framer does.
 func (c *stdConn) KeepFrame() (func(), bool) { return c.fr.keep() }
 
+// idleSince is how long the connection has been idle at now: 0 while a
+// request is being answered.
+func (c *stdConn) idleSince(now time.Time) time.Duration {
+	if c.answered.Load() != c.requests.Load() {
+		return 0
+	}
+	return now.Sub(time.Unix(0, c.lastActive.Load()))
+}
+
 func (c *stdConn) Respond(seq uint64, resp Response) {
 	c.mu.Lock()
 	if c.closed {
@@ -217,6 +259,8 @@ func (c *stdConn) Respond(seq uint64, resp Response) {
 		release(resp)
 		return
 	}
+	c.lastActive.Store(time.Now().UnixNano())
+	c.answered.Add(1)
 	c.ord.put(seq, resp, func(r Response) {
 		c.l.rt.count(r)
 		c.out = append(c.out, r)
@@ -249,6 +293,8 @@ func (c *stdConn) readLoop() {
 	emit := func(frame []byte) error {
 		seq := c.seq
 		c.seq++
+		c.lastActive.Store(time.Now().UnixNano())
+		c.requests.Add(1)
 		return c.l.h.ServeFrame(c, seq, frame)
 	}
 	for {

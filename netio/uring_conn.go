@@ -2,6 +2,7 @@ package netio
 
 import (
 	"net"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +29,11 @@ type uconn struct {
 	remote net.Addr
 
 	fr     framer
-	seq    uint64
+	seq    uint64 // requests emitted
+	// answered counts responses put; lastActive is when the last request
+	// was emitted or answered (the shard's turn time), for MaxIdle.
+	answered   uint64
+	lastActive time.Time
 	emitFn func([]byte) error
 	ord    orderer
 
@@ -48,7 +53,7 @@ type uconn struct {
 }
 
 func newUconn(s *shard, acc *acceptor, fd int) *uconn {
-	c := &uconn{sh: s, acc: acc, id: connIDs.Add(1), fd: fd, pipe: [2]int{-1, -1}}
+	c := &uconn{sh: s, acc: acc, id: connIDs.Add(1), fd: fd, pipe: [2]int{-1, -1}, lastActive: s.now}
 	c.fr.max = acc.ln.cfg.MaxFrameBytes
 	c.emitFn = c.emit
 	if sa, err := unix.Getpeername(fd); err == nil {
@@ -73,6 +78,7 @@ func (c *uconn) Close() { c.sh.post(shardMsg{kind: msgClose, c: c}) }
 func (c *uconn) emit(frame []byte) error {
 	seq := c.seq
 	c.seq++
+	c.lastActive = c.sh.now
 	return c.acc.ln.h.ServeFrame(c, seq, frame)
 }
 
@@ -185,6 +191,8 @@ func (c *uconn) respondOnShard(seq uint64, resp Response) {
 		release(resp)
 		return
 	}
+	c.answered++
+	c.lastActive = c.sh.now
 	c.ord.put(seq, resp, c.enqueue)
 }
 

@@ -108,6 +108,8 @@ type shard struct {
 	timers     timerHeap
 	timerArmed time.Time           // deadline of the kernel timeout in flight, or zero
 	timerGen   uint64              // user data id of that timeout
+	now        time.Time           // read once per turn, for connection activity
+	sweepEvery time.Duration       // the idle sweep's period, 0 while none runs
 	syncs      map[uint64]*syncJob // by id, while their fsyncs are in flight
 	syncSeq    uint64
 	dryRuns    uint64 // receives that found the buffer ring empty
@@ -221,6 +223,7 @@ func (s *shard) teardown() {
 func (s *shard) loop() error {
 	w := s.waker.Load()
 	for {
+		s.now = time.Now()
 		s.drainInbox()
 		s.runTimers()
 		s.startSends()
@@ -304,6 +307,43 @@ func (s *shard) listen(acc *acceptor) {
 	}
 	s.accs[acc.id] = acc
 	s.armAccept(acc)
+	if d := sweepPeriod(acc.ln.cfg.MaxIdle); d > 0 && (s.sweepEvery == 0 || d < s.sweepEvery) {
+		start := s.sweepEvery == 0
+		s.sweepEvery = d
+		if start {
+			s.scheduleSweep()
+		}
+	}
+}
+
+// sweepPeriod is how often connections are checked for a MaxIdle of d:
+// an eighth of it, within [5ms, 1s]; 0 for none.
+func sweepPeriod(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return min(max(d/8, 5*time.Millisecond), time.Second)
+}
+
+func (s *shard) scheduleSweep() {
+	heap.Push(&s.timers, &loopTimer{when: time.Now().Add(s.sweepEvery), fn: s.sweepIdle})
+}
+
+// sweepIdle closes the connections idle past their listener's MaxIdle:
+// no request being answered, none completed for that long.
+func (s *shard) sweepIdle() {
+	if s.stopping {
+		return
+	}
+	now := time.Now()
+	for _, c := range s.conns {
+		idle := c.acc.ln.cfg.MaxIdle
+		if idle > 0 && !c.closing && c.answered == c.seq && now.Sub(c.lastActive) > idle {
+			s.rt.cfg.Logger.Debug("closing idle connection", "remote", c.remote, "idle", now.Sub(c.lastActive).Round(time.Millisecond))
+			c.shut(nil)
+		}
+	}
+	s.scheduleSweep()
 }
 
 // unlisten stops accepting on a listener's socket and closes the

@@ -48,6 +48,8 @@ var kafkaKeys = []Key{
 	// Sockets and threads.
 	{Name: "socket.request.max.bytes", Type: Int, Default: "104857600", Validate: AtLeast(1),
 		Doc: "The largest request a client may send; a bigger one closes its connection."},
+	{Name: "connections.max.idle.ms", Type: Long, Default: "600000",
+		Doc: "Close connections with no request answered or pending for this long; <= 0: never."},
 	{Name: "socket.send.buffer.bytes", Type: Int, Default: "102400",
 		Doc: "SO_SNDBUF of client sockets; -1 keeps the OS default."},
 	{Name: "socket.receive.buffer.bytes", Type: Int, Default: "102400",

@@ -18,6 +18,8 @@ type Resolved struct {
 	LogDirs             []string
 	Rack                *string
 	RequestMaxBytes     int32
+	// ConnectionsMaxIdleMs is connections.max.idle.ms (<= 0: never).
+	ConnectionsMaxIdleMs int64
 }
 
 // Resolve checks the keys that depend on each other and returns the
@@ -26,7 +28,8 @@ func (c *Config) Resolve() (*Resolved, error) {
 	if c.resolved != nil {
 		return c.resolved, nil
 	}
-	r := &Resolved{RequestMaxBytes: c.Int("socket.request.max.bytes")}
+	r := &Resolved{RequestMaxBytes: c.Int("socket.request.max.bytes"),
+		ConnectionsMaxIdleMs: c.Long("connections.max.idle.ms")}
 	var err error
 	if r.NodeID, err = c.nodeID(); err != nil {
 		return nil, err

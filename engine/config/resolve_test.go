@@ -58,12 +58,13 @@ func TestResolve(t *testing.T) {
 			{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Host: "127.0.0.1", Port: 9092},
 			{Name: "CONTROLLER", Protocol: "PLAINTEXT", Port: 9093},
 		},
-		Advertised:          []Listener{{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Host: "localhost", Port: 9092}},
-		ControllerListeners: []string{"CONTROLLER"},
-		InterBrokerListener: "PLAINTEXT",
-		LogDirs:             []string{"/a", "/b"},
-		Rack:                &rack,
-		RequestMaxBytes:     1000,
+		Advertised:           []Listener{{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Host: "localhost", Port: 9092}},
+		ControllerListeners:  []string{"CONTROLLER"},
+		InterBrokerListener:  "PLAINTEXT",
+		LogDirs:              []string{"/a", "/b"},
+		Rack:                 &rack,
+		RequestMaxBytes:      1000,
+		ConnectionsMaxIdleMs: 600000,
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("Resolve:\n got %+v\nwant %+v", r, want)
