@@ -90,10 +90,11 @@ func Open(opts Options) (*Broker, error) {
 	b.parts.Store(newPartitionTable())
 	// The shard loops come first: recovery and every log's syncs run on them.
 	rt, err := netio.NewRuntime(netio.Config{
-		IO:       opts.IO,
-		Shards:   opts.Shards,
-		FileSend: opts.FileSend,
-		Logger:   b.log,
+		IO:             opts.IO,
+		Shards:         opts.Shards,
+		FileSend:       opts.FileSend,
+		MaxQueuedBytes: cfg.QueuedMaxRequestBytes,
+		Logger:         b.log,
 	})
 	if err != nil {
 		return nil, err

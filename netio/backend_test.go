@@ -30,11 +30,14 @@ import (
 //	sink:ANYTHING    respond with no bytes, untracked (benchmarks)
 //	file:OFF:LEN     respond with that range of the handler's file
 //	big:N            respond N bytes of a pattern
+//	len:ANYTHING     respond the frame's length
+//	hold:ANYTHING    keep the frame (KeepFrame), send its release to held, respond its length
 //	bye              return an error: the connection closes
 //
 // Every response is size-prefixed, like a Kafka response.
 type testHandler struct {
 	file *File
+	held chan func() // releases of frames kept by "hold"
 
 	released atomic.Int64
 	issued   atomic.Int64
@@ -44,12 +47,16 @@ type testHandler struct {
 
 func (h *testHandler) ServeFrame(c Conn, seq uint64, frame []byte) error {
 	h.frames.Add(1)
-	cmd, arg, _ := strings.Cut(string(frame), ":")
+	// Only what a command reads is copied out of the frame: big frames
+	// must not cost the test its memory figures.
+	cmdBytes, rest, _ := bytes.Cut(frame, []byte(":"))
+	cmd := string(cmdBytes)
+	arg := func() string { return string(rest) }
 	switch cmd {
 	case "echo":
-		c.Respond(seq, h.bytes([]byte(arg)))
+		c.Respond(seq, h.bytes(bytes.Clone(rest)))
 	case "late":
-		ms, data, _ := strings.Cut(arg, ":")
+		ms, data, _ := strings.Cut(arg(), ":")
 		d, _ := strconv.Atoi(ms)
 		resp := h.bytes([]byte(data))
 		go func() {
@@ -61,7 +68,7 @@ func (h *testHandler) ServeFrame(c Conn, seq uint64, frame []byte) error {
 	case "sink":
 		c.Respond(seq, Response{})
 	case "file":
-		o, l, _ := strings.Cut(arg, ":")
+		o, l, _ := strings.Cut(arg(), ":")
 		off, _ := strconv.ParseInt(o, 10, 64)
 		n, _ := strconv.ParseInt(l, 10, 64)
 		h.file.Acquire()
@@ -69,8 +76,19 @@ func (h *testHandler) ServeFrame(c Conn, seq uint64, frame []byte) error {
 		r := Response{Parts: []Part{{Bytes: prefix}, {File: h.file, Off: off, Len: n}}, Release: h.file.Release}
 		c.Respond(seq, h.track(r))
 	case "big":
-		n, _ := strconv.Atoi(arg)
+		n, _ := strconv.Atoi(arg())
 		c.Respond(seq, h.bytes(pattern(n)))
+	case "len":
+		c.Respond(seq, h.bytes([]byte(strconv.Itoa(len(frame)))))
+	case "hold":
+		// Keep the frame (its request memory stays reserved) until the
+		// test takes the release from held and calls it.
+		release, ok := c.KeepFrame()
+		if !ok {
+			return errors.New("hold: frame not keepable")
+		}
+		h.held <- release
+		c.Respond(seq, h.bytes([]byte(strconv.Itoa(len(frame)))))
 	case "bye":
 		return errors.New("bye")
 	default:

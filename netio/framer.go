@@ -2,33 +2,49 @@ package netio
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"sync"
 )
 
 // framer cuts a byte stream into Kafka frames: a 4-byte big-endian size,
 // then that many bytes. A frame that lies whole inside one received chunk
 // is handed out in place (no copy); only frames that span chunks are
-// gathered into the framer's own buffer, which is reused.
+// gathered, into the connection's own buffer (up to connBufMax, reused)
+// or a big buffer of the runtime's frameMemory, after reserving their size
+// in its budget. When the budget is spent, feed stops with errNoMemory:
+// the framer keeps what it was given, the connection stops reading until
+// wake is called, then calls resume.
 type framer struct {
 	max  int
+	mem  *frameMemory // nil: no budget, heap buffers
+	wake func()       // called when memory may be free again (see reserve)
 	hdr  [4]byte
 	nhdr int    // bytes of hdr filled while a size prefix spans chunks
 	body []byte // the frame being gathered, nil when none
 	need int    // bytes of body still missing
+	own  []byte // the connection's buffer for frames up to connBufMax
+	big  bool   // body is a buffer of mem's
+	held int    // bytes of the budget body holds
+
+	waitSize int    // size of a frame waiting for memory (0: none)
+	stash    []byte // bytes received after that frame's size prefix
 
 	emitting bool // emit is running on body (not on a slice of the caller's data)
 	kept     bool // the handler kept body (keep); the next frame gathers elsewhere
 }
 
-// keepBytesMax bounds the gather buffer kept between frames, so one large
-// request does not pin its memory for the connection's life.
-const keepBytesMax = 1 << 20
+// errNoMemory stops feed while a frame waits for the memory budget.
+var errNoMemory = errors.New("netio: waiting for request memory")
 
 // feed consumes data and calls emit for every complete frame. The frame is
 // valid only during the call. An error from emit, a negative size or one over
-// max stops the stream: the caller closes the connection.
+// max stops the stream: the caller closes the connection. errNoMemory
+// means feed kept the rest of data for resume.
 func (f *framer) feed(data []byte, emit func(frame []byte) error) error {
+	if f.waitSize > 0 {
+		f.stash = append(f.stash, data...)
+		return errNoMemory
+	}
 	for len(data) > 0 {
 		if f.need > 0 {
 			n := min(f.need, len(data))
@@ -71,11 +87,33 @@ func (f *framer) feed(data []byte, emit func(frame []byte) error) error {
 		if size == 0 {
 			continue
 		}
-		f.startBody(size)
+		if !f.startBody(size) {
+			f.waitSize = size
+			f.stash = append(f.stash[:0], data...)
+			return errNoMemory
+		}
 		f.need = size
 	}
 	return nil
 }
+
+// resume retries the frame waiting for memory; on success it feeds what
+// was kept. errNoMemory again means it still waits (wake is registered).
+func (f *framer) resume(emit func(frame []byte) error) error {
+	if f.waitSize == 0 {
+		return nil
+	}
+	if !f.startBody(f.waitSize) {
+		return errNoMemory
+	}
+	f.need, f.waitSize = f.waitSize, 0
+	data := f.stash
+	f.stash = nil
+	return f.feed(data, emit)
+}
+
+// waiting says whether a frame waits for memory.
+func (f *framer) waiting() bool { return f.waitSize > 0 }
 
 // direct returns where the rest of the frame being gathered goes, when
 // that is at least min bytes and the gather buffer already has the room:
@@ -99,7 +137,7 @@ func (f *framer) filled(n int, emit func(frame []byte) error) error {
 	return f.emitBody(emit)
 }
 
-// emitBody hands the gathered frame out, then readies body for the next.
+// emitBody hands the gathered frame out, then readies for the next.
 func (f *framer) emitBody(emit func(frame []byte) error) error {
 	f.emitting = true
 	err := emit(f.body)
@@ -109,42 +147,37 @@ func (f *framer) emitBody(emit func(frame []byte) error) error {
 }
 
 // keep lets the handler keep the gathered frame being emitted (see
-// Conn.KeepFrame); release puts its memory in a pool for later frames.
+// Conn.KeepFrame); release gives its memory and its budget back.
 func (f *framer) keep() (release func(), ok bool) {
 	if !f.emitting || f.kept {
 		return nil, false
 	}
 	f.kept = true
-	b := f.body[:0]
-	return func() { keptBodies.Put(&b) }, true
+	mem, body, big, held := f.mem, f.body, f.big, f.held
+	return func() {
+		if big {
+			mem.put(body)
+		}
+		mem.release(held)
+	}, true
 }
 
-// startBody readies the gather buffer for a frame of size bytes. Frames
-// bigger than what a connection keeps borrow a buffer from a pool, so
-// large produce requests don't regrow one from nothing each time; the
-// first allocation is capped, so a size prefix alone (up to
-// socket.request.max.bytes) can't make the broker allocate that much.
-func (f *framer) startBody(size int) {
-	if cap(f.body) >= size {
-		f.body = f.body[:0]
-		return
+// startBody reserves size bytes of the budget and readies a buffer that
+// holds them; false when the budget has no room (wake is registered).
+func (f *framer) startBody(size int) bool {
+	if !f.mem.reserve(size, f.wake) {
+		return false
 	}
-	if p, ok := keptBodies.Get().(*[]byte); ok {
-		if cap(*p) >= size {
-			f.body = (*p)[:0]
-			return
-		}
-		keptBodies.Put(p)
+	f.held = size
+	if size > connBufMax {
+		f.body, f.big = f.mem.get(size), true
+		return true
 	}
-	if size <= keepBytesMax {
-		f.body = make([]byte, 0, size)
-		return
+	if cap(f.own) < size {
+		f.own = make([]byte, 0, max(size, 4<<10))
 	}
-	if p, ok := bigBodies.Get().(*[]byte); ok && cap(*p) >= min(size, bigBodyFirstMax) {
-		f.body = (*p)[:0]
-		return
-	}
-	f.body = make([]byte, 0, min(size, bigBodyFirstMax))
+	f.body, f.big = f.own[:0], false
+	return true
 }
 
 func (f *framer) check(size int) error {
@@ -157,27 +190,33 @@ func (f *framer) check(size int) error {
 	return nil
 }
 
+// resetBody ends the frame just emitted: a kept one belongs to the
+// handler now; otherwise its budget and big buffer go back.
 func (f *framer) resetBody() {
-	if f.kept {
-		f.body, f.kept = nil, false // the handler owns it now
-	} else if cap(f.body) > keepBytesMax {
-		b := f.body[:0]
-		bigBodies.Put(&b)
-		f.body = nil
-	} else {
-		f.body = f.body[:0]
+	switch {
+	case f.kept:
+		if !f.big {
+			f.own = nil // the handler has it; the next frame gets a new one
+		}
+		f.kept = false
+	default:
+		if f.big {
+			f.mem.put(f.body)
+		}
+		f.mem.release(f.held)
 	}
-	f.need = 0
+	f.body, f.big, f.held, f.need = nil, false, 0, 0
 }
 
-// bigBodies holds gather buffers of frames over keepBytesMax, shared by all
-// connections.
-var bigBodies sync.Pool
-
-// keptBodies holds the gather buffers handlers kept and released: large
-// produce requests, mostly, so the next ones fit.
-var keptBodies sync.Pool
-
-// bigBodyFirstMax caps a big frame's first allocation; the rest grows as
-// its bytes arrive.
-const bigBodyFirstMax = 16 << 20
+// close gives back what a frame still being gathered holds, when the
+// connection goes (nothing may be receiving into it any more).
+func (f *framer) close() {
+	if f.body != nil && !f.emitting {
+		if f.big {
+			f.mem.put(f.body)
+		}
+		f.mem.release(f.held)
+		f.body, f.big, f.held, f.need = nil, false, 0, 0
+	}
+	f.own, f.stash, f.waitSize = nil, nil, 0
+}

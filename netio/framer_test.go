@@ -127,6 +127,7 @@ func FuzzFramer(f *testing.F) {
 			}
 		}
 		checkSame(t, "direct", want, wantErr, stream, seed)
+		checkPressured(t, want, wantErr, stream, seed)
 		got, err := feedSplit(t, stream, 64, cuts)
 		if (err == nil) != (wantErr == nil) {
 			t.Fatalf("split err %v, whole err %v", err, wantErr)
@@ -280,5 +281,63 @@ func TestFramerKeep(t *testing.T) {
 		if !bytes.Equal(held[i], heldWant[i]) {
 			t.Fatalf("kept frame %d changed under the handler", i)
 		}
+	}
+}
+
+// checkPressured feeds stream in random chunks to a framer whose memory
+// budget someone else holds: every gathered frame waits (errNoMemory),
+// more bytes may arrive while it waits, and the budget is given back
+// before it resumes. The frames must be those of a whole feed, and the
+// budget must be whole again once the framer closes.
+func checkPressured(t *testing.T, want [][]byte, wantErr error, stream []byte, seed int64) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(seed))
+	mem := newFrameMemory(1)
+	woken := false
+	f := framer{max: 64, mem: mem, wake: func() { woken = true }}
+	held := mem.reserve(1, nil)
+	var got [][]byte
+	emit := func(fr []byte) error {
+		got = append(got, bytes.Clone(fr))
+		return nil
+	}
+	var err error
+	for len(stream) > 0 && (err == nil || err == errNoMemory) {
+		n := min(1+rng.Intn(16), len(stream))
+		err = f.feed(stream[:n], emit)
+		stream = stream[n:]
+		for err == errNoMemory && (len(stream) == 0 || rng.Intn(3) > 0) {
+			if held {
+				woken = false
+				mem.release(1)
+				held = false
+				if !woken {
+					t.Fatal("memory given back without waking the waiting frame")
+				}
+			}
+			err = f.resume(emit)
+		}
+		if !held {
+			held = mem.reserve(1, nil)
+		}
+	}
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("pressured err %v, whole err %v", err, wantErr)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("pressured gave %d frames, whole gave %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("pressured frame %d differs", i)
+		}
+	}
+	f.close()
+	wantUsed := int64(0)
+	if held {
+		wantUsed = 1
+	}
+	if mem.used != wantUsed {
+		t.Fatalf("budget used %d after close, want %d", mem.used, wantUsed)
 	}
 }

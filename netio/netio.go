@@ -41,6 +41,11 @@ type Config struct {
 	// Defaults: 1024 x 16 KiB.
 	RecvBuffers     int
 	RecvBufferBytes int
+	// MaxQueuedBytes (Kafka's queued.max.request.bytes) bounds the bytes
+	// of requests being received or held by handlers (KeepFrame), over
+	// all connections: a frame that does not fit waits, and its
+	// connection is not read meanwhile. <= 0: no bound.
+	MaxQueuedBytes int64
 	// Logger receives the backend's notices; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -165,6 +170,10 @@ type Stats struct {
 	HeapBytes int64
 	FileBytes int64
 	Syncs     int64 // files and directories made durable through Sync
+	// QueuedBytes are the request bytes reserved now (MaxQueuedBytes);
+	// FrameMapped the memory mapped now for big request frames.
+	QueuedBytes int64
+	FrameMapped int64
 }
 
 // sendStats is embedded by both backends.
@@ -182,8 +191,9 @@ func (s *sendStats) count(r Response) {
 	}
 }
 
-func (s *sendStats) Stats() Stats {
-	return Stats{HeapBytes: s.heap.Load(), FileBytes: s.file.Load(), Syncs: s.syncs.Load()}
+func (s *sendStats) stats(m *frameMemory) Stats {
+	return Stats{HeapBytes: s.heap.Load(), FileBytes: s.file.Load(), Syncs: s.syncs.Load(),
+		QueuedBytes: m.reserved.Load(), FrameMapped: m.mapped.Load()}
 }
 
 func (s *sendStats) countSyncs(fds []int, dirFd int) {

@@ -22,6 +22,7 @@ type stdRuntime struct {
 	workers []*stdWorker
 	nextID  atomic.Uint64
 	sendStats
+	mem *frameMemory
 
 	mu        sync.Mutex
 	listeners map[*stdListener]struct{}
@@ -29,7 +30,7 @@ type stdRuntime struct {
 }
 
 func newStdRuntime(cfg Config) *stdRuntime {
-	rt := &stdRuntime{cfg: cfg, listeners: map[*stdListener]struct{}{}}
+	rt := &stdRuntime{cfg: cfg, listeners: map[*stdListener]struct{}{}, mem: newFrameMemory(cfg.MaxQueuedBytes)}
 	n := cfg.Shards
 	if n <= 0 {
 		n = len(usableCPUs())
@@ -41,6 +42,7 @@ func newStdRuntime(cfg Config) *stdRuntime {
 }
 
 func (rt *stdRuntime) Backend() string { return IOStd }
+func (rt *stdRuntime) Stats() Stats    { return rt.stats(rt.mem) }
 func (rt *stdRuntime) Shards() int     { return len(rt.workers) }
 
 func (rt *stdRuntime) Run(shard int, fn func()) { rt.workers[shard].post(fn) }
@@ -110,6 +112,7 @@ func (rt *stdRuntime) Close() error {
 	for _, w := range rt.workers {
 		w.stop()
 	}
+	rt.mem.close()
 	return errors.Join(errs...)
 }
 
@@ -198,7 +201,15 @@ func (l *stdListener) acceptLoop() {
 			nc.Close()
 			continue
 		}
-		c := &stdConn{l: l, id: l.rt.nextID.Add(1), nc: nc, raw: raw, wake: make(chan struct{}, 1)}
+		c := &stdConn{l: l, id: l.rt.nextID.Add(1), nc: nc, raw: raw, wake: make(chan struct{}, 1),
+			memFree: make(chan struct{}, 1), done: make(chan struct{})}
+		c.fr.mem = l.rt.mem
+		c.fr.wake = func() {
+			select {
+			case c.memFree <- struct{}{}:
+			default:
+			}
+		}
 		c.lastActive.Store(time.Now().UnixNano())
 		c.fr.max = l.cfg.MaxFrameBytes
 		l.mu.Lock()
@@ -228,12 +239,14 @@ type stdConn struct {
 	requests, answered atomic.Uint64
 	lastActive         atomic.Int64
 
-	mu     sync.Mutex
-	ord    orderer
-	out    []Response
-	closed bool
-	wake   chan struct{}
-	exited atomic.Int32 // loops finished; the second one reports ConnClosed
+	mu      sync.Mutex
+	ord     orderer
+	out     []Response
+	closed  bool
+	wake    chan struct{}
+	memFree chan struct{} // request memory was given back (framer.wake)
+	done    chan struct{} // closed by Close
+	exited  atomic.Int32  // loops finished; the second one reports ConnClosed
 }
 
 func (c *stdConn) ID() uint64           { return c.id }
@@ -275,6 +288,7 @@ func (c *stdConn) Close() {
 	c.closed = true
 	c.mu.Unlock()
 	if !already {
+		close(c.done)
 		c.nc.Close()
 		c.signal()
 	}
@@ -311,6 +325,16 @@ func (c *stdConn) readLoop() {
 			n, err = c.nc.Read(buf)
 			if n > 0 {
 				ferr = c.fr.feed(buf[:n], emit)
+			}
+		}
+		// A frame waiting for request memory: read nothing until some
+		// is given back.
+		for ferr == errNoMemory {
+			select {
+			case <-c.memFree:
+				ferr = c.fr.resume(emit)
+			case <-c.done:
+				return
 			}
 		}
 		if ferr != nil {
@@ -388,6 +412,7 @@ func (c *stdConn) flushVec(vec *net.Buffers) error {
 
 func (c *stdConn) loopDone() {
 	if c.exited.Add(1) == 2 {
+		c.fr.close()
 		c.l.mu.Lock()
 		delete(c.l.conns, c)
 		c.l.mu.Unlock()

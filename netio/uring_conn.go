@@ -28,14 +28,14 @@ type uconn struct {
 	fd     int
 	remote net.Addr
 
-	fr     framer
-	seq    uint64 // requests emitted
+	fr  framer
+	seq uint64 // requests emitted
 	// answered counts responses put; lastActive is when the last request
 	// was emitted or answered (the shard's turn time), for MaxIdle.
 	answered   uint64
 	lastActive time.Time
-	emitFn func([]byte) error
-	ord    orderer
+	emitFn     func([]byte) error
+	ord        orderer
 
 	queue     []sendItem // queue[0] is the oldest unsent item
 	chainLen  int        // SENDs of the current chain in flight
@@ -47,7 +47,8 @@ type uconn struct {
 	dirty      bool
 	recvArmed  bool // the multishot receive is in flight
 	recvDirect bool // a direct receive into the frame is in flight
-	recvStop   bool // the multishot receive is being cancelled to go direct
+	recvStop   bool // the multishot receive is being cancelled (to go direct, or muted)
+	muted      bool // a frame waits for memory: the connection is not read
 	closing    bool
 	inflight   int // SQEs in flight that name this connection
 }
@@ -55,6 +56,8 @@ type uconn struct {
 func newUconn(s *shard, acc *acceptor, fd int) *uconn {
 	c := &uconn{sh: s, acc: acc, id: connIDs.Add(1), fd: fd, pipe: [2]int{-1, -1}, lastActive: s.now}
 	c.fr.max = acc.ln.cfg.MaxFrameBytes
+	c.fr.mem = s.rt.mem
+	c.fr.wake = func() { s.post(shardMsg{kind: msgRun, fn: c.unmute}) }
 	c.emitFn = c.emit
 	if sa, err := unix.Getpeername(fd); err == nil {
 		c.remote = sockaddrToTCP(sa)
@@ -106,7 +109,10 @@ func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 			panic("netio: recv completion without a buffer")
 		}
 		if !c.closing {
-			if err := c.fr.feed(s.bufs.Buf(bid, int(res)), c.emitFn); err != nil {
+			switch err := c.fr.feed(s.bufs.Buf(bid, int(res)), c.emitFn); {
+			case err == errNoMemory:
+				c.muted = true
+			case err != nil:
 				s.rt.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
 				c.shut(err)
 			}
@@ -115,6 +121,14 @@ func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 		s.bufsDirty = true
 		switch {
 		case c.closing:
+		case c.muted:
+			// Stop reading until the frame gets its memory (unmute);
+			// what arrives meanwhile waits in the framer.
+			if more && !c.recvStop {
+				c.recvStop = true
+				s.r.PrepCancel(ring.Pack(opRecv, c.id), ring.Pack(opRecvStop, c.id))
+				c.inflight++
+			}
 		case !more:
 			s.rearm = append(s.rearm, c)
 		case !c.recvStop && c.fr.direct(directRecvMin) != nil:
@@ -128,7 +142,9 @@ func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 		// The buffer ring ran dry; buffers come back at the end of this
 		// turn, and the receive is armed again after they are published.
 		s.dryRuns++
-		s.rearm = append(s.rearm, c)
+		if !c.muted {
+			s.rearm = append(s.rearm, c)
+		}
 	case res == -int32(unix.ECANCELED) && !c.closing:
 		// Cancelled to receive a large frame's tail directly (only shut
 		// cancels a closing connection's receive).
@@ -137,10 +153,32 @@ func (s *shard) onRecv(id uint64, res int32, flags uint32) {
 	}
 	if !more {
 		c.recvStop = false
-		if !c.closing && !c.armDirect() && res == -int32(unix.ECANCELED) {
+		if !c.closing && !c.muted && !c.armDirect() && res == -int32(unix.ECANCELED) {
 			s.rearm = append(s.rearm, c)
 		}
 		c.opDone()
+	}
+}
+
+// unmute runs on the shard when request memory was given back: the
+// waiting frame is retried and, once it has its memory, the connection is
+// read again.
+func (c *uconn) unmute() {
+	if c.closing || !c.muted {
+		return
+	}
+	err := c.fr.resume(c.emitFn)
+	if err == errNoMemory {
+		return // still waiting; the wake-up is registered again
+	}
+	c.muted = false
+	if err != nil {
+		c.sh.rt.cfg.Logger.Info("closing connection", "remote", c.remote, "err", err)
+		c.shut(err)
+		return
+	}
+	if !c.recvArmed && !c.recvDirect && !c.armDirect() {
+		c.sh.rearm = append(c.sh.rearm, c)
 	}
 }
 
@@ -392,6 +430,7 @@ func (c *uconn) finish() {
 	}
 	c.queue = nil
 	c.ord.drop()
+	c.fr.close()
 	delete(s.conns, c.id)
 	c.acc.conns--
 	c.acc.ln.h.ConnClosed(c)

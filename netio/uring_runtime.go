@@ -22,6 +22,7 @@ type uringRuntime struct {
 	wg     sync.WaitGroup
 
 	sendStats
+	mem          *frameMemory
 	mu           sync.Mutex
 	listeners    map[*uringListener]struct{}
 	closed       bool
@@ -38,7 +39,7 @@ func newUringRuntime(cfg Config) (*uringRuntime, error) {
 	// A shard waiting in io_uring_enter holds its P for ~20 µs before the
 	// scheduler takes it; with more Ps than shards, Go code elsewhere
 	// (control plane, GC) never waits on a parked shard.
-	rt := &uringRuntime{cfg: cfg, listeners: map[*uringListener]struct{}{}}
+	rt := &uringRuntime{cfg: cfg, listeners: map[*uringListener]struct{}{}, mem: newFrameMemory(cfg.MaxQueuedBytes)}
 	if prev := runtime.GOMAXPROCS(0); prev < n+1 {
 		runtime.GOMAXPROCS(n + 1)
 		rt.restoreProcs = prev
@@ -62,6 +63,7 @@ func newUringRuntime(cfg Config) (*uringRuntime, error) {
 }
 
 func (rt *uringRuntime) Backend() string { return IOUring }
+func (rt *uringRuntime) Stats() Stats    { return rt.stats(rt.mem) }
 func (rt *uringRuntime) Shards() int     { return len(rt.shards) }
 
 func (rt *uringRuntime) Sync(shard int, fds []int, dirFd int, done func(error)) {
@@ -128,6 +130,7 @@ func (rt *uringRuntime) Close() error {
 			sh.post(shardMsg{kind: msgStop})
 		}
 		rt.wg.Wait()
+		rt.mem.close()
 		if rt.restoreProcs > 0 {
 			runtime.GOMAXPROCS(rt.restoreProcs)
 		}

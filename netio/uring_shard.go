@@ -477,7 +477,7 @@ func (s *shard) startSends() {
 
 func (s *shard) rearmRecvs() {
 	for i, c := range s.rearm {
-		if !c.closing && !c.recvArmed && !c.recvDirect {
+		if !c.closing && !c.recvArmed && !c.recvDirect && !c.muted {
 			c.armRecv()
 		}
 		s.rearm[i] = nil

@@ -48,6 +48,8 @@ var kafkaKeys = []Key{
 	// Sockets and threads.
 	{Name: "socket.request.max.bytes", Type: Int, Default: "104857600", Validate: AtLeast(1),
 		Doc: "The largest request a client may send; a bigger one closes its connection."},
+	{Name: "queued.max.request.bytes", Type: Long, Default: "536870912",
+		Doc: "Request bytes held at once; a connection waits for room. <= 0: no bound (Kafka's -1)."},
 	{Name: "connections.max.idle.ms", Type: Long, Default: "600000",
 		Doc: "Close connections with no request answered or pending for this long; <= 0: never."},
 	{Name: "socket.send.buffer.bytes", Type: Int, Default: "102400",

@@ -20,6 +20,8 @@ type Resolved struct {
 	RequestMaxBytes     int32
 	// ConnectionsMaxIdleMs is connections.max.idle.ms (<= 0: never).
 	ConnectionsMaxIdleMs int64
+	// QueuedMaxRequestBytes is queued.max.request.bytes (<= 0: no bound).
+	QueuedMaxRequestBytes int64
 }
 
 // Resolve checks the keys that depend on each other and returns the
@@ -29,7 +31,12 @@ func (c *Config) Resolve() (*Resolved, error) {
 		return c.resolved, nil
 	}
 	r := &Resolved{RequestMaxBytes: c.Int("socket.request.max.bytes"),
-		ConnectionsMaxIdleMs: c.Long("connections.max.idle.ms")}
+		ConnectionsMaxIdleMs:  c.Long("connections.max.idle.ms"),
+		QueuedMaxRequestBytes: c.Long("queued.max.request.bytes")}
+	if q := r.QueuedMaxRequestBytes; q > 0 && q < int64(r.RequestMaxBytes) {
+		// Kafka refuses it too: one request of the largest size must fit.
+		return nil, c.fail("queued.max.request.bytes", "must be at least socket.request.max.bytes (%d), or -1", r.RequestMaxBytes)
+	}
 	var err error
 	if r.NodeID, err = c.nodeID(); err != nil {
 		return nil, err
