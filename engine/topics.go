@@ -83,6 +83,7 @@ func (b *Broker) deleteTopicsLocked(topics []*metadata.Topic) error {
 		return err
 	}
 	b.publishLocked(im)
+	b.haltPoint("delete-topics-committed")
 	for _, t := range topics {
 		for i := range t.Partitions {
 			tp := logstore.TopicPartition{Topic: t.Name, Partition: int32(i)}
