@@ -12,10 +12,15 @@ import (
 //
 // Behavior:
 // * By name (v0-5 TopicNames, v6 Topics with a name) or by id (v6).
-//   Runs on a control-plane goroutine: the removal is written to the
-//   metadata log, the topics unpublished, then their logs deleted
-//   (segments a fetch still reads go when it releases them); the response
-//   comes after.
+//   Runs on a control-plane goroutine: the topics are noted as being
+//   deleted (pending-topic-deletions), the removal is written to the
+//   metadata log, the topics unpublished, then each partition directory is
+//   closed and renamed `<topic>-<partition>.<uuid>-delete` (the log dir
+//   fsynced); the response comes after. The directories are removed in
+//   the background after log.segment.delete.delay.ms (the topic's
+//   file.delete.delay.ms, 60 s), as Kafka does; segments a fetch still
+//   reads go when it releases them. A kill at any point is finished by
+//   the next start.
 // * An unknown name gets UNKNOWN_TOPIC_OR_PARTITION, an unknown id
 //   UNKNOWN_TOPIC_ID. A name or id given twice gets INVALID_REQUEST
 //   ("Duplicate topic name." / "Duplicate topic id."), as does an entry

@@ -19,8 +19,10 @@ import (
 // * v4+: TotalBytes and UsableBytes of the dir's file system (statfs;
 //   usable is what an unprivileged writer may use, as Java's
 //   getUsableSpace), -1 when statfs fails. Never cordoned (v5).
-// * Logs of topics the metadata does not know are listed too: they take
-//   space.
+// * Directories moved aside are not listed (nor by Kafka): those of
+//   deleted partitions (`-delete`, removed in the background) and stray
+//   ones (`-stray`, a log of no topic the metadata knew at startup, kept
+//   for the operator).
 //
 // Version notes:
 // * v1: ThrottleMillis semantics only

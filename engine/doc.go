@@ -53,10 +53,12 @@
 // b.ctl.mu (topics_controller.go): plan against the published image,
 // create the new partitions' logs, propose the records, then publish the
 // partition table, the effective configs and the image, in that order,
-// and delete the logs of deleted topics. When a log cannot be made or the
-// proposal fails, the logs made are dropped and the change is answered
-// KAFKA_STORAGE_ERROR. At Open the log is replayed and the logs on disk
-// are matched to the image.
+// and delete the logs of deleted topics (renamed `-delete`, removed in the
+// background; topic_deletes.go says how a crash in between is finished).
+// When a log cannot be made or the proposal fails, the logs made are
+// dropped and the change is answered KAFKA_STORAGE_ERROR. At Open the log
+// is replayed and the logs on disk are matched to the image (reconcileLogs:
+// logs of no known topic are renamed `-stray` and kept).
 //
 // # The data path (produce, fetch)
 //

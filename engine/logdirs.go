@@ -111,9 +111,9 @@ func (b *Broker) createLogs(logs []newLog) error {
 }
 
 // createLog creates tp's log in the emptiest log dir and names its topic
-// id in partition.metadata. A log already there under the name (left by
-// a topic deleted before a crash, or with another topic id) is stale: it
-// is deleted first, loudly.
+// id in partition.metadata. A log already open under the name with
+// another topic id is stale: it is deleted first, loudly (startup sets
+// such logs aside as strays before anything is created).
 func (b *Broker) createLog(tp logstore.TopicPartition, id [16]byte, cfg logstore.Config) (*logstore.Log, error) {
 	return b.createLogIn(nil, tp, id, cfg)
 }
@@ -153,43 +153,57 @@ func (b *Broker) deleteLog(tp logstore.TopicPartition) error {
 	return nil
 }
 
-// reconcileLogs makes the logs match im at startup: a partition of im
-// without a log (the broker stopped between writing a topic's records and
-// creating its logs) gets an empty one, a log without its topic id gets
-// it, and a log with another topic's id is replaced. Logs of topics im
-// does not have are logged and left alone.
+// reconcileLogs makes the logs match im at startup. A log of a partition
+// of im keeps its place (getting the topic id when it has none). Any other
+// log is either of a delete that a crash interrupted (pendingDeletesFile
+// names its topic): deleted; or stray (its topic id is not im's for the
+// name, or the partition is not in im): renamed `-stray` and kept, as
+// Kafka's LogManager does (KIP-858), since a lost metadata log looks the
+// same. Then a partition of im without a log (the broker stopped between
+// writing a topic's records and creating its logs) gets an empty one.
 func (b *Broker) reconcileLogs(im *metadata.Image, configs map[string]*topicConfig) {
-	want := map[logstore.TopicPartition]bool{}
-	for _, t := range im.Topics() {
-		for i := range t.Partitions {
-			tp := logstore.TopicPartition{Topic: t.Name, Partition: int32(i)}
-			want[tp] = true
-			_, l := b.findLog(tp)
-			if l != nil {
-				id, ok := l.TopicID()
-				if ok && id == t.ID {
-					continue
-				}
-				if !ok {
-					if err := l.SetTopicID(t.ID); err != nil {
-						b.log.Error("cannot write partition.metadata", "partition", tp.String(), "err", err)
-					}
-					continue
-				}
-			} else {
-				b.log.Warn("recreating a missing partition log, empty", "partition", tp.String())
-			}
-			if _, err := b.createLog(tp, t.ID, configs[t.Name].log); err != nil {
-				b.log.Error("cannot create partition log", "partition", tp.String(), "err", err)
-			}
-		}
-	}
+	pending := b.readPendingDeletes()
+	finished := true
 	for _, d := range b.logDirs {
 		for _, l := range d.Logs() {
 			tp := logstore.TopicPartition{Topic: l.Topic(), Partition: l.Partition()}
-			if !want[tp] {
-				b.log.Warn("log dir holds a partition of no known topic; leaving it alone",
-					"partition", tp.String(), "dir", d.Path())
+			t, ok := im.Topic(tp.Topic)
+			id, hasID := l.TopicID()
+			switch {
+			case ok && int(tp.Partition) < len(t.Partitions) && (!hasID || id == t.ID):
+				if !hasID {
+					if err := l.SetTopicID(t.ID); err != nil {
+						b.log.Error("cannot write partition.metadata", "partition", tp.String(), "err", err)
+					}
+				}
+			case pending.covers(l):
+				b.log.Info("finishing the delete of a partition log that a stop interrupted",
+					"partition", tp.String(), "dir", d.Path(), "topic_id", UUID(id).String())
+				if err := d.DeleteLogUnread(tp); err != nil {
+					finished = false
+					b.log.Error("cannot delete partition log", "partition", tp.String(), "err", err)
+				}
+			default:
+				b.log.Warn("log dir holds a partition log of no known topic; renaming it stray and keeping it",
+					"partition", tp.String(), "dir", d.Path(), "topic_id", UUID(id).String(), "has_topic_id", hasID)
+				if err := d.StrayLog(tp); err != nil {
+					b.log.Error("cannot set a stray partition log aside", "partition", tp.String(), "err", err)
+				}
+			}
+		}
+	}
+	if finished {
+		b.clearPendingDeletes()
+	}
+	for _, t := range im.Topics() {
+		for i := range t.Partitions {
+			tp := logstore.TopicPartition{Topic: t.Name, Partition: int32(i)}
+			if _, l := b.findLog(tp); l != nil {
+				continue
+			}
+			b.log.Warn("recreating a missing partition log, empty", "partition", tp.String())
+			if _, err := b.createLog(tp, t.ID, configs[t.Name].log); err != nil {
+				b.log.Error("cannot create partition log", "partition", tp.String(), "err", err)
 			}
 		}
 	}

@@ -75,22 +75,32 @@ func (b *Broker) dropLogs(logs []newLog) {
 	}
 }
 
-// deleteTopicsLocked removes topics: records, then the new image without
-// them, then their logs. b.ctl.mu must be held.
+// deleteTopicsLocked removes topics: noted as being deleted
+// (pendingDeletesFile), the records written, the new image without them
+// published, then their logs renamed to `-delete` (removed in the
+// background after file.delete.delay.ms). A crash anywhere in between is
+// finished by the next start (reconcileLogs). b.ctl.mu must be held.
 func (b *Broker) deleteTopicsLocked(topics []*metadata.Topic) error {
+	carried := b.notePendingDeletes(topics)
 	im, err := b.commitLocked(controller.RemoveRecords(topics))
 	if err != nil {
-		return err
+		return err // the note stays: it matches no log of a topic the metadata has
 	}
 	b.publishLocked(im)
+	b.haltPoint("delete-topics-committed")
+	renamed := true
 	for _, t := range topics {
 		for i := range t.Partitions {
 			tp := logstore.TopicPartition{Topic: t.Name, Partition: int32(i)}
 			if err := b.deleteLog(tp); err != nil {
+				renamed = false
 				b.log.Error("cannot delete partition log", "partition", tp.String(), "err", err)
 			}
 		}
 		b.log.Info("deleted topic", "topic", t.Name, "id", UUID(t.ID).String())
+	}
+	if renamed && !carried {
+		b.clearPendingDeletes() // else the next start finishes what is left
 	}
 	return nil
 }

@@ -435,8 +435,8 @@ func TestCreatePartitions(t *testing.T) {
 }
 
 // Topics, ids, partitions, configs (topic and broker) and logs survive a
-// restart; a missing partition log is recreated empty, a stray log is left
-// alone.
+// restart; a missing partition log is recreated empty, a stray log is
+// renamed `-stray` and kept.
 func TestTopicsPersistAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	b := openBrokerAt(t, dir)
@@ -490,13 +490,17 @@ func TestTopicsPersistAcrossRestart(t *testing.T) {
 	if leo := b.lookupPartition("keep", 0).log.LogEndOffset(); leo != 2 {
 		t.Errorf("data lost: log end %d", leo)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "stray-0")); err != nil || b.lookupPartition("stray", 0) != nil {
+	if _, err := os.Stat(filepath.Join(dir, "stray-0")); !os.IsNotExist(err) || b.lookupPartition("stray", 0) != nil {
 		t.Errorf("stray log: %v, hosted %v", err, b.lookupPartition("stray", 0) != nil)
 	}
-	// The stray's name can still be created: the stale log makes way.
+	aside, _ := filepath.Glob(filepath.Join(dir, "stray-0.*-stray"))
+	if len(aside) != 1 {
+		t.Errorf("stray log set aside as %v", aside)
+	}
+	// The stray's name can still be created, beside the kept stray.
 	createTopic(t, b, "stray", 1)
 	if got, _ := b.lookupPartition("stray", 0).log.TopicID(); got == [16]byte{} {
-		t.Errorf("new topic over a stray log has no id")
+		t.Errorf("new topic of a stray's name has no id")
 	}
 }
 

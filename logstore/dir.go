@@ -1,8 +1,6 @@
 package logstore
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -23,10 +21,6 @@ const CleanShutdownFile = ".kafka_cleanshutdown"
 // and OpenDir skips it, as Kafka's LogManager does.
 const MetadataTopic = "__cluster_metadata"
 
-// deleteDirSuffix marks a partition directory being deleted (Kafka's
-// `<topic>-<partition>.<id>-delete`).
-const deleteDirSuffix = "-delete"
-
 // Dir is one log dir (an entry of log.dirs): its partition logs, its
 // checkpoint files and its clean-shutdown marker.
 type Dir struct {
@@ -40,12 +34,15 @@ type Dir struct {
 	closed   bool
 	stop     chan struct{}
 	done     sync.WaitGroup
+	removals *remover // deletes `-delete` directories in the background
 }
 
 // OpenDir opens every `<topic>-<partition>` log under path. Without the
 // clean-shutdown marker (an unclean stop), each log rescans its segments from
 // its checkpointed recovery point. The marker is removed once all are open,
-// so a crash from here on is seen as one.
+// so a crash from here on is seen as one. Directories of deletes a stop
+// interrupted (`-delete`) are removed in the background, at once (no reader
+// can hold their files now); stray ones (`-stray`) are logged and kept.
 func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (*Dir, error) {
 	opts = opts.withDefaults()
 	if err := os.MkdirAll(path, 0o755); err != nil {
@@ -61,19 +58,20 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 		return nil, err
 	}
 	var tps []TopicPartition
+	var gone []string
 	for _, e := range ents {
-		if !e.IsDir() {
-			continue
-		}
-		if strings.HasSuffix(e.Name(), deleteDirSuffix) {
-			d.opts.Logger.Info("logstore: removing a deleted partition's directory", "dir", e.Name())
-			if err := os.RemoveAll(filepath.Join(path, e.Name())); err != nil {
-				return nil, err
+		switch name := e.Name(); {
+		case !e.IsDir():
+		case movedAside(name, deleteDirSuffix):
+			gone = append(gone, filepath.Join(path, name))
+		case movedAside(name, strayDirSuffix):
+			d.opts.Logger.Warn("logstore: a stray partition directory (of no topic the metadata "+
+				"knows, moved aside at an earlier start), kept; remove it when its data is not needed",
+				"dir", filepath.Join(path, name))
+		default:
+			if tp, ok := ParsePartitionDir(name); ok && tp.Topic != MetadataTopic {
+				tps = append(tps, tp)
 			}
-			continue
-		}
-		if tp, ok := ParsePartitionDir(e.Name()); ok && tp.Topic != MetadataTopic {
-			tps = append(tps, tp)
 		}
 	}
 	// Logs open concurrently: a recovery rescans, a clean open waits on
@@ -104,6 +102,11 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 		if err := syncPath(path); err != nil {
 			return nil, d.closeAfter(err)
 		}
+	}
+	d.removals = startRemover(opts.Logger)
+	for _, g := range gone {
+		d.opts.Logger.Info("logstore: removing the directory of a deleted partition", "dir", g)
+		d.removals.add(g, 0)
 	}
 	return d, nil
 }
@@ -225,28 +228,70 @@ func (d *Dir) CreateLog(tp TopicPartition, cfg Config) (*Log, error) {
 	return l, nil
 }
 
-// DeleteLog closes tp's log and deletes its directory: renamed to
-// `<topic>-<partition>.<id>-delete` first (what a restart removes), then
-// removed.
-func (d *Dir) DeleteLog(tp TopicPartition) error {
-	d.mu.Lock()
-	l := d.logs[tp]
-	delete(d.logs, tp)
-	d.mu.Unlock()
+// DeleteLog closes tp's log without syncing it and renames its directory
+// to `<topic>-<partition>.<id>-delete`, the log dir synced: from its return
+// the delete survives a crash (the next OpenDir finishes it). The directory
+// is removed in the background once the log's file.delete.delay.ms has
+// passed, as Kafka's LogManager does; fetches holding its segments keep
+// reading the unlinked files until they release them.
+func (d *Dir) DeleteLog(tp TopicPartition) error { return d.deleteLog(tp, true) }
+
+// DeleteLogUnread is DeleteLog for a log no reader has had (one opened at
+// this start): its directory is removed without waiting.
+func (d *Dir) DeleteLogUnread(tp TopicPartition) error { return d.deleteLog(tp, false) }
+
+func (d *Dir) deleteLog(tp TopicPartition, delayed bool) error {
+	l := d.takeLog(tp)
 	if l == nil {
 		return nil
 	}
-	l.Close()
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	gone := filepath.Join(d.path, tp.String()+"."+hex.EncodeToString(id[:])+deleteDirSuffix)
-	if err := os.Rename(l.dir, gone); err != nil {
+	l.closeForDelete()
+	gone := filepath.Join(d.path, asideName(tp, deleteDirSuffix))
+	if err := d.moveAside(l, gone); err != nil {
 		return fmt.Errorf("delete log %s: %w", tp, err)
 	}
-	if err := syncPath(d.path); err != nil {
+	var delay time.Duration
+	if delayed {
+		delay = time.Duration(l.Config().FileDeleteDelayMs) * time.Millisecond
+	}
+	d.removals.add(gone, delay)
+	return nil
+}
+
+// StrayLog closes tp's log and renames its directory to
+// `<topic>-<partition>.<id>-stray`, the log dir synced: Kafka's name for a
+// log the metadata does not know (KIP-858). It is kept for the operator and
+// never opened again.
+func (d *Dir) StrayLog(tp TopicPartition) error {
+	l := d.takeLog(tp)
+	if l == nil {
+		return nil
+	}
+	if err := l.Close(); err != nil {
+		return fmt.Errorf("set stray log %s aside: %w", tp, err)
+	}
+	if err := d.moveAside(l, filepath.Join(d.path, asideName(tp, strayDirSuffix))); err != nil {
+		return fmt.Errorf("set stray log %s aside: %w", tp, err)
+	}
+	return nil
+}
+
+// takeLog removes tp's log from the dir's logs and returns it (nil: none).
+func (d *Dir) takeLog(tp TopicPartition) *Log {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.logs[tp]
+	delete(d.logs, tp)
+	return l
+}
+
+// moveAside renames closed log l's directory to path, in this log dir, and
+// syncs the log dir.
+func (d *Dir) moveAside(l *Log, path string) error {
+	if err := os.Rename(l.dir, path); err != nil {
 		return err
 	}
-	return os.RemoveAll(gone)
+	return syncPath(d.path)
 }
 
 // Checkpoint writes the recovery points, log start offsets and high
@@ -321,6 +366,7 @@ func (d *Dir) Close() error {
 		close(stop)
 		d.done.Wait()
 	}
+	d.removals.close() // what it has not removed, the next open finds
 	logs := d.Logs()
 	errs := inParallel(len(logs), func(i int) error { return logs[i].Close() })
 	if err := d.Checkpoint(); err != nil {

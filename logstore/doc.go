@@ -21,6 +21,14 @@
 //	    00000000000000368769.log ...     next segment: named by its base offset
 //	    leader-epoch-checkpoint
 //	    partition.metadata
+//	  <topic>-<partition>.<uuid>-delete/ a deleted log, being removed
+//	  <topic>-<partition>.<uuid>-stray/  a log set aside, kept (Dir.StrayLog)
+//
+// A deleted log's directory is renamed at once (Dir.DeleteLog; the log dir
+// fsynced) and removed in the background after file.delete.delay.ms; open
+// removes `-delete` leftovers in the background and logs `-stray` ones.
+// Both names are Kafka's: `<uuid>` is 32 hex digits, and the topic is cut
+// so that the name stays within 255 bytes.
 //
 // Segment names are the base offset in 20 decimal digits. A deleted
 // segment's files are renamed with a `.deleted` suffix at once and unlinked

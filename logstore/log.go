@@ -493,6 +493,19 @@ func (l *Log) Close() error {
 	return err
 }
 
+// closeForDelete closes the log without trimming or syncing its files:
+// its directory is about to be deleted (Kafka does not flush a deleted log
+// either), so a large unsynced partition does not delay its delete.
+func (l *Log) closeForDelete() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.closed = true
+	l.releaseAll()
+}
+
 func (l *Log) closeFiles() error {
 	if err := l.Err(); err != nil {
 		return err

@@ -60,6 +60,7 @@ type brokerOpts struct {
 	port   int      // 0 picks a free one
 	args   []string // more serve flags
 	wrap   []string // a command to run weir under (strace)
+	env    []string // more environment variables, KEY=value
 }
 
 // broker is a running `weir serve` process.
@@ -98,6 +99,9 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 	argv := append(append(append([]string{}, o.wrap...), weirBin), args...)
 	b.cmd = exec.Command(argv[0], argv[1:]...)
 	b.cmd.Stderr = b.stderr
+	if len(o.env) > 0 {
+		b.cmd.Env = append(os.Environ(), o.env...)
+	}
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
