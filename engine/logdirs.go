@@ -183,6 +183,15 @@ func (b *Broker) reconcileLogs(im *metadata.Image, configs map[string]*topicConf
 					finished = false
 					b.log.Error("cannot delete partition log", "partition", tp.String(), "err", err)
 				}
+			case l.LogEndOffset() == 0:
+				// No record was ever written: a CreateTopics or
+				// CreatePartitions that a stop interrupted between making
+				// the log and committing it. Nothing to keep.
+				b.log.Info("removing an empty partition log of no known topic (a create that a stop interrupted)",
+					"partition", tp.String(), "dir", d.Path())
+				if err := d.DeleteLogUnread(tp); err != nil {
+					b.log.Error("cannot delete partition log", "partition", tp.String(), "err", err)
+				}
 			default:
 				b.log.Warn("log dir holds a partition log of no known topic; renaming it stray and keeping it",
 					"partition", tp.String(), "dir", d.Path(), "topic_id", UUID(id).String(), "has_topic_id", hasID)

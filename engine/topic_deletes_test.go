@@ -80,6 +80,9 @@ func TestInterruptedDeleteFinishesAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := other.Append(makeBatch(-1, -1, -1, "theirs"), 0); err != nil {
+		t.Fatal(err)
+	}
 	other.Close()
 
 	b = openBrokerAt(t, dir)

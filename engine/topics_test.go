@@ -436,7 +436,7 @@ func TestCreatePartitions(t *testing.T) {
 
 // Topics, ids, partitions, configs (topic and broker) and logs survive a
 // restart; a missing partition log is recreated empty, a stray log is
-// renamed `-stray` and kept.
+// renamed `-stray` and kept, an empty one of no known topic removed.
 func TestTopicsPersistAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	b := openBrokerAt(t, dir)
@@ -456,14 +456,22 @@ func TestTopicsPersistAcrossRestart(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// While it is down: one partition's log goes, a stray log appears.
+	// While it is down: one partition's log goes, a stray log with data
+	// appears, and an empty one (a create that a stop interrupted).
 	os.RemoveAll(filepath.Join(dir, "keep-2"))
-	stray, err := logstore.Open(filepath.Join(dir, "stray-0"), "stray", 0, logstore.DefaultConfig(),
-		logstore.Options{Logger: discardLogger()}, logstore.OpenState{})
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"stray", "empty"} {
+		l, err := logstore.Open(filepath.Join(dir, name+"-0"), name, 0, logstore.DefaultConfig(),
+			logstore.Options{Logger: discardLogger()}, logstore.OpenState{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "stray" {
+			if _, err := l.Append(makeBatch(-1, -1, -1, "kept"), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l.Close()
 	}
-	stray.Close()
 
 	b = openBrokerAt(t, dir)
 	defer b.Close()
@@ -496,6 +504,9 @@ func TestTopicsPersistAcrossRestart(t *testing.T) {
 	aside, _ := filepath.Glob(filepath.Join(dir, "stray-0.*-stray"))
 	if len(aside) != 1 {
 		t.Errorf("stray log set aside as %v", aside)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "empty-0*")); len(left) != 0 {
+		t.Errorf("an empty log of no known topic was kept: %v", left)
 	}
 	// The stray's name can still be created, beside the kept stray.
 	createTopic(t, b, "stray", 1)
