@@ -100,6 +100,8 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 			"unserved api":     kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrSASLHandshakeRequest(), 1),
 			"oversized frame":  binary.BigEndian.AppendUint32(nil, 1025),
 			"negative size":    []byte{0xff, 0xff, 0xff, 0xfe},
+			"size 2^31":        []byte{0x80, 0, 0, 0},
+			"size 2^31-1":      []byte{0x7f, 0xff, 0xff, 0xff},
 			"http":             []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
 		}
 		for name, bytes := range bad {
