@@ -144,8 +144,12 @@ func (l *Log) validate(p []byte, origin Origin, nowMs int64) ([]batchInfo, error
 	infos := l.infos[:0]
 	it := batchIter{p: p, max: l.cfg.MaxMessageBytes, origin: origin}
 	var rules recordRules
+	var dec *Decoder
 	if origin == OriginClient {
 		rules = l.recordRules(nowMs)
+		dec = decoderPool.Get().(*Decoder)
+		dec.Limit = 0
+		defer func() { dec.trim(); decoderPool.Put(dec) }()
 	}
 	for {
 		b, pos, ok := it.Next()
@@ -155,7 +159,7 @@ func (l *Log) validate(p []byte, origin Origin, nowMs int64) ([]batchInfo, error
 		maxTs := b.MaxTimestamp()
 		if origin == OriginClient {
 			var err error
-			if maxTs, err = checkRecords(b, &rules); err != nil {
+			if maxTs, err = checkRecords(dec, b, &rules); err != nil {
 				return nil, fmt.Errorf("batch at byte %d: %w", pos, err)
 			}
 		}

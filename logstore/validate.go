@@ -10,8 +10,8 @@ import (
 // Offsets: assignOffsetsNonCompressed, validateMessagesAndAssignOffsets
 // Compressed, validateRecord). ValidateBatch has checked the header; here
 // every record is decoded, compressed or not, with the one decoder
-// (Decoder, from the pool: its buffers are reused, decompression capped at
-// DefaultDecompressedLimit):
+// (a Decoder from the pool, one per append: its buffers are reused,
+// decompression capped at DefaultDecompressedLimit):
 //
 //	rule                                     error (Kafka's exception)            code
 //	records do not decompress                ErrCorrupt (KafkaException)          CORRUPT_MESSAGE
@@ -64,16 +64,12 @@ type recordCheck struct {
 }
 
 // checkRecords decodes the records of b (a client batch ValidateBatch
-// accepted) and holds them to rules. It answers the records' largest
+// accepted) with d and holds them to rules. It answers the records' largest
 // timestamp (-1 when none has one). Errors are described above; nothing
 // is allocated unless a record is at fault.
-func checkRecords(b Batch, rules *recordRules) (maxTs int64, err error) {
+func checkRecords(d *Decoder, b Batch, rules *recordRules) (maxTs int64, err error) {
 	c := recordCheck{rules: *rules, batch: b, maxTs: -1}
-	d := decoderPool.Get().(*Decoder)
-	d.Limit = 0
 	err = d.ForEachRecord(b, c.record)
-	d.trim()
-	decoderPool.Put(d)
 	switch {
 	case err != nil:
 		return 0, decodeError(err)
