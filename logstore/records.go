@@ -90,8 +90,12 @@ func ForEachRecord(b Batch, limit int64, fn func(Record) error) error {
 
 var decoderPool = sync.Pool{New: func() any { return new(Decoder) }}
 
-// pooledBufMax is the largest buffer a pooled decoder keeps.
-const pooledBufMax = 1 << 20
+// pooledBufMax is the largest buffer a pooled decoder keeps: room for a
+// batch of max.message.bytes (1 MiB) that compresses 5x. Produce decodes
+// every batch; when buffers above 1 MiB were dropped, each append of 1 MiB
+// lz4 batches grew its buffer again from 64 KiB, half of validation's CPU.
+// Bigger ones (up to the limit, for bombs) go back to the GC.
+const pooledBufMax = 8 << 20
 
 func (d *Decoder) trim() {
 	if cap(d.buf) > pooledBufMax {
