@@ -21,13 +21,19 @@ import (
 //   nothing, and an error on any partition closes the connection so the
 //   client refreshes its metadata, as Kafka does.
 // * v3+ carries exactly one magic-2 batch per partition, else
-//   INVALID_RECORD; CRC or framing damage gets CORRUPT_MESSAGE, a batch over
-//   max.message.bytes MESSAGE_TOO_LARGE, per partition: the other
-//   partitions of the request are unaffected.
+//   INVALID_RECORD; damage to the batch's framing or CRC, or records that
+//   do not decompress, get CORRUPT_MESSAGE, a batch over max.message.bytes
+//   MESSAGE_TOO_LARGE, per partition: the other partitions of the request
+//   are unaffected.
+// * Every batch's records are decoded, compressed or not, and checked as
+//   Kafka's LogValidator does (logstore/validate.go): a record count that
+//   disagrees with the records, bytes after the last record, bad record
+//   framing or offset deltas other than 0..n-1 get INVALID_RECORD.
 // * A batch refused for particular records (keyless records on a topic
-//   whose cleanup.policy compacts; compressed batches are decompressed to
-//   find them) gets INVALID_RECORD, as Kafka's LogValidator answers: the
-//   whole batch is refused, and v8+ lists each record at fault in
+//   whose cleanup.policy compacts: INVALID_RECORD; CreateTime timestamps
+//   outside message.timestamp.before/after.max.ms, or a LogAppendTime
+//   batch from the client: INVALID_TIMESTAMP) is refused whole, as Kafka's
+//   LogValidator answers, and v8+ lists each record at fault in
 //   RecordErrors (its index in the batch, and a message), with Kafka's
 //   summary as the ErrorMessage; LogStartOffset is the log's.
 // * Idempotent producers: a retried batch (one of the producer's last five
@@ -230,6 +236,8 @@ func appendErrorCode(err error) int16 {
 		return kerr.CorruptMessage.Code
 	case errors.Is(err, logstore.ErrInvalidRecord):
 		return kerr.InvalidRecord.Code
+	case errors.Is(err, logstore.ErrInvalidTimestamp):
+		return kerr.InvalidTimestamp.Code
 	case errors.Is(err, logstore.ErrClosed):
 		return kerr.UnknownTopicOrPartition.Code // deleted under the append
 	}

@@ -76,7 +76,9 @@
 // partition.append (partition_append.go), on the owner shard: Produce as
 // originClient, the group coordinator as originCoordinator; transaction
 // markers and follower appends are to come through it too. It checks a
-// client's idempotent batch, appends, records the producer ids of what it
+// client's idempotent batch, appends (the log validates each batch and
+// decodes its records on the owner shard, as Kafka's LogValidator does on
+// the leader: logstore/validate.go), records the producer ids of what it
 // wrote, tells the replica the new log end and publishes the high
 // watermark it decides, wakes parked fetches, and, when the caller wants
 // durability and flush.messages started a sync, hands back the wait for

@@ -68,6 +68,8 @@ func logConfigOf(c *config.Config) logstore.Config {
 	lc.IndexIntervalBytes = int64(c.Int("index.interval.bytes"))
 	lc.MaxMessageBytes = int64(c.Int("max.message.bytes"))
 	lc.LogAppendTime = c.String("message.timestamp.type") == "LogAppendTime"
+	lc.TimestampBeforeMaxMs = c.Long("message.timestamp.before.max.ms")
+	lc.TimestampAfterMaxMs = c.Long("message.timestamp.after.max.ms")
 	lc.RetentionMs = max(c.Long("retention.ms"), -1) // a broker's -5 hours is forever too
 	lc.RetentionBytes = c.Long("retention.bytes")
 	lc.FlushMessages = c.Long("flush.messages")

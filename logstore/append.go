@@ -30,15 +30,16 @@ type batchInfo struct {
 }
 
 // Append appends one produce partition payload: one or more record batches
-// as the client sent them. Every batch is validated first and nothing is
-// written unless all pass. Offsets are assigned from the log end by
-// rewriting each batch's base offset in p (and, for LogAppendTime topics, its
-// max timestamp, attribute and CRC): p is modified in place. The bytes are
-// then written to the active segment as they are, compressed or not.
-// leaderEpoch is stamped into each batch and recorded in the leader epoch
-// cache. Errors wrap ErrCorrupt, ErrInvalidRecord (a *RecordsError when
-// particular records are at fault), ErrTooLarge (nothing was written) or
-// ErrStorage / ErrClosed.
+// as the client sent them. Every batch and its records are validated first
+// (validate.go) and nothing is written unless all pass. Offsets are
+// assigned from the log end by rewriting each batch's base offset in p
+// (and, for LogAppendTime topics or a max timestamp that is not the
+// records', its max timestamp, attribute and CRC): p is modified in place.
+// The bytes are then written to the active segment as they are, compressed
+// or not. leaderEpoch is stamped into each batch and recorded in the leader
+// epoch cache. Errors wrap ErrCorrupt, ErrInvalidRecord, ErrInvalidTimestamp
+// (a *RecordsError when particular records are at fault), ErrTooLarge
+// (nothing was written) or ErrStorage / ErrClosed.
 func (l *Log) Append(p []byte, leaderEpoch int32) (AppendResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -49,7 +50,8 @@ func (l *Log) Append(p []byte, leaderEpoch int32) (AppendResult, error) {
 		return AppendResult{}, fmt.Errorf("%w: %w: %d bytes, segment.bytes %d", ErrTooLarge, ErrAppendTooLarge,
 			len(p), l.cfg.SegmentBytes)
 	}
-	infos, err := l.validate(p, OriginClient)
+	now := l.opts.Now()
+	infos, err := l.validate(p, OriginClient, now.UnixMilli())
 	if err != nil || len(infos) == 0 {
 		return AppendResult{FirstOffset: -1, LastOffset: -1, LogAppendTime: -1}, err
 	}
@@ -60,7 +62,6 @@ func (l *Log) Append(p []byte, leaderEpoch int32) (AppendResult, error) {
 			}
 		}
 	}
-	now := l.opts.Now()
 	appendTime := int64(-1)
 	if l.cfg.LogAppendTime {
 		appendTime = now.UnixMilli()
@@ -71,9 +72,12 @@ func (l *Log) Append(p []byte, leaderEpoch int32) (AppendResult, error) {
 		b := Batch(p[in.pos : in.pos+in.size])
 		b.setBaseOffset(next)
 		b.setLeaderEpoch(leaderEpoch)
-		if appendTime >= 0 {
+		switch {
+		case appendTime >= 0:
 			b.setLogAppendTime(appendTime)
 			in.maxTs = appendTime
+		case b.MaxTimestamp() != in.maxTs || b.IsLogAppendTime():
+			b.setCreateTime(in.maxTs) // the records' max, not the client's word
 		}
 		in.base, in.last = next, next+(in.last-in.base)
 		next = in.last + 1
@@ -106,7 +110,7 @@ func (l *Log) AppendAsFollower(p []byte) (AppendResult, error) {
 		return AppendResult{}, fmt.Errorf("%w: %w: %d bytes, segment.bytes %d", ErrTooLarge, ErrAppendTooLarge,
 			len(p), l.cfg.SegmentBytes)
 	}
-	infos, err := l.validate(p, OriginReplication)
+	infos, err := l.validate(p, OriginReplication, 0)
 	if err != nil || len(infos) == 0 {
 		return AppendResult{FirstOffset: -1, LastOffset: -1, LogAppendTime: -1}, err
 	}
@@ -133,23 +137,35 @@ func (l *Log) AppendAsFollower(p []byte) (AppendResult, error) {
 }
 
 // validate checks every batch of p and returns their infos (in l.infos,
-// reused between appends).
-func (l *Log) validate(p []byte, origin Origin) ([]batchInfo, error) {
+// reused between appends). A client's batches have their records checked
+// too (checkRecords, at nowMs), and their infos carry the records' max
+// timestamp rather than the header's.
+func (l *Log) validate(p []byte, origin Origin, nowMs int64) ([]batchInfo, error) {
 	infos := l.infos[:0]
 	it := batchIter{p: p, max: l.cfg.MaxMessageBytes, origin: origin}
+	var rules recordRules
+	var dec *Decoder
+	if origin == OriginClient {
+		rules = l.recordRules(nowMs)
+		dec = decoderPool.Get().(*Decoder)
+		dec.Limit = 0
+		defer func() { dec.trim(); decoderPool.Put(dec) }()
+	}
 	for {
 		b, pos, ok := it.Next()
 		if !ok {
 			break
 		}
-		if origin == OriginClient && l.cfg.compacts() {
-			if err := checkKeyed(b, TopicPartition{l.topic, l.partition}); err != nil {
+		maxTs := b.MaxTimestamp()
+		if origin == OriginClient {
+			var err error
+			if maxTs, err = checkRecords(dec, b, &rules); err != nil {
 				return nil, fmt.Errorf("batch at byte %d: %w", pos, err)
 			}
 		}
 		infos = append(infos, batchInfo{
 			pos: pos, size: int64(len(b)), base: b.BaseOffset(), last: b.LastOffset(),
-			maxTs: b.MaxTimestamp(), count: int64(b.RecordCount()),
+			maxTs: maxTs, count: int64(b.RecordCount()),
 		})
 	}
 	l.infos = infos

@@ -108,6 +108,16 @@ func (b Batch) setLogAppendTime(now int64) {
 	b.setCRC(b.ComputeCRC())
 }
 
+// setCreateTime makes the batch a CreateTime batch whose max timestamp is
+// maxTs, with a new CRC, as Kafka's setMaxTimestamp(CREATE_TIME, maxTs)
+// does for a client's batch on a CreateTime topic.
+func (b Batch) setCreateTime(maxTs int64) {
+	attr := uint16(b.Attributes()) &^ attrLogAppendTime
+	binary.BigEndian.PutUint16(b[offAttributes:], attr)
+	b.setMaxTimestamp(maxTs)
+	b.setCRC(b.ComputeCRC())
+}
+
 // Origin says who appends: clients are held to more rules than replicas
 // (Kafka's AppendOrigin).
 type Origin uint8

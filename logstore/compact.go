@@ -54,8 +54,7 @@ import (
 // checkpoint (after a restart the whole log counts as dirty once), aborted
 // transaction removal (Weir has no transactions yet), a bounded key map
 // (all keys of the cleanable segments are held in memory during a pass). Client appends to a
-// compacted log are checked for keyless records (checkKeyed), which
-// decodes their records: the one place the append path does.
+// compacted log are refused keyless records (checkRecords, validate.go).
 
 const (
 	cleanedSuffix = ".cleaned"
@@ -489,29 +488,6 @@ func emptyBatch(dst []byte, b Batch) []byte {
 	binary.BigEndian.PutUint32(nb[offRecordCount:], 0)
 	nb.setCRC(nb.ComputeCRC())
 	return dst
-}
-
-// checkKeyed is Kafka's rule for client batches appended to a compacted
-// log: every record has a key. It decodes (and decompresses) the records;
-// a keyless one makes a *RecordsError naming every keyless record by its
-// index in the batch, as Kafka's LogValidator does. Damaged records are an
-// error wrapping ErrCorrupt. tp names the partition in the messages.
-func checkKeyed(b Batch, tp TopicPartition) error {
-	var bad []RecordError
-	err := ForEachRecord(b, 0, func(r Record) error {
-		if r.Key == nil {
-			bad = append(bad, RecordError{Index: r.Index,
-				Message: "Compacted topic cannot accept message without key in topic partition " + tp.String()})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if bad != nil {
-		return &RecordsError{Records: bad}
-	}
-	return nil
 }
 
 var segmentSuffixes = []string{logSuffix, indexSuffix, timeIndexSuffix}

@@ -24,6 +24,12 @@ type Config struct {
 	FlushMs            int64 // flush.ms: fsync when the oldest unflushed append is this old
 	FileDeleteDelayMs  int64 // file.delete.delay.ms: unlink a released .deleted segment after this
 
+	// TimestampBeforeMaxMs and TimestampAfterMaxMs are
+	// message.timestamp.before.max.ms and .after.max.ms: how far behind and
+	// ahead of the broker's clock a client's CreateTime record may be.
+	TimestampBeforeMaxMs int64
+	TimestampAfterMaxMs  int64
+
 	// Preallocate is Kafka's preallocate: reserve a segment's whole
 	// segment.bytes at its first append. Off by default, as in Kafka.
 	Preallocate bool
@@ -69,6 +75,8 @@ func DefaultConfig() Config {
 		SegmentIndexBytes:      10 << 20,
 		IndexIntervalBytes:     4096,
 		MaxMessageBytes:        1048588,
+		TimestampBeforeMaxMs:   math.MaxInt64,
+		TimestampAfterMaxMs:    math.MaxInt64,
 		RetentionMs:            7 * 24 * 3600 * 1000,
 		RetentionBytes:         -1,
 		FlushMessages:          math.MaxInt64,
@@ -106,6 +114,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("index.interval.bytes %d: must not be negative", c.IndexIntervalBytes)
 	case c.MaxMessageBytes < 0:
 		return fmt.Errorf("max.message.bytes %d: must not be negative", c.MaxMessageBytes)
+	case c.TimestampBeforeMaxMs < 0 || c.TimestampAfterMaxMs < 0:
+		return fmt.Errorf("message.timestamp.before.max.ms %d, after.max.ms %d: must not be negative",
+			c.TimestampBeforeMaxMs, c.TimestampAfterMaxMs)
 	case c.RetentionMs < -1:
 		return fmt.Errorf("retention.ms %d: must be -1 or more", c.RetentionMs)
 	case c.FlushMessages < 1:

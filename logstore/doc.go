@@ -126,13 +126,18 @@
 //
 // Log.Append takes one produce partition payload. Every batch is validated
 // before anything is written (framing, magic 2, CRC-32C, codec, record count
-// against last offset delta, max.message.bytes, client rules): errors wrap
-// ErrCorrupt, ErrInvalidRecord or ErrTooLarge. Then each batch's base offset
-// and leader epoch are rewritten in the caller's buffer (and max timestamp,
-// attributes and CRC for LogAppendTime), the whole payload is written at the
-// segment's logical end with one FileIO.WriteAt, the in-memory indexes get
-// their entries, and the new end is published. Records are never decoded.
-// AppendAsFollower keeps the leader's offsets.
+// against last offset delta, max.message.bytes, client rules), then its
+// records are decoded, decompressing them with the one pooled Decoder, and
+// held to Kafka's LogValidator rules (validate.go: the records the header
+// counts and no bytes after them, offset deltas 0..n-1, keys on compacted
+// topics, timestamps): errors wrap ErrCorrupt, ErrInvalidRecord,
+// ErrInvalidTimestamp or ErrTooLarge. Then each batch's base offset and
+// leader epoch are rewritten in the caller's buffer (and max timestamp,
+// attributes and CRC for LogAppendTime, or when a CreateTime batch's max
+// timestamp is not its records' max), the whole payload is written at the
+// segment's logical end with one FileIO.WriteAt, compressed as it came, the
+// in-memory indexes get their entries, and the new end is published.
+// AppendAsFollower keeps the leader's offsets and does not decode records.
 //
 // # Durability
 //
