@@ -95,10 +95,6 @@ func TestShardRuntimeSyncSpreadsByDescriptor(t *testing.T) {
 	}
 }
 
-type nopHandler struct{}
-
-func (nopHandler) ServeFrame(netio.Conn, uint64, []byte) error { return nil }
-func (nopHandler) ConnClosed(netio.Conn)                       {}
 
 // TestShardRuntimeRunFromForeignGoroutines posts work to every shard of a
 // real runtime from goroutines that are no shard's: each runs once, in

@@ -112,9 +112,6 @@ func (f *framer) resume(emit func(frame []byte) error) error {
 	return f.feed(data, emit)
 }
 
-// waiting says whether a frame waits for memory.
-func (f *framer) waiting() bool { return f.waitSize > 0 }
-
 // direct returns where the rest of the frame being gathered goes, when
 // that is at least min bytes and the gather buffer already has the room:
 // a reader can then receive into it and call filled, instead of reading
