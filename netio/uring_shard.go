@@ -222,8 +222,8 @@ func (s *shard) teardown() {
 // nothing else to do, sleeps until a completion or a wake-up.
 func (s *shard) loop() error {
 	w := s.waker.Load()
+	s.now = time.Now()
 	for {
-		s.now = time.Now()
 		s.drainInbox()
 		s.runTimers()
 		s.startSends()
@@ -246,6 +246,9 @@ func (s *shard) loop() error {
 		}
 		err := s.r.Enter(wait)
 		w.Unpark()
+		// The completions below happen now, not when the turn began: a
+		// loop parked for a while would stamp a request's arrival late.
+		s.now = time.Now()
 		if err != nil {
 			s.rt.cfg.Logger.Error("io_uring_enter failed; shard stops", "shard", s.id, "err", err)
 			return err
