@@ -21,7 +21,16 @@ type loopTimer struct {
 	state atomic.Int32
 }
 
-func (t *loopTimer) Stop() bool { return t.state.CompareAndSwap(timerPending, timerStopped) }
+// Stop drops fn at once: the loop keeps a stopped timer in its heap until
+// its deadline, and fn may hold much (a parked fetch). The loop reads fn
+// only after winning the same CAS, so the two never meet.
+func (t *loopTimer) Stop() bool {
+	if !t.state.CompareAndSwap(timerPending, timerStopped) {
+		return false
+	}
+	t.fn = nil
+	return true
+}
 
 // timerHeap orders a shard's timers by deadline. A stopped timer stays
 // until its deadline, when the loop drops it: Stop is called from any
