@@ -41,10 +41,12 @@
 // applied, but nothing proposes them yet.
 //
 // The storage keeps a table in memory, entry -> (base offset, end offset,
-// term, append time), rebuilt at open by reading the batches from the
-// newest snapshot's end (each must start where the last ended, epochs
-// never go down), plus the recent entries themselves (4 MiB) so that a
-// leader replicating and a follower applying do not read the disk.
+// term, append time), rebuilt at open by reading the log's batches (each
+// must start where the last ended, epochs never go down): the batch at
+// the newest snapshot's end is the entry after the snapshot's, those
+// below it are numbered back from there. It also keeps the recent
+// entries themselves (4 MiB) so that a leader replicating and a follower
+// applying do not read the disk.
 //
 // # Files, in the metadata log's directory
 //
@@ -94,9 +96,10 @@
 // After applying, a node writes a snapshot of the image (SnapshotRecords)
 // at its applied index once SnapshotBytes of records were committed since
 // the last one, or SnapshotInterval passed. Writing it deletes the older
-// snapshot and the segments wholly below its end; raft's first index moves
-// past it. A follower that needs an entry below that gets the snapshot
-// (MsgSnap) and installs it (step 1).
+// snapshot; then the log is compacted to RetainEntries entries below the
+// snapshot (the segments wholly below go, the log is rolled), and raft's
+// first index moves there. A follower that needs an entry below that gets
+// the snapshot (MsgSnap) and installs it (step 1).
 //
 // # Proposals
 //

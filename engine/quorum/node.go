@@ -42,8 +42,12 @@ type Config struct {
 	// when anything was committed since (metadata.log.max.snapshot.interval.ms;
 	// default 1 h; negative: never).
 	SnapshotInterval time.Duration
+	// RetainEntries are the entries kept below a new snapshot (default
+	// 1000; negative: none), so that a follower a little behind is sent
+	// entries, not the snapshot. The log is compacted to there.
+	RetainEntries int
 	// SegmentBytes is the metadata log's segment size (metalog's default
-	// when 0); snapshots free whole segments.
+	// when 0); compaction frees whole segments.
 	SegmentBytes int64
 
 	// OnApply receives the committed changes in log order, and the
@@ -63,6 +67,7 @@ const (
 	DefaultHeartbeatTicks   = 1
 	DefaultSnapshotBytes    = 20 << 20
 	DefaultSnapshotInterval = time.Hour
+	DefaultRetainEntries    = 1000
 )
 
 // Change is a committed change, or a snapshot to install, as OnApply and
@@ -170,13 +175,16 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.SnapshotInterval == 0 {
 		cfg.SnapshotInterval = DefaultSnapshotInterval
 	}
+	if cfg.RetainEntries == 0 {
+		cfg.RetainEntries = DefaultRetainEntries
+	}
 	if cfg.OnApply == nil {
 		cfg.OnApply = func(Change) {}
 	}
 	if cfg.Transport == nil || len(cfg.Voters) == 0 {
 		return nil, fmt.Errorf("quorum: a node needs a transport and voters")
 	}
-	st, err := openStorage(cfg.Dir, cfg.Voters, metalog.Options{NodeID: cfg.NodeID, Logger: cfg.Logger,
+	st, err := openStorage(cfg.Dir, cfg.Voters, uint64(max(cfg.RetainEntries, 0)), metalog.Options{NodeID: cfg.NodeID, Logger: cfg.Logger,
 		Now: cfg.Now, SegmentBytes: cfg.SegmentBytes})
 	if err != nil {
 		return nil, err

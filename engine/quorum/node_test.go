@@ -201,7 +201,9 @@ func TestRestartCatchesUp(t *testing.T) {
 // TestSnapshotInstall: a follower cut off while the leader compacts its
 // log past it gets the leader's snapshot (MsgSnap) and installs it.
 func TestSnapshotInstall(t *testing.T) {
-	c := newCluster(t, 3, func(cfg *Config) { cfg.SnapshotBytes = 1 << 10; cfg.SegmentBytes = 16 << 10 })
+	c := newCluster(t, 3, func(cfg *Config) {
+		cfg.SnapshotBytes, cfg.RetainEntries, cfg.SegmentBytes = 1<<10, 20, 16<<10
+	})
 	leader, _ := c.waitLeader(maxElection)
 	behind := c.voters[0]
 	if behind == leader {

@@ -40,9 +40,15 @@ type storage struct {
 
 	snap     snapshotPosition // index 0 when there is no snapshot
 	snapData []byte           // the snapshot file, read when first sent
-	ents     []position       // ents[i] is entry snap.Index+1+i
-	cached   int              // bytes of the entries in ents[cacheFrom:]
-	from     int              // ents[:from] are out of the cache
+	// base is the entry before the first the log holds: the snapshot's
+	// last, or one below it when the log keeps entries under the
+	// snapshot (retain); its term and end offset are known, not its data.
+	base   position
+	baseAt uint64
+	ents   []position // ents[i] is entry baseAt+1+i
+	cached int        // bytes of the entries in the cache
+	from   int        // ents[:from] are out of the cache
+	retain uint64     // entries kept below a new snapshot
 
 	hs      *pb.HardState // the last hard state given by raft
 	written *pb.HardState // the last written to quorum-state
@@ -51,12 +57,12 @@ type storage struct {
 
 // openStorage opens the metadata log in dir and rebuilds the table of
 // entries from the newest snapshot's end, and the hard state.
-func openStorage(dir string, voters []int32, opts metalog.Options) (*storage, error) {
+func openStorage(dir string, voters []int32, retain uint64, opts metalog.Options) (*storage, error) {
 	l, err := metalog.OpenQuorum(dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &storage{log: l, dir: dir, logger: opts.Logger, now: opts.Now, voters: voters}
+	s := &storage{log: l, dir: dir, logger: opts.Logger, now: opts.Now, voters: voters, retain: retain}
 	if err := s.load(); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("quorum %s: %w", dir, err)
@@ -85,20 +91,7 @@ func (s *storage) load() error {
 	} else if s.log.StartOffset() != 0 {
 		return fmt.Errorf("the log starts at offset %d and there is no snapshot", s.log.StartOffset())
 	}
-	next, term := s.snap.EndOffset, s.snap.Term
-	err := s.log.ReadRaw(s.snap.EndOffset, func(p []byte) error {
-		b := logstore.Batch(p)
-		if b.BaseOffset() != next {
-			return fmt.Errorf("a batch at offset %d, the entry after offset %d should start there", b.BaseOffset(), next)
-		}
-		if t := uint64(b.LeaderEpoch()); t < term {
-			return fmt.Errorf("a batch at offset %d of epoch %d after one of epoch %d", next, t, term)
-		}
-		term, next = uint64(b.LeaderEpoch()), b.LastOffset()+1
-		s.ents = append(s.ents, position{offset: b.BaseOffset(), end: next, term: term, time: b.MaxTimestamp()})
-		return nil
-	})
-	if err != nil {
+	if err := s.loadTable(); err != nil {
 		return err
 	}
 	s.from = len(s.ents)
@@ -121,24 +114,71 @@ func (s *storage) load() error {
 	return nil
 }
 
-func (s *storage) lastIndex() uint64  { return s.snap.Index + uint64(len(s.ents)) }
-func (s *storage) firstIndex() uint64 { return s.snap.Index + 1 }
+// loadTable reads the batches of the log, from its start: those below the
+// snapshot's end too (entries kept for followers a little behind). The
+// batch at the snapshot's end is the entry after the snapshot's; entries
+// are numbered back from there. The first batch below the snapshot
+// becomes the base: its term is known, its data is not offered to raft.
+func (s *storage) loadTable() error {
+	var all []position
+	next, term := s.log.StartOffset(), uint64(0)
+	err := s.log.ReadRaw(next, func(p []byte) error {
+		b := logstore.Batch(p)
+		if b.BaseOffset() != next {
+			return fmt.Errorf("a batch at offset %d, the one before ends at %d", b.BaseOffset(), next)
+		}
+		if t := uint64(b.LeaderEpoch()); t < term {
+			return fmt.Errorf("a batch at offset %d of epoch %d after one of epoch %d", next, t, term)
+		}
+		term, next = uint64(b.LeaderEpoch()), b.LastOffset()+1
+		all = append(all, position{offset: b.BaseOffset(), end: next, term: term, time: b.MaxTimestamp()})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	k := len(all) // the batch at the snapshot's end
+	for i, p := range all {
+		if p.offset >= s.snap.EndOffset {
+			k = i
+			break
+		}
+	}
+	if k < len(all) && all[k].offset != s.snap.EndOffset || k == len(all) && next != s.snap.EndOffset {
+		return fmt.Errorf("the snapshot ends at offset %d, inside a batch of the log", s.snap.EndOffset)
+	}
+	if k > 0 && all[k-1].term > s.snap.Term {
+		return fmt.Errorf("the batch before the snapshot's end has epoch %d, the snapshot %d", all[k-1].term, s.snap.Term)
+	}
+	if uint64(max(k-1, 0)) > s.snap.Index {
+		return fmt.Errorf("%d batches below a snapshot of index %d", k, s.snap.Index)
+	}
+	if k == 0 {
+		s.base, s.baseAt, s.ents = position{end: s.snap.EndOffset, term: s.snap.Term}, s.snap.Index, all
+	} else {
+		s.base, s.baseAt, s.ents = all[0], s.snap.Index-uint64(k-1), all[1:]
+	}
+	return nil
+}
+
+func (s *storage) lastIndex() uint64  { return s.baseAt + uint64(len(s.ents)) }
+func (s *storage) firstIndex() uint64 { return s.baseAt + 1 }
 
 // pos is entry i's position; i must be in the table.
 func (s *storage) pos(i uint64) *position {
-	if i <= s.snap.Index || i > s.lastIndex() {
+	if i <= s.baseAt || i > s.lastIndex() {
 		panic(fmt.Sprintf("quorum: entry %d is not in the log [%d, %d]", i, s.firstIndex(), s.lastIndex()))
 	}
-	return &s.ents[i-s.snap.Index-1]
+	return &s.ents[i-s.baseAt-1]
 }
 
 // endOffset is the offset after entry i's batch: the log end offset of a
-// node whose log matches to i; -1 when i is below the snapshot.
+// node whose log matches to i; -1 when i is below the log.
 func (s *storage) endOffset(i uint64) int64 {
 	switch {
-	case i == s.snap.Index:
-		return s.snap.EndOffset
-	case i < s.snap.Index || i > s.lastIndex():
+	case i == s.baseAt:
+		return s.base.end
+	case i < s.baseAt || i > s.lastIndex():
 		return -1
 	}
 	return s.pos(i).end
@@ -151,7 +191,7 @@ func (s *storage) InitialState() (*pb.HardState, *pb.ConfState, error) {
 
 // Entries implements raft.Storage: from the cache, else read from the log.
 func (s *storage) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
-	if lo <= s.snap.Index {
+	if lo <= s.baseAt {
 		return nil, raft.ErrCompacted
 	}
 	if hi > s.lastIndex()+1 {
@@ -200,9 +240,9 @@ func (s *storage) Entries(lo, hi, maxSize uint64) ([]*pb.Entry, error) {
 // Term implements raft.Storage.
 func (s *storage) Term(i uint64) (uint64, error) {
 	switch {
-	case i == s.snap.Index:
-		return s.snap.Term, nil
-	case i < s.snap.Index:
+	case i == s.baseAt:
+		return s.base.term, nil
+	case i < s.baseAt:
 		return 0, raft.ErrCompacted
 	case i > s.lastIndex():
 		return 0, raft.ErrUnavailable
@@ -239,8 +279,8 @@ func (s *storage) Snapshot() (*pb.Snapshot, error) {
 // first (a new leader overwrote them). leaderOf names the leader of a
 // term, for LeaderChange batches; voters are the current voters.
 func (s *storage) append(ents []*pb.Entry, leaderOf func(term uint64) int32, voters []int32) error {
-	for len(ents) > 0 && ents[0].GetIndex() <= s.snap.Index {
-		ents = ents[1:] // below the snapshot: committed, and in it
+	for len(ents) > 0 && ents[0].GetIndex() <= s.baseAt {
+		ents = ents[1:] // below the log: committed, and in the snapshot
 	}
 	if len(ents) == 0 {
 		return nil
@@ -256,7 +296,7 @@ func (s *storage) append(ents []*pb.Entry, leaderOf func(term uint64) int32, vot
 		if err := s.log.TruncateTo(off); err != nil {
 			return err
 		}
-		n := int(first - s.snap.Index - 1)
+		n := int(first - s.baseAt - 1)
 		for i := n; i < len(s.ents); i++ {
 			s.uncache(i)
 		}
@@ -338,12 +378,15 @@ func (s *storage) installSnapshot(snap *pb.Snapshot) error {
 	}
 	p.Conf = proto.Clone(meta.GetConfState()).(*pb.ConfState)
 	s.snap, s.snapData = p, snap.GetData()
+	s.base, s.baseAt = position{end: p.EndOffset, term: p.Term}, p.Index
 	s.ents, s.cached, s.from = nil, 0, 0
 	return nil
 }
 
 // createSnapshot writes recs, the image after entry index, as the
-// snapshot of index with configuration conf, and compacts the log.
+// snapshot of index with configuration conf, then compacts the log up to
+// retain entries below it: a follower that far behind still gets entries,
+// one further behind the snapshot.
 func (s *storage) createSnapshot(index uint64, conf *pb.ConfState, recs []metalog.Record) error {
 	if index <= s.snap.Index {
 		return nil
@@ -354,14 +397,20 @@ func (s *storage) createSnapshot(index uint64, conf *pb.ConfState, recs []metalo
 	if err := s.log.SnapshotAt(id, at.time, []metalog.Control{snapshotHeader(p)}, recs); err != nil {
 		return err
 	}
-	n := int(index - s.snap.Index)
+	s.snap, s.snapData = p, nil
+	if index <= s.baseAt+s.retain {
+		return nil
+	}
+	base := index - s.retain
+	n := int(base - s.baseAt)
+	s.base = *s.pos(base)
+	s.base.ent = nil
 	for i := range n {
 		s.uncache(i)
 	}
-	s.ents = append([]position(nil), s.ents[n:]...)
+	s.ents, s.baseAt = append([]position(nil), s.ents[n:]...), base
 	s.from = max(s.from-n, 0)
-	s.snap, s.snapData = p, nil
-	return nil
+	return s.log.Compact(s.base.end)
 }
 
 func (s *storage) close() error { return s.log.Close() }

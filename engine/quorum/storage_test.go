@@ -19,7 +19,12 @@ import (
 
 func openTestStorage(t *testing.T, dir string) *storage {
 	t.Helper()
-	s, err := openStorage(dir, []int32{1, 2, 3}, metalog.Options{NodeID: 1, Logger: slog.New(slog.DiscardHandler),
+	return openRetaining(t, dir, 0)
+}
+
+func openRetaining(t *testing.T, dir string, retain uint64) *storage {
+	t.Helper()
+	s, err := openStorage(dir, []int32{1, 2, 3}, retain, metalog.Options{NodeID: 1, Logger: slog.New(slog.DiscardHandler),
 		Now: time.Now, SegmentBytes: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
@@ -141,13 +146,13 @@ func TestStorageTruncateAndSnapshot(t *testing.T) {
 	if err := s.createSnapshot(4, conf, []metalog.Record{topic(0)}); err != nil {
 		t.Fatal(err)
 	}
-	check := func(s *storage) {
+	check := func(s *storage, first uint64) {
 		t.Helper()
-		if fi, _ := s.FirstIndex(); fi != 5 || s.lastIndex() != 6 {
+		if fi, _ := s.FirstIndex(); fi != first || s.lastIndex() != 6 {
 			t.Fatalf("first index %d, last %d", fi, s.lastIndex())
 		}
-		if _, err := s.Entries(4, 5, 1<<20); !errors.Is(err, raft.ErrCompacted) {
-			t.Fatalf("entries below the snapshot: %v", err)
+		if _, err := s.Entries(first-1, 5, 1<<20); !errors.Is(err, raft.ErrCompacted) {
+			t.Fatalf("entries below the log: %v", err)
 		}
 		if term, err := s.Term(4); term != 2 || err != nil {
 			t.Fatalf("term of the snapshot's index: %d %v", term, err)
@@ -170,10 +175,18 @@ func TestStorageTruncateAndSnapshot(t *testing.T) {
 			t.Fatalf("hard state %v", hs)
 		}
 	}
-	check(s)
+	check(s, 5)
 	snap, _ := s.Snapshot()
 	s.close()
-	check(openTestStorage(t, dir))
+	// Reopened, the log starts where its first segment does: the entries
+	// below the snapshot that it still holds are numbered back from the
+	// snapshot's, the first being the base.
+	s = openTestStorage(t, dir)
+	check(s, 2)
+	if got, err := s.Entries(2, 5, 1<<20); err != nil || len(got) != 3 || got[2].GetTerm() != 2 ||
+		!reflect.DeepEqual(decoded(t, got[0]), decoded(t, stamped(in[1]))) {
+		t.Fatalf("entries kept below the snapshot: %v %v", got, err)
+	}
 
 	// Another node installs the snapshot over a log of its own.
 	other := openTestStorage(t, t.TempDir())
@@ -223,5 +236,33 @@ func TestQuorumStateFile(t *testing.T) {
 	writeState(dir, none, -1, nil)
 	if got, _ := readState(dir); !proto.Equal(got, none) {
 		t.Fatalf("no vote read back as %v", got)
+	}
+}
+
+// TestStorageRetain: a snapshot keeps entries below it for followers a
+// little behind; raft's first index moves only past them.
+func TestStorageRetain(t *testing.T) {
+	s := openRetaining(t, t.TempDir(), 2)
+	var in []*pb.Entry
+	for i := range 6 {
+		in = append(in, dataEntry(uint64(i+1), 1, i))
+	}
+	if err := s.append(in, leaderIs(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.createSnapshot(5, &pb.ConfState{Voters: []uint64{2}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := s.FirstIndex(); fi != 4 {
+		t.Fatalf("first index %d, want 4: two entries below the snapshot of 5", fi)
+	}
+	if got, err := s.Entries(4, 7, 1<<20); err != nil || len(got) != 3 {
+		t.Fatalf("entries kept: %v %v", got, err)
+	}
+	if term, err := s.Term(3); term != 1 || err != nil {
+		t.Fatalf("term of the base: %d %v", term, err)
+	}
+	if snap, _ := s.Snapshot(); snap.GetMetadata().GetIndex() != 5 {
+		t.Fatalf("snapshot %v", snap.GetMetadata())
 	}
 }

@@ -130,8 +130,9 @@ func readKRaftVoters(r *reader) KRaftVoters {
 // their LeaderChange and the first metadata.version through Raft. It cuts
 // a torn tail (logstore's recovery), finishes a snapshot install that a
 // crash interrupted (see InstallSnapshot), loads the newest readable
-// snapshot's id and checks that the log goes on from it. The caller reads
-// the snapshot (ReadSnapshot) and the batches after it (ReadRaw).
+// snapshot's id and checks that the log goes on from it (it may also
+// hold batches below it, which Compact left). The caller reads the
+// snapshot (ReadSnapshot) and the batches (ReadRaw).
 func OpenQuorum(dir string, opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -158,10 +159,6 @@ func OpenQuorum(dir string, opts Options) (*Log, error) {
 	}
 	if err == nil {
 		_, err = l.load(false)
-	}
-	if s := l.snapshot.EndOffset; err == nil && store.LogStartOffset() < s {
-		// A snapshot below the log end left its segment: start after it.
-		_, err = store.DeleteRecords(s)
 	}
 	if err != nil {
 		store.Close()
@@ -239,9 +236,10 @@ func (l *Log) ReadRaw(from int64, fn func(p []byte) error) error {
 // SnapshotAt writes recs, the image after every batch below id.EndOffset,
 // as snapshot id, whose header batch also holds header (a KRaftVoters);
 // lastLogTimestamp is the append time of the batch before id.EndOffset.
-// Then, as Snapshot does, it deletes the older snapshot and the segments
-// wholly below id.EndOffset (the log is rolled first). id.EndOffset may be below the log end (a
-// Raft node snapshots what it has applied) but must end a batch.
+// It deletes the older snapshot but no segment: a Raft node keeps some of
+// the log below its snapshot for followers a little behind, and Compact
+// deletes it later. id.EndOffset may be below the log end (a Raft node
+// snapshots what it has applied) but must end a batch.
 func (l *Log) SnapshotAt(id SnapshotID, lastLogTimestamp int64, header []Control, recs []Record) error {
 	if id.EndOffset > l.store.LogEndOffset() || id.EndOffset < l.snapshot.EndOffset {
 		return fmt.Errorf("metadata snapshot at %d: the log holds [%d, %d)", id.EndOffset,
@@ -255,11 +253,24 @@ func (l *Log) SnapshotAt(id SnapshotID, lastLogTimestamp int64, header []Control
 		return fmt.Errorf("metadata snapshot: %w", err)
 	}
 	l.replaceSnapshot(id)
+	return nil
+}
+
+// Compact deletes the log's segments wholly below offset, which must not
+// pass the newest snapshot's end, after rolling the log so that the
+// active segment starts at the log end; the log starts at offset.
+func (l *Log) Compact(offset int64) error {
+	if offset > l.snapshot.EndOffset {
+		return fmt.Errorf("metadata log: compact below %d, past the snapshot's end %d", offset, l.snapshot.EndOffset)
+	}
+	if offset <= l.store.LogStartOffset() {
+		return nil
+	}
 	if err := l.store.Roll(); err != nil {
 		return fmt.Errorf("metadata log: roll: %w", err)
 	}
-	if _, err := l.store.DeleteRecords(id.EndOffset); err != nil {
-		return fmt.Errorf("metadata log: delete segments below %d: %w", id.EndOffset, err)
+	if _, err := l.store.DeleteRecords(offset); err != nil {
+		return fmt.Errorf("metadata log: delete segments below %d: %w", offset, err)
 	}
 	return nil
 }

@@ -97,6 +97,12 @@ func TestOpenQuorumSnapshotAt(t *testing.T) {
 	if err := l.SnapshotAt(id, 1000, []Control{kv}, topicRecords("t", 0, 1)); err != nil {
 		t.Fatal(err)
 	}
+	if err := l.Compact(8); err == nil {
+		t.Fatal("compacted past the snapshot")
+	}
+	if err := l.Compact(6); err != nil {
+		t.Fatal(err)
+	}
 	check := func(l *Log) {
 		t.Helper()
 		if l.LatestSnapshot() != id || l.StartOffset() != 6 || l.EndOffset() != 10 {
@@ -115,6 +121,12 @@ func TestOpenQuorumSnapshotAt(t *testing.T) {
 	l.Close()
 	l = openQuorum(t, dir)
 	defer l.Close()
+	// The segment holding 0-5 is still there (it holds 6-9 too); the log
+	// reopens at its start, below the snapshot.
+	if l.StartOffset() != 0 {
+		t.Fatalf("reopened at %d", l.StartOffset())
+	}
+	l.store.DeleteRecords(6)
 	check(l)
 	data, err := l.ReadSnapshot(id)
 	if err != nil {
