@@ -71,15 +71,18 @@
 //  1. A snapshot from the leader: the log is emptied to start at its end
 //     (durably), then its file (the leader's .checkpoint, whole, as the
 //     MsgSnap's data) is written and fsynced.
-//  2. Entries: a tail the new entries overwrite is truncated
+//  2. The hard state: quorum-state is rewritten (temporary file, fsync,
+//     rename, directory fsync) when the term or the vote changed; before
+//     the entries, so that no entry has a term the file has not reached
+//     (a log with entries and no quorum-state is refused at open: a
+//     single node's log, whose epochs count its starts, is not a
+//     quorum's). A new commit index alone is not written then: it goes
+//     with the next write, and at Close, so the file's commit index is a
+//     lower bound (raft learns the rest from the leader; at open it is
+//     clamped into the log).
+//  3. Entries: a tail the new entries overwrite is truncated
 //     (metalog TruncateTo), then they are appended as batches with one
 //     fsync.
-//  3. The hard state: quorum-state is rewritten (temporary file, fsync,
-//     rename, directory fsync) when the term or the vote changed. A new
-//     commit index alone is not written then: it goes with the next
-//     write, and at Close, so the file's commit index is a lower bound
-//     (raft learns the rest from the leader; at open it is clamped into
-//     the log).
 //  4. Messages are sent: everything they depend on is durable.
 //  5. The snapshot and the committed entries are applied: OnApply gets
 //     each change (its records decoded) and snapshots; conf changes go to

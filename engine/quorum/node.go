@@ -430,7 +430,7 @@ func (n *Node) propose(p *proposal) {
 }
 
 // handleReady does what each Ready asks, in etcd raft's order: persist
-// the snapshot, the entries and the hard state (fsynced), then send the
+// the snapshot, the hard state and the entries (fsynced), then send the
 // messages, then apply, then Advance (see doc.go).
 func (n *Node) handleReady() error {
 	for n.rn.HasReady() {
@@ -444,15 +444,17 @@ func (n *Node) handleReady() error {
 				return fmt.Errorf("quorum: installing a snapshot: %w", err)
 			}
 		}
-		if err := n.st.append(rd.Entries, n.leaderOf, voterIDs(n.conf)); err != nil {
-			return fmt.Errorf("quorum: appending entries: %w", err)
-		}
-		n.assign(rd.Entries)
+		// The hard state before the entries: a log never holds an entry
+		// of a term that quorum-state has not reached.
 		if rd.HardState != nil {
 			if err := n.st.setHardState(rd.HardState, NodeID(st.Lead), voterIDs(n.conf)); err != nil {
 				return err
 			}
 		}
+		if err := n.st.append(rd.Entries, n.leaderOf, voterIDs(n.conf)); err != nil {
+			return fmt.Errorf("quorum: appending entries: %w", err)
+		}
+		n.assign(rd.Entries)
 		n.cfg.Transport.Send(rd.Messages)
 		if !isEmptySnap(rd.Snapshot) {
 			if err := n.applySnapshot(n.st.snap, rd.Snapshot.GetData()); err != nil {

@@ -39,11 +39,14 @@ type stateVtr struct {
 	VoterID int32 `json:"voterId"`
 }
 
-// readState reads dir's quorum-state; a missing file is an empty state.
+// errNoState: dir has no quorum-state.
+var errNoState = errors.New("no " + StateFile)
+
+// readState reads dir's quorum-state; errNoState when there is none.
 func readState(dir string) (*pb.HardState, error) {
 	data, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return &pb.HardState{}, nil
+		return &pb.HardState{}, errNoState
 	}
 	if err != nil {
 		return nil, fmt.Errorf("quorum state: %w", err)

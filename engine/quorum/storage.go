@@ -96,7 +96,13 @@ func (s *storage) load() error {
 	}
 	s.from = len(s.ents)
 	hs, err := readState(s.dir)
-	if err != nil {
+	if errors.Is(err, errNoState) && (len(s.ents) > 0 || s.snap.Index > 0) {
+		// Every entry comes after an election, whose term is written
+		// first: this log is not a quorum's (a single node's, whose
+		// epochs are not Raft terms), or its state file was lost.
+		return fmt.Errorf("the log holds entries but there is no %s: not a quorum's log", StateFile)
+	}
+	if err != nil && !errors.Is(err, errNoState) {
 		return err
 	}
 	// The commit index on disk is a hint (doc.go): it may lag, and raft

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,10 @@ func TestStorageEntries(t *testing.T) {
 		}
 	}
 	check(s)
+	s.hs = &pb.HardState{Term: proto.Uint64(2)} // as raft writes it before the entries
+	if err := s.writeHardState(-1, nil); err != nil {
+		t.Fatal(err)
+	}
 	s.close()
 	check(openTestStorage(t, dir)) // from disk, no cache
 }
@@ -264,5 +269,20 @@ func TestStorageRetain(t *testing.T) {
 	}
 	if snap, _ := s.Snapshot(); snap.GetMetadata().GetIndex() != 5 {
 		t.Fatalf("snapshot %v", snap.GetMetadata())
+	}
+}
+
+// TestStorageRefusesSingleNodeLog: a single node's metadata log (epochs
+// that count its starts, no quorum-state) is not taken for a quorum's.
+func TestStorageRefusesSingleNodeLog(t *testing.T) {
+	dir := t.TempDir()
+	l, _, err := metalog.Open(dir, metalog.Options{NodeID: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	_, err = openStorage(dir, []int32{1}, 0, metalog.Options{Logger: slog.New(slog.DiscardHandler), Now: time.Now})
+	if err == nil || !strings.Contains(err.Error(), "not a quorum's log") {
+		t.Fatalf("opened a single node's log as a quorum's: %v", err)
 	}
 }
