@@ -100,6 +100,8 @@ func appendControlValue(b []byte, c Control) []byte {
 		b = appendInt64(b, c.LastContainedLogTimestamp)
 	case SnapshotFooter:
 		b = appendInt16(b, c.Version)
+	case KRaftVoters:
+		return appendKRaftVoters(b, c) // with its tagged fields (raft.go)
 	default:
 		panic(fmt.Sprintf("metalog: encoding unknown control record %T", c))
 	}
@@ -131,10 +133,14 @@ func DecodeControl(key, value []byte) (Control, error) {
 		c = SnapshotHeader{Version: r.int16(), LastContainedLogTimestamp: r.int64()}
 	case ControlSnapshotFooter:
 		c = SnapshotFooter{Version: r.int16()}
+	case ControlKRaftVoters:
+		c = readKRaftVoters(&r) // with its tagged fields (raft.go)
 	default:
 		return nil, fmt.Errorf("control record type %s is not read here", t)
 	}
-	r.tags(nil)
+	if t != ControlKRaftVoters {
+		r.tags(nil)
+	}
 	if err := r.done(); err != nil {
 		return nil, fmt.Errorf("%s: %w", t, err)
 	}

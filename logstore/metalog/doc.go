@@ -10,7 +10,9 @@
 // codec.go (a record's bytes), wire.go (Kafka's primitive types),
 // control.go, batch.go (batches of records), snapshot.go (snapshot files),
 // log.go (the log on disk), legacy.go (reading Weir's earlier format once,
-// to migrate it). A Raft layer can use the codec and batches without the
+// to migrate it), raft.go (what engine/quorum needs: OpenQuorum, which
+// writes nothing, raw reads, snapshots below the log end and installed
+// from a leader, and Kafka's VotersRecord). A Raft layer can use the codec and batches without the
 // Log, and the Log without the engine: a leader appends changes with
 // Append (one batch in its epoch), a follower copies the leader's batches
 // with AppendBatches (offsets and epochs kept) after TruncateTo, and both
@@ -59,7 +61,8 @@
 // # A control record (in a control batch: attributes bit 5)
 //
 //	key:   version i16 (0) | type i16: 2 LeaderChange, 3 SnapshotHeader,
-//	       4 SnapshotFooter
+//	       4 SnapshotFooter, 6 KRaftVoters (raft.go; its value is
+//	       flexible, with Weir's tagged field QuorumTag)
 //	value: the message at version 0: LeaderChange {Version i16, LeaderId
 //	       i32, Voters [VoterId i32], GrantingVoters [VoterId i32]},
 //	       SnapshotHeader {Version i16, LastContainedLogTimestamp i64},

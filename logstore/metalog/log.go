@@ -279,42 +279,13 @@ func (l *Log) TruncateTo(offset int64) error {
 // the log end, decoded. A batch that is whole and passes its CRC but does
 // not decode is an error: it cannot be skipped.
 func (l *Log) ReadBatches(from int64, fn func(Batch) error) error {
-	var buf []byte
-	for from < l.store.LogEndOffset() {
-		s, err := l.store.Read(from, 1<<20, l.store.LogEndOffset())
+	return l.ReadRaw(from, func(p []byte) error {
+		b, err := DecodeBatch(p)
 		if err != nil {
-			return err
+			return fmt.Errorf("batch at offset %d: %w", logstore.Batch(p).BaseOffset(), err)
 		}
-		if s.Len == 0 {
-			s.Release()
-			return fmt.Errorf("no batch holds offset %d below the log end %d", from, l.store.LogEndOffset())
-		}
-		if int64(cap(buf)) < s.Len {
-			buf = make([]byte, s.Len)
-		}
-		buf = buf[:s.Len]
-		_, err = s.Seg.File().ReadAt(buf, s.Pos)
-		s.Release()
-		if err != nil {
-			return fmt.Errorf("read offset %d: %w", from, err)
-		}
-		for pos := 0; pos < len(buf); {
-			n := int(logstore.Batch(buf[pos:]).Size())
-			b, err := DecodeBatch(buf[pos : pos+n])
-			if err != nil {
-				return fmt.Errorf("batch at offset %d: %w", logstore.Batch(buf[pos:]).BaseOffset(), err)
-			}
-			pos += n
-			if b.LastOffset() < from {
-				continue
-			}
-			if err := fn(b); err != nil {
-				return err
-			}
-			from = b.LastOffset() + 1
-		}
-	}
-	return nil
+		return fn(b)
+	})
 }
 
 // Snapshot writes recs, the whole image after the last Append (as the

@@ -55,8 +55,16 @@ const snapshotBatchBytes = 64 << 10
 // file, as KRaft's snapshot writer numbers them; every batch carries the
 // snapshot's epoch and appendTime (ms).
 func EncodeSnapshot(id SnapshotID, lastLogTimestamp, appendTime int64, recs []Record) []byte {
-	out := EncodeControlBatch(0, id.Epoch, appendTime, []Control{SnapshotHeader{LastContainedLogTimestamp: lastLogTimestamp}})
-	next := int64(1)
+	return EncodeSnapshotWith(id, lastLogTimestamp, appendTime, nil, recs)
+}
+
+// EncodeSnapshotWith is EncodeSnapshot with more control records in the
+// header batch after the SnapshotHeader, as Kafka's kraft.version 1 puts
+// its KRaftVersion and Voters records there.
+func EncodeSnapshotWith(id SnapshotID, lastLogTimestamp, appendTime int64, header []Control, recs []Record) []byte {
+	hs := append([]Control{SnapshotHeader{LastContainedLogTimestamp: lastLogTimestamp}}, header...)
+	out := EncodeControlBatch(0, id.Epoch, appendTime, hs)
+	next := int64(len(hs))
 	for start := 0; start < len(recs); {
 		end, size := start, 0
 		for end < len(recs) && (end == start || size < snapshotBatchBytes) {
@@ -90,7 +98,7 @@ func DecodeSnapshot(data []byte) ([]Record, SnapshotHeader, error) {
 		pos += int(n)
 		switch {
 		case header == nil:
-			h, ok := onlyControl[SnapshotHeader](b)
+			h, ok := firstControl[SnapshotHeader](b)
 			if !ok {
 				return nil, SnapshotHeader{}, fmt.Errorf("the first batch is not a snapshot header")
 			}
@@ -107,9 +115,19 @@ func DecodeSnapshot(data []byte) ([]Record, SnapshotHeader, error) {
 	return nil, SnapshotHeader{}, fmt.Errorf("no snapshot footer in %d bytes", len(data))
 }
 
+// firstControl is b's first control record if it is of type T. A header
+// batch may hold more after it (kraft.version 1 adds the voters, and so
+// does Weir's quorum); DecodeSnapshot skips them.
+func firstControl[T Control](b Batch) (T, bool) {
+	var zero T
+	if len(b.Controls) == 0 {
+		return zero, false
+	}
+	c, ok := b.Controls[0].(T)
+	return c, ok
+}
+
 // onlyControl is the control record of b if b holds exactly one, of type T.
-// KRaft may put more in a header batch (kraft.version 1 adds the voters);
-// Weir writes kraft.version 0 snapshots, whose header stands alone.
 func onlyControl[T Control](b Batch) (T, bool) {
 	var zero T
 	if len(b.Controls) != 1 {
