@@ -24,31 +24,9 @@ import (
 func TestAcceptBackoffOnEMFILE(t *testing.T) {
 	for _, bc := range backends(t) {
 		t.Run(bc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestEMFILEChild$", "-test.v")
-			cmd.Env = append(os.Environ(), "NETIO_EMFILE_CHILD="+bc.io)
-			cmd.Stderr = os.Stderr
-			stdin, _ := cmd.StdinPipe()
-			stdout, _ := cmd.StdoutPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			out := bufio.NewScanner(stdout)
-			line := func() string {
-				for out.Scan() {
-					if l := out.Text(); strings.HasPrefix(l, "child ") {
-						return strings.TrimPrefix(l, "child ")
-					}
-				}
-				t.Fatalf("child ended: %v", out.Err())
-				return ""
-			}
-			addr, err := net.ResolveTCPAddr("tcp", line())
-			if err != nil {
-				t.Fatal(err)
-			}
+			child := startChild(t, "TestEMFILEChild", "NETIO_EMFILE_CHILD="+bc.io, 60*time.Second)
+			stdin, line := child.stdin, child.line
+			addr := child.addr()
 			srv := addrServer{addr}
 			const clients = 10
 			var cs []*client
@@ -75,11 +53,59 @@ func TestAcceptBackoffOnEMFILE(t *testing.T) {
 				c.expect([]byte(fmt.Sprint(i)))
 			}
 			fmt.Fprintln(stdin, "quit")
-			if err := cmd.Wait(); err != nil {
+			if err := child.cmd.Wait(); err != nil {
 				t.Fatalf("child: %v", err)
 			}
 		})
 	}
+}
+
+// child is a test process this test binary started to run one test
+// function as a server (see startChild).
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.Writer
+	out   *bufio.Scanner
+	t     *testing.T
+}
+
+// startChild runs test function name of this binary in a child process,
+// with env added and bounded by within; the child prints its lines to the
+// parent prefixed "child " and reads commands from stdin.
+func startChild(t *testing.T, name, env string, within time.Duration) *child {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+name+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env)
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return &child{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout), t: t}
+}
+
+// line is the child's next line for the parent.
+func (c *child) line() string {
+	for c.out.Scan() {
+		if l := c.out.Text(); strings.HasPrefix(l, "child ") {
+			return strings.TrimPrefix(l, "child ")
+		}
+	}
+	c.t.Fatalf("child ended: %v", c.out.Err())
+	return ""
+}
+
+// addr reads the address the child serves, its first line.
+func (c *child) addr() net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", c.line())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return a
 }
 
 // addrServer is a Server that only knows its address, for dial.

@@ -2,13 +2,10 @@ package netio
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,31 +96,9 @@ func TestFrameMemoryReturned(t *testing.T) {
 	}
 	for _, bc := range backends(t) {
 		t.Run(bc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFrameMemoryChild$")
-			cmd.Env = append(os.Environ(), "NETIO_MEMORY_CHILD="+bc.io)
-			cmd.Stderr = os.Stderr
-			stdin, _ := cmd.StdinPipe()
-			stdout, _ := cmd.StdoutPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			out := bufio.NewScanner(stdout)
-			line := func() string {
-				for out.Scan() {
-					if l := out.Text(); strings.HasPrefix(l, "child ") {
-						return strings.TrimPrefix(l, "child ")
-					}
-				}
-				t.Fatalf("child ended: %v", out.Err())
-				return ""
-			}
-			addr, err := net.ResolveTCPAddr("tcp", line())
-			if err != nil {
-				t.Fatal(err)
-			}
+			child := startChild(t, "TestFrameMemoryChild", "NETIO_MEMORY_CHILD="+bc.io, 90*time.Second)
+			stdin, line := child.stdin, child.line
+			addr := child.addr()
 			const size = 48 << 20
 			payload := frame(append([]byte("len:"), make([]byte, size-4)...))
 			var wg sync.WaitGroup
@@ -151,7 +126,7 @@ func TestFrameMemoryReturned(t *testing.T) {
 				t.Fatal(err)
 			}
 			fmt.Fprintln(stdin, "quit")
-			cmd.Wait()
+			child.cmd.Wait()
 			t.Logf("8 x 48 MiB requests: peak RSS %d MiB, after %d MiB (queued %d, mapped %d MiB)",
 				peak>>20, now>>20, queued, mapped>>20)
 			if peak > 260<<20 {

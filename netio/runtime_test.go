@@ -274,4 +274,3 @@ func TestMaxIdle(t *testing.T) {
 		})
 	}
 }
-
