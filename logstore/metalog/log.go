@@ -60,6 +60,23 @@ type Log struct {
 	lastTime int64      // append time of the last batch (ms), for snapshot headers
 }
 
+// prepare fills in the defaults and makes dir.
+func (opts Options) prepare(dir string) (Options, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = defaultSegmentBytes
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return opts, fmt.Errorf("metadata log: %w", err)
+	}
+	return opts, nil
+}
+
 // Open opens the metadata log in dir, creating it when new, and returns it
 // with the records to replay, oldest first: the newest snapshot's, then
 // every later batch's. On the way it:
@@ -72,17 +89,9 @@ type Log struct {
 //
 // Records appended by Open are among those returned.
 func Open(dir string, opts Options) (*Log, []Record, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.SegmentBytes <= 0 {
-		opts.SegmentBytes = defaultSegmentBytes
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("metadata log: %w", err)
+	opts, err := opts.prepare(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	legacy, migrating, err := readLegacy(dir)
 	if err != nil {

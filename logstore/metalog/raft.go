@@ -5,10 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/weirmq/weir/logstore"
 )
@@ -134,17 +132,9 @@ func readKRaftVoters(r *reader) KRaftVoters {
 // hold batches below it, which Compact left). The caller reads the
 // snapshot (ReadSnapshot) and the batches (ReadRaw).
 func OpenQuorum(dir string, opts Options) (*Log, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.SegmentBytes <= 0 {
-		opts.SegmentBytes = defaultSegmentBytes
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("metadata log: %w", err)
+	opts, err := opts.prepare(dir)
+	if err != nil {
+		return nil, err
 	}
 	store, err := logstore.Open(dir, logstore.MetadataTopic, 0, storeConfig(opts.SegmentBytes),
 		logstore.Options{Logger: opts.Logger, Now: opts.Now},
