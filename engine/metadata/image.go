@@ -27,21 +27,6 @@ type Image struct {
 	nextProducerID int64
 }
 
-// Broker is one broker and where clients reach it.
-type Broker struct {
-	NodeID int32
-	Rack   *string
-	// Endpoints by listener name: a client is told the endpoints of the
-	// listener its request came in on, as Kafka does.
-	Endpoints map[string]Endpoint
-}
-
-// Endpoint is an advertised host and port.
-type Endpoint struct {
-	Host string
-	Port int32
-}
-
 // Topic is a topic: its partitions by index (0, 1, ... without gaps) and
 // its own config values (not the defaults it inherits). Neither may be
 // modified.
@@ -100,12 +85,7 @@ func (im *Image) WithBrokers(controllerID int32, brokers []Broker) *Image {
 	n := *im
 	n.ControllerID = controllerID
 	n.brokers = append([]Broker(nil), brokers...)
-	sort.Slice(n.brokers, func(i, j int) bool { return n.brokers[i].NodeID < n.brokers[j].NodeID })
-	for i := 1; i < len(n.brokers); i++ {
-		if n.brokers[i].NodeID == n.brokers[i-1].NodeID {
-			panic(fmt.Sprintf("metadata: broker %d listed twice", n.brokers[i].NodeID))
-		}
-	}
+	sortBrokers(n.brokers)
 	return &n
 }
 
@@ -217,6 +197,9 @@ func (a *applier) apply(r Record) error {
 		}
 		a.im.nextProducerID = r.NextProducerID
 	case NoOpRecord:
+	case RegisterBrokerRecord, UnregisterBrokerRecord, FenceBrokerRecord, UnfenceBrokerRecord,
+		BrokerRegistrationChangeRecord:
+		return a.applyBroker(r)
 	case RemoveTopicRecord:
 		t, ok := a.im.topicsByID[r.ID]
 		if !ok {
@@ -304,10 +287,11 @@ func (a *applier) mutable(t *Topic) *Topic {
 	return n
 }
 
-// Records are records that build im's features, topics, configs and
-// producer id reservation from an empty image: what a snapshot holds. The
-// order is fixed (metadata.version first, as KRaft requires, then topics
-// by name, keys sorted), so equal images give equal snapshots.
+// Records are records that build im's features, brokers, topics, configs
+// and producer id reservation from an empty image: what a snapshot holds.
+// The order is fixed (metadata.version first, as KRaft requires, then the
+// brokers by id, topics by name, keys sorted), so equal images give equal
+// snapshots.
 func (im *Image) Records() []Record {
 	var out []Record
 	if v, ok := im.features[metalog.MetadataVersionFeature]; ok {
@@ -318,6 +302,7 @@ func (im *Image) Records() []Record {
 			out = append(out, FeatureLevelRecord{Name: name, FeatureLevel: im.features[name]})
 		}
 	}
+	out = append(out, im.brokerRecords()...)
 	for _, t := range im.Topics() {
 		out = append(out, TopicRecord{Name: t.Name, ID: t.ID})
 		for _, k := range slices.Sorted(maps.Keys(t.Configs)) {
