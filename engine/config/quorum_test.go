@@ -140,7 +140,7 @@ func TestQuorumDefaults(t *testing.T) {
 	}
 	longs := map[string]int64{"metadata.log.max.snapshot.interval.ms": 3_600_000,
 		"metadata.log.max.record.bytes.between.snapshots": 20 << 20,
-		"metadata.max.retention.bytes": 100 << 20, "leader.imbalance.check.interval.seconds": 300}
+		"metadata.max.retention.bytes":                    100 << 20, "leader.imbalance.check.interval.seconds": 300}
 	for k, want := range longs {
 		if got := c.Long(k); got != want {
 			t.Errorf("%s = %d, want %d", k, got, want)

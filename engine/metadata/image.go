@@ -45,6 +45,9 @@ type Partition struct {
 	Leader         int32
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// LeaderRecoveryState is metalog.RecoveringLeader after an unclean
+	// election, until the leader says it has recovered.
+	LeaderRecoveryState int8
 }
 
 // internalTopics are Kafka's internal topics (Topic.isInternal).
@@ -122,6 +125,9 @@ func (im *Image) BrokerConfigs(name string) map[string]string { return im.broker
 // FeatureLevel is a finalized feature's level, 0 when it is not set.
 func (im *Image) FeatureLevel(name string) int16 { return im.features[name] }
 
+// FeatureNames lists the finalized features, sorted.
+func (im *Image) FeatureNames() []string { return slices.Sorted(maps.Keys(im.features)) }
+
 // NextProducerID is the first producer id no ProducerIdsRecord reserved.
 func (im *Image) NextProducerID() int64 { return im.nextProducerID }
 
@@ -175,7 +181,7 @@ func (a *applier) apply(r Record) error {
 		}
 		t = a.mutable(t)
 		p := Partition{Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR), Leader: r.Leader,
-			LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch}
+			LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch, LeaderRecoveryState: r.LeaderRecoveryState}
 		if int(r.Partition) == len(t.Partitions) {
 			t.Partitions = append(t.Partitions, p)
 		} else {
@@ -235,6 +241,9 @@ func (a *applier) applyPartitionChange(r PartitionChangeRecord) error {
 	if r.Leader != metalog.LeaderUnchanged {
 		p.Leader = r.Leader
 		p.LeaderEpoch++
+	}
+	if r.LeaderRecoveryState != metalog.RecoveryStateUnchanged {
+		p.LeaderRecoveryState = r.LeaderRecoveryState
 	}
 	p.PartitionEpoch++
 	return nil
@@ -311,7 +320,8 @@ func (im *Image) Records() []Record {
 		}
 		for i, p := range t.Partitions {
 			out = append(out, PartitionRecord{TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas,
-				ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch})
+				ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
+				LeaderRecoveryState: p.LeaderRecoveryState})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(im.brokerConfigs)) {

@@ -130,6 +130,13 @@ type PartitionChangeRecord struct {
 	LastKnownELR           []int32 `json:"lastKnownElr,omitempty"`
 }
 
+// Leader recovery states (KIP-704): after an unclean election the leader
+// is RECOVERING until it has truncated; then RECOVERED again.
+const (
+	RecoveredLeader  int8 = 0
+	RecoveringLeader int8 = 1
+)
+
 // Defaults of PartitionChangeRecord's fields that mean "no change".
 const (
 	LeaderUnchanged        int32 = -2
