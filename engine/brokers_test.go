@@ -309,3 +309,26 @@ func TestOpenRefusesAQuorumOfOthers(t *testing.T) {
 	}
 	b.Close()
 }
+
+// A metadata log written before brokers were registered in it (topics,
+// no broker records) opens as it is: this node registers, the topics stay.
+func TestOldMetadataLogOpens(t *testing.T) {
+	dir := t.TempDir()
+	l, _, err := metalog.Open(dir+"/"+metalog.DirName, metalog.Options{NodeID: 1, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := [16]byte{7}
+	if _, err := l.Append([]metalog.Record{metalog.TopicRecord{Name: "old", ID: id},
+		metalog.PartitionRecord{TopicID: id, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	b := openBrokerAt(t, dir)
+	defer b.Close()
+	md := roundTrip(t, b, metadataRequest(12, "old")).(*kmsg.MetadataResponse)
+	if len(md.Brokers) != 1 || md.Brokers[0].NodeID != 1 || md.Topics[0].ErrorCode != 0 ||
+		md.Topics[0].Partitions[0].Leader != 1 || md.Topics[0].Partitions[0].LeaderEpoch != 0 {
+		t.Fatalf("metadata %+v", md)
+	}
+}
