@@ -118,4 +118,3 @@ func (b *Broker) quorumNode(id int32) kmsg.DescribeQuorumResponseNode {
 	}
 	return n
 }
-
