@@ -11,15 +11,18 @@ import (
 // Metadata: v0-13
 //
 // Behavior:
-// * Brokers: every broker with an endpoint on the listener the request
-//   came in on, with that endpoint's host and port, and its rack.
+// * Brokers: every registered broker that is not fenced (Kafka's alive
+//   brokers) with an endpoint on the listener the request came in on,
+//   with that endpoint's host and port, and its rack.
 // * ControllerID: as KRaft does, a broker clients can send admin requests
 //   to (a single node: itself). ClusterID from meta.properties.
 // * Topics: v0 empty or v1+ null asks for all topics; v1+ empty for none.
 //   Each topic with its id, internal flag (__consumer_offsets,
-//   __transaction_state, __share_group_state) and partitions: leader (this
-//   node), leader epoch, replicas, ISR, no offline replicas. A partition
-//   whose log could not be created has leader -1 and LEADER_NOT_AVAILABLE.
+//   __transaction_state, __share_group_state) and partitions: leader,
+//   leader epoch, replicas, ISR, offline replicas (not registered, fenced,
+//   or without this listener). A partition whose leader is none (-1) or
+//   not registered on this listener, or whose log could not be created,
+//   has leader -1 and LEADER_NOT_AVAILABLE, as in Kafka.
 // * An unknown name is auto-created when auto.create.topics.enable (true by
 //   default) and the request allows it (always before v4): num.partitions
 //   partitions, default.replication.factor replicas; __consumer_offsets and
@@ -77,7 +80,7 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image,
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	for _, br := range im.Brokers() {
 		ep, ok := br.Endpoints[listener]
-		if !ok {
+		if !ok || br.Fenced {
 			continue
 		}
 		rb := kmsg.NewMetadataResponseBroker()
@@ -90,7 +93,7 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image,
 	allTopics := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if allTopics {
 		for _, t := range im.Topics() {
-			resp.Topics = append(resp.Topics, b.metadataTopic(t))
+			resp.Topics = append(resp.Topics, b.metadataTopic(im, listener, t))
 		}
 		return resp
 	}
@@ -104,7 +107,7 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image,
 			}
 			seenIDs[rt.TopicID] = true
 			if t, ok := im.TopicByID(rt.TopicID); ok {
-				resp.Topics = append(resp.Topics, b.metadataTopic(t))
+				resp.Topics = append(resp.Topics, b.metadataTopic(im, listener, t))
 			} else {
 				st := missingTopic("", kerr.UnknownTopicID.Code)
 				st.Topic, st.TopicID = nil, rt.TopicID
@@ -118,7 +121,7 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image,
 		}
 		seenNames[name] = true
 		if t, ok := im.Topic(name); ok {
-			resp.Topics = append(resp.Topics, b.metadataTopic(t))
+			resp.Topics = append(resp.Topics, b.metadataTopic(im, listener, t))
 		} else if code, ok := created[name]; ok {
 			resp.Topics = append(resp.Topics, missingTopic(name, code))
 		} else if controller.TopicNameError(name) != "" {
@@ -131,19 +134,46 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, im *metadata.Image,
 }
 
 // metadataTopic describes a topic of the image with its partitions.
-func (b *Broker) metadataTopic(t *metadata.Topic) kmsg.MetadataResponseTopic {
+func (b *Broker) metadataTopic(im *metadata.Image, listener string, t *metadata.Topic) kmsg.MetadataResponseTopic {
 	st := kmsg.NewMetadataResponseTopic()
 	st.Topic, st.TopicID, st.IsInternal = kmsg.StringPtr(t.Name), t.ID, t.Internal
 	for i, p := range t.Partitions {
 		sp := kmsg.NewMetadataResponseTopicPartition()
 		sp.Partition, sp.Leader, sp.LeaderEpoch = int32(i), p.Leader, p.LeaderEpoch
-		sp.Replicas, sp.ISR, sp.OfflineReplicas = p.Replicas, p.ISR, []int32{}
-		if b.lookupPartition(t.Name, int32(i)) == nil {
+		sp.Replicas, sp.ISR, sp.OfflineReplicas = p.Replicas, p.ISR, offlineReplicas(im, listener, p.Replicas)
+		if !reachable(im, listener, p.Leader) || b.lookupPartition(t.Name, int32(i)) == nil {
 			sp.ErrorCode, sp.Leader = kerr.LeaderNotAvailable.Code, -1
 		}
 		st.Partitions = append(st.Partitions, sp)
 	}
 	return st
+}
+
+// reachable says whether broker id is registered with an endpoint on
+// listener (fenced or not, as Kafka's getAliveEndpoint): a partition led
+// by another gets LEADER_NOT_AVAILABLE and leader -1, as in Kafka.
+func reachable(im *metadata.Image, listener string, id int32) bool {
+	br, ok := im.Broker(id)
+	if !ok {
+		return false
+	}
+	_, ok = br.Endpoints[listener]
+	return ok
+}
+
+// offlineReplicas are the replicas not registered, fenced, or without an
+// endpoint on listener (Kafka's getOfflineReplicas); never nil.
+func offlineReplicas(im *metadata.Image, listener string, replicas []int32) []int32 {
+	out := []int32{}
+	for _, id := range replicas {
+		br, ok := im.Broker(id)
+		if !ok || br.Fenced {
+			out = append(out, id)
+		} else if _, ok := br.Endpoints[listener]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func missingTopic(name string, code int16) kmsg.MetadataResponseTopic {

@@ -10,7 +10,10 @@ import (
 // ApiVersions: v0-5
 //
 // Behavior:
-// * Lists exactly the APIs Weir serves, each with the versions it serves.
+// * Lists exactly the APIs Weir serves on the listener the request came in
+//   on, each with the versions it serves (BrokerRegistration and
+//   BrokerHeartbeat only on controller listeners, DescribeTopicPartitions
+//   only on broker listeners, as Kafka's specs say).
 // * A version newer than v5 gets a v0 response with UNSUPPORTED_VERSION and
 //   the API list, so the client retries with a version both know (KIP-511).
 //   The response header is v0 for every version, so any client can read it.
@@ -54,15 +57,15 @@ func handleApiVersions(_ *Broker, r *request) (kmsg.Response, error) {
 			return resp, nil
 		}
 	}
-	resp.ApiKeys = servedAPIs()
+	resp.ApiKeys = servedAPIs(r.kind)
 	return resp, nil
 }
 
 // apiVersionsUnsupported answers a version Weir does not serve in v0.
-func apiVersionsUnsupported(_ *Broker, _ *request) kmsg.Response {
+func apiVersionsUnsupported(_ *Broker, r *request) kmsg.Response {
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.Version = 0
 	resp.ErrorCode = kerr.UnsupportedVersion.Code
-	resp.ApiKeys = servedAPIs()
+	resp.ApiKeys = servedAPIs(r.kind)
 	return resp
 }

@@ -17,10 +17,16 @@ import (
 //   controllers (EndpointType 2). Asking a listener for the other kind gets
 //   MISMATCHED_ENDPOINT_TYPE, an unknown kind UNSUPPORTED_ENDPOINT_TYPE
 //   (INVALID_REQUEST in v0), with Kafka's messages.
+// * Brokers are the registered ones (KIP-631) with an endpoint on the
+//   listener; fenced ones only when v2's IncludeFencedBrokers asks, with
+//   IsFenced (KIP-1073), as Kafka 4 does.
+// * Controllers are the voters of controller.quorum.voters, each at its
+//   host:port; a node with no quorum keys lists itself at its advertised
+//   endpoint of that listener.
 // * ClusterID from meta.properties; ControllerID is this node (a single
 //   node is its own controller), -1 if it is not among those listed.
-// * No broker is fenced. Authorized operations are not computed (Kafka's
-//   "not requested" value).
+// * Authorized operations are not computed (Kafka's "not requested"
+//   value).
 //
 // Version notes:
 // * v1: EndpointType
@@ -62,17 +68,48 @@ func handleDescribeCluster(b *Broker, r *request) (kmsg.Response, error) {
 	}
 	im := r.image
 	resp.EndpointType, resp.ClusterID, resp.ControllerID = asked, im.ClusterID, -1
-	for _, br := range im.Brokers() {
-		ep, ok := br.Endpoints[r.listener]
-		if !ok {
-			continue
+	if asked == endpointControllers {
+		resp.Brokers = b.controllers(r.listener)
+	} else {
+		for _, br := range im.Brokers() {
+			ep, ok := br.Endpoints[r.listener]
+			if !ok || br.Fenced && !req.IncludeFencedBrokers {
+				continue
+			}
+			rb := kmsg.NewDescribeClusterResponseBroker()
+			rb.NodeID, rb.Host, rb.Port, rb.Rack, rb.IsFenced = br.NodeID, ep.Host, ep.Port, br.Rack, br.Fenced
+			resp.Brokers = append(resp.Brokers, rb)
 		}
-		rb := kmsg.NewDescribeClusterResponseBroker()
-		rb.NodeID, rb.Host, rb.Port, rb.Rack = br.NodeID, ep.Host, ep.Port, br.Rack
-		resp.Brokers = append(resp.Brokers, rb)
-		if br.NodeID == im.ControllerID {
+	}
+	for _, rb := range resp.Brokers {
+		if rb.NodeID == im.ControllerID {
 			resp.ControllerID = im.ControllerID
 		}
 	}
 	return resp, nil
+}
+
+// controllers are the quorum's voters as DescribeCluster lists them on
+// controller listener: each voter at its configured host:port (this
+// node's rack on its own entry), or, with no quorum keys, this node at its
+// advertised endpoint of the listener.
+func (b *Broker) controllers(listener string) []kmsg.DescribeClusterResponseBroker {
+	var out []kmsg.DescribeClusterResponseBroker
+	add := func(id int32, host string, port int32) {
+		rb := kmsg.NewDescribeClusterResponseBroker()
+		rb.NodeID, rb.Host, rb.Port = id, host, port
+		if id == b.nodeID {
+			rb.Rack = b.cfg.Rack
+		}
+		out = append(out, rb)
+	}
+	for _, v := range b.cfg.Voters {
+		add(v.ID, v.Host, int32(v.Port))
+	}
+	if len(b.cfg.Voters) == 0 {
+		if ep, ok := (*b.endpoints.Load())[listener]; ok {
+			add(b.nodeID, ep.Host, ep.Port)
+		}
+	}
+	return out
 }

@@ -39,9 +39,17 @@ type Broker struct {
 	log       *slog.Logger
 	nodeID    int32
 	clusterID string
-	image     atomic.Pointer[metadata.Image]
-	locks     []*os.File
-	servers   []netio.Server
+	// incarnation is this process's broker incarnation id, new at each
+	// Open; endpoints are this node's advertised endpoints by listener
+	// (broker and controller), with the bound ports once started.
+	incarnation [16]byte
+	endpoints   atomic.Pointer[map[string]metadata.Endpoint]
+	image       atomic.Pointer[metadata.Image]
+	// life runs this node's heartbeat and fences expired sessions
+	// (brokers.go).
+	life    struct{ stop, done chan struct{} }
+	locks   []*os.File
+	servers []netio.Server
 	// parts is the table of hosted partitions; shards is the shard
 	// runtime whose loops own them and serve every listener (shards.go).
 	parts         atomic.Pointer[partitionTable]
@@ -85,7 +93,12 @@ func Open(opts Options) (*Broker, error) {
 			return rt.Listen(cfg, h)
 		}
 	}
-	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID}
+	if err := checkRunnable(cfg); err != nil {
+		return nil, err
+	}
+	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID, incarnation: NewUUID()}
+	ends := b.advertisedSelf(nil)
+	b.endpoints.Store(&ends)
 	b.errs = newErrorLog(opts.Logger, 10*time.Second)
 	b.parts.Store(newPartitionTable())
 	// The shard loops come first: recovery and every log's syncs run on them.
@@ -167,39 +180,18 @@ func (b *Broker) Start() error {
 			bound[b.cfg.Listeners[i].Name] = ta.Port
 		}
 	}
-	b.publishBrokers(bound)
+	ends := b.advertisedSelf(bound)
+	b.endpoints.Store(&ends)
+	b.ctl.mu.Lock()
+	err := b.registerSelfLocked(ends) // amends the registration with the bound ports
+	b.ctl.mu.Unlock()
+	if err != nil {
+		b.closeServers()
+		return err
+	}
+	b.startLife()
 	b.startMaintenance()
 	return nil
-}
-
-// self is this node as the image lists it; bound gives the ports actually
-// bound, for listeners configured with port 0.
-func (b *Broker) self(bound map[string]int) metadata.Broker {
-	self := metadata.Broker{NodeID: b.nodeID, Rack: b.cfg.Rack, Endpoints: map[string]metadata.Endpoint{}}
-	for _, a := range b.cfg.Advertised {
-		host, port := a.Host, a.Port
-		if host == "" {
-			// Kafka advertises the canonical host name for an empty host.
-			host, _ = os.Hostname()
-		}
-		if port == 0 {
-			port = bound[a.Name]
-		}
-		self.Endpoints[a.Name] = metadata.Endpoint{Host: host, Port: int32(port)}
-	}
-	return self
-}
-
-// publishBrokers swaps in the image with this node's endpoints as bound.
-func (b *Broker) publishBrokers(bound map[string]int) {
-	b.ctl.mu.Lock()
-	defer b.ctl.mu.Unlock()
-	im, err := b.ctl.proposer.Register(b.self(bound))
-	if err != nil {
-		b.log.Error("cannot register this broker's endpoints", "err", err)
-		return
-	}
-	b.image.Store(im)
 }
 
 // NodeID and ClusterID are this node's identity.
@@ -217,10 +209,8 @@ func (b *Broker) Listeners() []config.Listener { return b.cfg.Listeners }
 
 // Advertised is the advertised address of a listener ("" if none).
 func (b *Broker) Advertised(listener string) string {
-	for _, br := range b.image.Load().Brokers() {
-		if ep, ok := br.Endpoints[listener]; ok && br.NodeID == b.nodeID {
-			return net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
-		}
+	if ep, ok := (*b.endpoints.Load())[listener]; ok {
+		return net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
 	}
 	return ""
 }
@@ -229,6 +219,7 @@ func (b *Broker) Advertised(listener string) string {
 // closes the logs (checkpoints and the clean-shutdown marker written),
 // stops the shard loops and releases the log dirs.
 func (b *Broker) Close() error {
+	b.stopLife()
 	b.coord().close()
 	err := b.closeServers()
 	err = errors.Join(err, b.closeStores())

@@ -21,7 +21,26 @@ type api struct {
 	// decoding the body (ApiVersions); otherwise such a request closes the
 	// connection, as Kafka does.
 	unsupported func(b *Broker, r *request) kmsg.Response
+	// only, if set, is the one kind of listener the API is served on, as
+	// the "listeners" of Kafka's message spec say: elsewhere it is not
+	// listed by ApiVersions and a request closes the connection, as
+	// Kafka's SocketServer does. The APIs Weir served before the cluster
+	// work stay on every listener.
+	only listenerKind
 }
+
+// listenerKind is a listener's kind: a broker listener or a controller
+// listener (controller.listener.names).
+type listenerKind int8
+
+const (
+	anyListener listenerKind = iota
+	brokerListener
+	controllerListener
+)
+
+// servedOn says whether a is served on a listener of kind k.
+func (a *api) servedOn(k listenerKind) bool { return a.only == anyListener || a.only == k }
 
 // apiKeysMax bounds the api keys; Kafka's stay far below it.
 const apiKeysMax = 256
@@ -48,11 +67,19 @@ func lookupAPI(key int16) *api {
 	return apis[key]
 }
 
-// servedAPIs lists the registered APIs by key, built once, for ApiVersions.
-var servedAPIs = sync.OnceValue(func() []kmsg.ApiVersionsResponseApiKey {
+// servedAPIs lists the APIs served on a kind of listener by key, built
+// once per kind, for ApiVersions.
+func servedAPIs(k listenerKind) []kmsg.ApiVersionsResponseApiKey { return servedByKind[k]() }
+
+var servedByKind = map[listenerKind]func() []kmsg.ApiVersionsResponseApiKey{
+	brokerListener:     sync.OnceValue(func() []kmsg.ApiVersionsResponseApiKey { return listAPIs(brokerListener) }),
+	controllerListener: sync.OnceValue(func() []kmsg.ApiVersionsResponseApiKey { return listAPIs(controllerListener) }),
+}
+
+func listAPIs(kind listenerKind) []kmsg.ApiVersionsResponseApiKey {
 	var out []kmsg.ApiVersionsResponseApiKey
 	for _, a := range apis {
-		if a != nil {
+		if a != nil && a.servedOn(kind) {
 			k := kmsg.NewApiVersionsResponseApiKey()
 			k.ApiKey, k.MinVersion, k.MaxVersion = a.key, a.min, a.max
 			out = append(out, k)
@@ -60,4 +87,4 @@ var servedAPIs = sync.OnceValue(func() []kmsg.ApiVersionsResponseApiKey {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ApiKey < out[j].ApiKey })
 	return out
-})
+}

@@ -60,6 +60,17 @@
 // is replayed and the logs on disk are matched to the image (reconcileLogs:
 // logs of no known topic are renamed `-stray` and kept).
 //
+// # Brokers and their sessions (KIP-631)
+//
+// Brokers are registered in the metadata log (brokers.go): this node
+// registers itself at Open through the controller's planning functions,
+// as a remote broker's BrokerRegistration (62) and BrokerHeartbeat (63)
+// on a controller listener do; a ticker sends this node's own heartbeat
+// in-process and fences the brokers whose sessions expired. Metadata and
+// DescribeCluster leave fenced brokers out (DescribeCluster v2 lists
+// them on request). APIs whose Kafka spec names only one kind of
+// listener (62 and 63: controller; 75: broker) are served only there.
+//
 // # The data path (produce, fetch)
 //
 // Each partition is a unit (partition.go) that owns its log, its

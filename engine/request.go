@@ -17,6 +17,7 @@ type request struct {
 	conn     netio.Conn
 	seq      uint64
 	listener string          // the listener it came in on
+	kind     listenerKind    // and its kind
 	image    *metadata.Image // the metadata as of its arrival
 }
 

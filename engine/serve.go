@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -34,11 +35,16 @@ func (b *Broker) serveFrame(c netio.Conn, seq uint64, frame []byte, listener str
 	if err != nil {
 		return err
 	}
-	r := &request{header: h, conn: c, seq: seq, listener: listener, image: b.image.Load()}
+	r := &request{header: h, conn: c, seq: seq, listener: listener, kind: b.listenerKind(listener),
+		image: b.image.Load()}
 	a := lookupAPI(h.key)
 	if a == nil {
 		return fmt.Errorf("unsupported api %s (key %d) v%d from client %q",
 			kmsg.NameForKey(h.key), h.key, h.version, h.clientID)
+	}
+	if !a.servedOn(r.kind) {
+		return fmt.Errorf("api %s (key %d) v%d from client %q is not served on listener %s",
+			kmsg.NameForKey(h.key), h.key, h.version, h.clientID, listener)
 	}
 	if h.version < a.min || h.version > a.max {
 		if a.unsupported == nil {
@@ -61,4 +67,12 @@ func (b *Broker) serveFrame(c netio.Conn, seq uint64, frame []byte, listener str
 		r.respond(resp)
 	}
 	return nil
+}
+
+// listenerKind is the kind of the listener named name.
+func (b *Broker) listenerKind(name string) listenerKind {
+	if slices.Contains(b.cfg.ControllerListeners, name) {
+		return controllerListener
+	}
+	return brokerListener
 }

@@ -106,9 +106,9 @@ func (b *Broker) deleteTopicsLocked(topics []*metadata.Topic) error {
 }
 
 // addPartitionsLocked creates the logs of new partitions of topic t
-// (replicas of partitions len(t.Partitions) on), commits them and
+// (replicas and ISRs of partitions len(t.Partitions) on), commits them and
 // publishes; nothing is committed when a log cannot be made.
-func (b *Broker) addPartitionsLocked(t *metadata.Topic, replicas [][]int32) error {
+func (b *Broker) addPartitionsLocked(t *metadata.Topic, replicas, isr [][]int32) error {
 	first := int32(len(t.Partitions))
 	lc := b.topicConfigOf(b.brokerConfigOf(b.image.Load()), t.Configs).log
 	var logs []newLog
@@ -118,7 +118,7 @@ func (b *Broker) addPartitionsLocked(t *metadata.Topic, replicas [][]int32) erro
 	if err := b.createLogs(logs); err != nil {
 		return fmt.Errorf("%w: %w", errPartitionLogs, err)
 	}
-	im, err := b.commitLocked(controller.PartitionRecords(t.ID, first, replicas))
+	im, err := b.commitLocked(controller.PartitionRecords(t.ID, first, replicas, isr))
 	if err != nil {
 		b.dropLogs(logs)
 		return err

@@ -21,21 +21,24 @@ import (
 type controlPlane struct {
 	mu       sync.Mutex
 	proposer controller.Proposer // nil until openMetadata
+	// sessions are the brokers' heartbeat sessions, kept by this node's
+	// controller (brokers.go); used under mu.
+	sessions *controller.Sessions
 }
 
-// snapshotBytes is the metadata log size past which the controller writes
-// a snapshot of the image, which deletes the log's older segments (a
-// variable for tests).
-var snapshotBytes int64 = 4 << 20
-
 // openMetadata replays the metadata log of the first log dir into the
-// first image, opens the log dirs, makes their logs match the image and
-// publishes it all.
+// first image, opens the log dirs, makes their logs match the image,
+// publishes it all, and registers this broker (brokers.go). The metadata
+// log is snapshotted past metadata.log.max.record.bytes.between.snapshots
+// of log, or metadata.log.max.snapshot.interval.ms after the last
+// snapshot, whichever comes first.
 func (b *Broker) openMetadata() error {
 	dir := filepath.Join(b.cfg.LogDirs[0], metalog.DirName)
-	base := metadata.New(b.clusterID, b.nodeID, b.nodeID, []metadata.Broker{b.self(nil)}, nil)
+	c := b.opts.Config
+	base := metadata.New(b.clusterID, b.nodeID, b.nodeID, nil, nil)
 	p, err := controller.OpenLocal(dir, base, controller.LocalOptions{NodeID: b.nodeID, Logger: b.log,
-		SnapshotBytes: snapshotBytes})
+		SnapshotBytes:    c.Long("metadata.log.max.record.bytes.between.snapshots"),
+		SnapshotInterval: time.Duration(c.Long("metadata.log.max.snapshot.interval.ms")) * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -51,7 +54,10 @@ func (b *Broker) openMetadata() error {
 	if n := len(im.Topics()); n > 0 {
 		b.log.Info("loaded metadata", "topics", n, "dir", dir)
 	}
-	return nil
+	b.ctl.sessions = controller.NewSessions(time.Duration(c.Int("broker.session.timeout.ms")) * time.Millisecond)
+	b.ctl.sessions.Load(im, time.Now())
+	b.ctl.sessions.Remove(b.nodeID) // its previous incarnation: this process holds its log dirs
+	return b.registerSelfLocked(*b.endpoints.Load())
 }
 
 // commitLocked proposes recs as one change and returns the committed image

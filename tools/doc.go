@@ -1,5 +1,7 @@
 // Package tools holds the operator commands run as `weir <command>`:
-// topic, produce, consume, group, config and dump-log. They talk to any
+// topic, produce, consume, group, config, dump-log and cluster (the
+// metadata quorum and the brokers, from DescribeQuorum and
+// DescribeCluster). They talk to any
 // Kafka-compatible broker through franz-go (kgo, kadm), so they work
 // against Apache Kafka as well as Weir, and dump-log reads segment files
 // directly through logstore (read-only). They never import engine, netio

@@ -107,3 +107,45 @@ func TestDumpLogClusterMetadata(t *testing.T) {
 		t.Errorf("client records: exit %d\n%s", code, out)
 	}
 }
+
+// The broker records (registration and fencing) print by Kafka's names
+// with Kafka's JSON fields.
+func TestDumpLogBrokerRecords(t *testing.T) {
+	dir := t.TempDir()
+	l, _, err := metalog.Open(dir, metalog.Options{NodeID: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := metalog.UUID{0xbb, 2}
+	recs := []metalog.Record{
+		metalog.RegisterBrokerRecord{BrokerID: 2, IncarnationID: inc, BrokerEpoch: 2, Fenced: true,
+			EndPoints: []metalog.BrokerEndpoint{{Name: "PLAINTEXT", Host: "h2", Port: 9093}}},
+		metalog.BrokerRegistrationChangeRecord{BrokerID: 2, BrokerEpoch: 2, Fenced: metalog.UnfenceChange},
+		metalog.BrokerRegistrationChangeRecord{BrokerID: 2, BrokerEpoch: 2, InControlledShutdown: 1},
+		metalog.FenceBrokerRecord{ID: 2, Epoch: 2},
+		metalog.UnfenceBrokerRecord{ID: 2, Epoch: 2},
+		metalog.UnregisterBrokerRecord{BrokerID: 2, BrokerEpoch: 2},
+	}
+	if _, err := l.Append(recs); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	code, out, stderr := runDumpLog(t, "--cluster-metadata-decoder", "--files", filepath.Join(dir, "00000000000000000000.log"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, stderr)
+	}
+	for _, w := range []string{
+		`payload: {"type":"REGISTER_BROKER_RECORD","version":1,"data":{"brokerId":2,"incarnationId":"` + inc.String() +
+			`","brokerEpoch":2,"endPoints":[{"name":"PLAINTEXT","host":"h2","port":9093,"securityProtocol":0}],` +
+			`"features":[],"rack":null,"fenced":true,"inControlledShutdown":false}}`,
+		`payload: {"type":"BROKER_REGISTRATION_CHANGE_RECORD","version":0,"data":{"brokerId":2,"brokerEpoch":2,"fenced":-1}}`,
+		`payload: {"type":"BROKER_REGISTRATION_CHANGE_RECORD","version":1,"data":{"brokerId":2,"brokerEpoch":2,"fenced":0,"inControlledShutdown":1}}`,
+		`payload: {"type":"FENCE_BROKER_RECORD","version":0,"data":{"id":2,"epoch":2}}`,
+		`payload: {"type":"UNFENCE_BROKER_RECORD","version":0,"data":{"id":2,"epoch":2}}`,
+		`payload: {"type":"UNREGISTER_BROKER_RECORD","version":0,"data":{"brokerId":2,"brokerEpoch":2}}`,
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("no %q in:\n%s", w, out)
+		}
+	}
+}

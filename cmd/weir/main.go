@@ -1,6 +1,6 @@
 // Command weir is the Weir broker and its tools, one binary with
 // subcommands: `weir serve` runs a broker; the operator tools (topic,
-// produce, consume, group, config, dump-log) live in package tools; `weir
+// produce, consume, group, config, dump-log, cluster) live in package tools; `weir
 // bench` is package bench; `weir version` and `weir help` say what this is.
 //
 // Exit codes: 0 done, 1 failed while running (port in use, bad log dir),
@@ -25,6 +25,7 @@ var toolCommands = map[string]func([]string, tools.IO) int{
 	"group":    tools.Group,
 	"config":   tools.Config,
 	"dump-log": tools.DumpLog,
+	"cluster":  tools.Cluster,
 }
 
 // version is set at link time with -X main.version=...
@@ -74,6 +75,7 @@ Usage:
   weir group list|describe|delete|reset-offsets               administer consumer groups
   weir config describe|alter                                  show or change topic and broker configs
   weir dump-log --files X.log[,Y.index]                       print segment, index and metadata snapshot files (no broker)
+  weir cluster status                                         show the metadata quorum and the brokers (fenced or not)
   weir bench produce|consume|e2e|matrix|compare               measure a Kafka-compatible broker
   weir version                                                print the version
   weir help [command]                                         show this or a command's flags

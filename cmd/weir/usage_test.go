@@ -36,6 +36,18 @@ func TestUsageErrors(t *testing.T) {
 		{"no node id", []string{"serve", logs}, []string{"node.id", "required"}},
 		{"ssl listener", []string{"serve", logs, "--node.id=1", "--listeners=SSL://127.0.0.1:9093"},
 			[]string{"SSL", "not supported yet"}},
+		{"broker without a quorum", []string{"serve", logs, "--node.id=1", "--process.roles=broker"},
+			[]string{"process.roles", "needs a quorum", "controller.quorum.voters"}},
+		{"bad voter", []string{"serve", logs, "--node.id=1", "--controller.quorum.voters=1@h"},
+			[]string{"controller.quorum.voters", `"1@h"`, "not host:port"}},
+		{"voter id twice", []string{"serve", logs, "--node.id=1", "--controller.listener.names=CONTROLLER",
+			"--listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "--controller.quorum.voters=1@h:1,1@h:2"},
+			[]string{"controller.quorum.voters", "listed twice"}},
+		{"controller not a voter", []string{"serve", logs, "--node.id=5", "--controller.listener.names=CONTROLLER",
+			"--listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "--controller.quorum.voters=1@h:1"},
+			[]string{"node.id 5 must be one of the voters"}},
+		{"dynamic quorum", []string{"serve", logs, "--node.id=1", "--controller.quorum.bootstrap.servers=h:1,g:2"},
+			[]string{"controller.quorum.bootstrap.servers", "KIP-853", "not supported yet"}},
 	}
 	for _, tt := range tests {
 		code, stderr := runWeir(t, tt.args...)

@@ -26,6 +26,11 @@ func TestKafkaKeys(t *testing.T) {
 		"min.insync.replicas": Int, "unclean.leader.election.enable": Bool,
 		"replica.lag.time.max.ms": Long, "broker.rack": String,
 		"transaction.state.log.replication.factor": Short, "transaction.state.log.min.isr": Int,
+		"controller.quorum.election.timeout.ms": Int, "controller.quorum.fetch.timeout.ms": Int,
+		"broker.session.timeout.ms": Int, "broker.heartbeat.interval.ms": Int,
+		"metadata.log.max.snapshot.interval.ms": Long, "metadata.max.retention.bytes": Long,
+		"metadata.log.max.record.bytes.between.snapshots": Long, "auto.leader.rebalance.enable": Bool,
+		"leader.imbalance.check.interval.seconds": Long, "max.request.partition.size.limit": Int,
 	}
 	for name, typ := range want {
 		k, ok := Kafka.Key(name)

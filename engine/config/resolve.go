@@ -15,9 +15,12 @@ type Resolved struct {
 	Advertised          []Listener
 	ControllerListeners []string
 	InterBrokerListener string // "" when unset
-	LogDirs             []string
-	Rack                *string
-	RequestMaxBytes     int32
+	// Voters is controller.quorum.voters; nil for a node with no quorum
+	// keys, which is its own single-node quorum.
+	Voters          []Voter
+	LogDirs         []string
+	Rack            *string
+	RequestMaxBytes int32
 	// ConnectionsMaxIdleMs is connections.max.idle.ms (<= 0: never).
 	ConnectionsMaxIdleMs int64
 	// QueuedMaxRequestBytes is queued.max.request.bytes (<= 0: no bound).
@@ -46,6 +49,9 @@ func (c *Config) Resolve() (*Resolved, error) {
 	}
 	r.ControllerListeners = upper(c.List("controller.listener.names"))
 	if err := c.resolveListeners(r); err != nil {
+		return nil, err
+	}
+	if err := c.resolveQuorum(r); err != nil {
 		return nil, err
 	}
 	if r.LogDirs, err = c.logDirs(); err != nil {

@@ -17,15 +17,34 @@
 // their replication factor capped at the brokers registered, and
 // AutoTopicRequest says so for the broker to warn.
 //
+// # Brokers (KIP-631)
+//
+// PlanRegistration (BrokerRegistration), PlanHeartbeat (BrokerHeartbeat)
+// and PlanSessionExpiry decide a broker's registration, fencing,
+// unfencing and controlled shutdown as Kafka's ClusterControlManager,
+// ReplicationControlManager and BrokerHeartbeatManager do, at
+// metadata.version 3.3-IV3: RegisterBrokerRecord v1 and
+// BrokerRegistrationChangeRecord. Fencing takes the broker out of every
+// ISR and moves its leadership (leaderChanges, Kafka's
+// PartitionChangeBuilder without ELR): a new leader from the ISR with the
+// leader epoch bumped, or -1 when no ISR member may lead and unclean
+// election is off. Sessions hold the heartbeats: soft state, not in the
+// log, with times given by the caller (no clock is read here). New
+// partitions are placed over unfenced brokers first and their ISR is the
+// active replicas.
+//
 // # Committing
 //
 // A Proposer commits one change (a list of records) all or none and
-// returns the committed image. Local, the only one today, is a single
-// node's one-voter quorum over the metadata log (logstore/metalog, in
+// returns the committed image; it also says the offset the next change
+// starts at (a new broker's epoch) and describes the quorum
+// (DescribeQuorum). Local, the only one today, is a single node's
+// one-voter quorum over the metadata log (logstore/metalog, in
 // `<first log dir>/__cluster_metadata-0`): append the batch (fsynced),
 // apply it to the image, snapshot the image once the log passes
-// LocalOptions.SnapshotBytes. The Raft quorum (go.etcd.io/raft/v3 RawNode over the
-// same log) will be the second Proposer; nothing else changes.
+// LocalOptions.SnapshotBytes or SnapshotInterval has passed. The Raft
+// quorum (go.etcd.io/raft/v3 RawNode over the same log) will be the
+// second Proposer; nothing else changes.
 //
 // # The way of a change
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/logstore/metalog"
@@ -17,16 +18,27 @@ type Local struct {
 	mu     sync.Mutex
 	log    *metalog.Log // nil once closed
 	im     *metadata.Image
+	nodeID int32
 	logger *slog.Logger
-	// snapshotBytes is the log size past which a change writes a snapshot.
+	now    func() time.Time
+	// snapshotBytes is the log size past which a change writes a snapshot;
+	// snapshotEvery, when > 0, the age of the last snapshot (or of the
+	// open) past which it does.
 	snapshotBytes int64
+	snapshotEvery time.Duration
+	snapshotAt    time.Time
 }
 
 // LocalOptions configure OpenLocal.
 type LocalOptions struct {
-	NodeID        int32 // the leader named in the log's LeaderChange records
-	Logger        *slog.Logger
-	SnapshotBytes int64 // default 4 MiB
+	NodeID int32 // the leader named in the log's LeaderChange records
+	Logger *slog.Logger
+	Now    func() time.Time // default time.Now
+	// SnapshotBytes is metadata.log.max.record.bytes.between.snapshots
+	// (default 20 MiB); SnapshotInterval metadata.log.max.snapshot.interval.ms
+	// (0: none).
+	SnapshotBytes    int64
+	SnapshotInterval time.Duration
 }
 
 // OpenLocal opens (or creates) the metadata log in dir and replays it onto
@@ -36,9 +48,12 @@ func OpenLocal(dir string, base *metadata.Image, opts LocalOptions) (*Local, err
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.SnapshotBytes == 0 {
-		opts.SnapshotBytes = 4 << 20
+		opts.SnapshotBytes = 20 << 20
 	}
-	l, recs, err := metalog.Open(dir, metalog.Options{NodeID: opts.NodeID, Logger: opts.Logger})
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l, recs, err := metalog.Open(dir, metalog.Options{NodeID: opts.NodeID, Logger: opts.Logger, Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +62,8 @@ func OpenLocal(dir string, base *metadata.Image, opts LocalOptions) (*Local, err
 		l.Close()
 		return nil, fmt.Errorf("replay metadata log %s: %w", dir, err)
 	}
-	return &Local{log: l, im: im, logger: opts.Logger, snapshotBytes: opts.SnapshotBytes}, nil
+	return &Local{log: l, im: im, nodeID: opts.NodeID, logger: opts.Logger, now: opts.Now,
+		snapshotBytes: opts.SnapshotBytes, snapshotEvery: opts.SnapshotInterval, snapshotAt: opts.Now()}, nil
 }
 
 // Image is the last committed image.
@@ -72,25 +88,42 @@ func (c *Local) Propose(recs []metadata.Record) (*metadata.Image, error) {
 		return nil, err
 	}
 	c.im = im
-	if c.log.Size() > c.snapshotBytes {
+	now := c.now()
+	if c.log.Size() > c.snapshotBytes || (c.snapshotEvery > 0 && now.Sub(c.snapshotAt) >= c.snapshotEvery) {
 		if err := c.log.Snapshot(im.Records()); err != nil {
 			c.logger.Warn("metadata snapshot failed; the log keeps growing", "err", err)
+		} else {
+			c.snapshotAt = now
 		}
 	}
 	return im, nil
 }
 
-// Register swaps this node's endpoints into the image; a single node is
-// its own controller. (They are not in the log: they come from the
-// configuration at every start.)
-func (c *Local) Register(broker metadata.Broker) (*metadata.Image, error) {
+// NextOffset is the log's end offset: the offset of the next change's
+// first record.
+func (c *Local) NextOffset() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.log == nil {
-		return nil, ErrClosed
+		return -1
 	}
-	c.im = c.im.WithBrokers(broker.NodeID, []metadata.Broker{broker})
-	return c.im, nil
+	return c.log.EndOffset()
+}
+
+// Quorum is the one-voter quorum: this node leads in the log's epoch,
+// everything appended is committed (the high watermark is the log end),
+// and as KRaft's leader reports itself, its fetch and caught-up times are
+// now.
+func (c *Local) Quorum() Quorum {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.log == nil {
+		return Quorum{LeaderID: -1}
+	}
+	now := c.now().UnixMilli()
+	end := c.log.EndOffset()
+	return Quorum{LeaderID: c.nodeID, LeaderEpoch: c.log.Epoch(), HighWatermark: end,
+		Voters: []Replica{{ID: c.nodeID, LogEndOffset: end, LastFetchMs: now, LastCaughtUpMs: now}}}
 }
 
 // Close closes the log.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirmq/weir/engine/metadata"
 )
@@ -84,13 +85,52 @@ func TestLocalProposePanicsOnBadRecords(t *testing.T) {
 	c.Propose([]metadata.Record{metadata.PartitionRecord{TopicID: [16]byte{9}, Replicas: []int32{1}, Leader: 1}})
 }
 
-// Register swaps this broker's endpoints into the image.
-func TestLocalRegister(t *testing.T) {
-	c := openLocal(t, t.TempDir(), LocalOptions{NodeID: 1})
+// The one-voter quorum: this node leads in the log's epoch, and its log
+// end is the high watermark and its own end offset; its times are now.
+// NextOffset is where the next change starts.
+func TestLocalQuorum(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	dir := t.TempDir()
+	c := openLocal(t, dir, LocalOptions{NodeID: 3, Now: func() time.Time { return now }})
+	// The log holds a LeaderChange (offset 0) and metadata.version (1).
+	if got := c.NextOffset(); got != 2 {
+		t.Fatalf("next offset %d", got)
+	}
+	if _, err := c.Propose(topicRecs("a", 1, []int32{1})); err != nil {
+		t.Fatal(err)
+	}
+	want := Quorum{LeaderID: 3, LeaderEpoch: 1, HighWatermark: 4,
+		Voters: []Replica{{ID: 3, LogEndOffset: 4, LastFetchMs: now.UnixMilli(), LastCaughtUpMs: now.UnixMilli()}}}
+	if q := c.Quorum(); !reflect.DeepEqual(q, want) || c.NextOffset() != 4 {
+		t.Fatalf("quorum %+v next %d", q, c.NextOffset())
+	}
+	c.Close()
+	c = openLocal(t, dir, LocalOptions{NodeID: 3, Now: func() time.Time { return now }})
 	defer c.Close()
-	self := metadata.Broker{NodeID: 1, Endpoints: map[string]metadata.Endpoint{"PLAINTEXT": {Host: "h", Port: 9092}}}
-	im, err := c.Register(self)
-	if err != nil || !reflect.DeepEqual(im.Brokers(), []metadata.Broker{self}) || c.Image() != im {
-		t.Fatalf("register: %v %+v", err, im.Brokers())
+	if q := c.Quorum(); q.LeaderEpoch != 2 || q.HighWatermark != 5 { // a new epoch's LeaderChange
+		t.Fatalf("reopened: %+v", q)
+	}
+}
+
+// Past SnapshotInterval since the last snapshot (or the open), a change
+// writes a snapshot even when the log is small.
+func TestLocalSnapshotInterval(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := openLocal(t, t.TempDir(), LocalOptions{NodeID: 1, Now: func() time.Time { return now },
+		SnapshotInterval: time.Hour})
+	defer c.Close()
+	c.Propose(topicRecs("a", 1, []int32{1}))
+	if c.LogState().Snapshot.EndOffset != 0 {
+		t.Fatal("snapshot before the interval")
+	}
+	now = now.Add(time.Hour)
+	c.Propose(topicRecs("b", 2, []int32{1}))
+	if st := c.LogState(); st.Snapshot.EndOffset != 6 {
+		t.Fatalf("no snapshot after the interval: %+v", st)
+	}
+	now = now.Add(time.Minute)
+	c.Propose(topicRecs("c", 3, []int32{1}))
+	if st := c.LogState(); st.Snapshot.EndOffset != 6 {
+		t.Fatalf("snapshot again within the interval: %+v", st)
 	}
 }

@@ -9,8 +9,22 @@ import (
 // PlanPartitions validates a topic's growth to count partitions as
 // Kafka's controller does and gives the new partitions their replicas:
 // the topic's replication factor striped over the brokers, or assignment
-// (one replica list per new partition; nil for none).
+// (one replica list per new partition; nil for none), and their ISRs
+// (the active replicas, activeISR).
 func PlanPartitions(im *metadata.Image, name string, count int32,
+	assignment [][]int32) (*metadata.Topic, [][]int32, [][]int32, *Refusal) {
+	t, replicas, r := planPartitions(im, name, count, assignment)
+	if r != nil {
+		return nil, nil, nil, r
+	}
+	isr, r := activeISR(im, replicas, assignment != nil)
+	if r != nil {
+		return nil, nil, nil, r
+	}
+	return t, replicas, isr, nil
+}
+
+func planPartitions(im *metadata.Image, name string, count int32,
 	assignment [][]int32) (*metadata.Topic, [][]int32, *Refusal) {
 	t, ok := im.Topic(name)
 	if !ok {

@@ -32,7 +32,7 @@ func TestPlanPartitions(t *testing.T) {
 			refusal: "INVALID_REPLICA_ASSIGNMENT: The manual partition assignment includes broker 4, but no such broker is registered."},
 	}
 	for _, tt := range tests {
-		topic, replicas, r := PlanPartitions(im, tt.name, tt.count, tt.assignment)
+		topic, replicas, isr, r := PlanPartitions(im, tt.name, tt.count, tt.assignment)
 		if got := refused(r); got != tt.refusal {
 			t.Errorf("%s to %d: refusal %q\nwant %q", tt.name, tt.count, got, tt.refusal)
 			continue
@@ -40,10 +40,10 @@ func TestPlanPartitions(t *testing.T) {
 		if r != nil {
 			continue
 		}
-		if topic.Name != tt.name || !reflect.DeepEqual(replicas, tt.replicas) {
+		if topic.Name != tt.name || !reflect.DeepEqual(replicas, tt.replicas) || !reflect.DeepEqual(isr, tt.replicas) {
 			t.Errorf("%s to %d: %v, want %v", tt.name, tt.count, replicas, tt.replicas)
 		}
-		if _, err := im.Apply(PartitionRecords(topic.ID, int32(len(topic.Partitions)), replicas)...); err != nil {
+		if _, err := im.Apply(PartitionRecords(topic.ID, int32(len(topic.Partitions)), replicas, isr)...); err != nil {
 			t.Errorf("%s to %d: records do not apply: %v", tt.name, tt.count, err)
 		}
 	}

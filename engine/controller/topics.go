@@ -27,12 +27,12 @@ type TopicPlan struct {
 	Name     string
 	ID       [16]byte
 	Replicas [][]int32 // by partition
+	ISR      [][]int32 // by partition; nil: every replica
 	Configs  map[string]string
 }
 
 // Records are the topic's records, in KRaft's order: the topic, its
-// configs, its partitions. Every replica is in the ISR and the first
-// leads.
+// configs, its partitions, each led by the first member of its ISR.
 func (p *TopicPlan) Records() []metadata.Record {
 	recs := []metadata.Record{metadata.TopicRecord{Name: p.Name, ID: p.ID}}
 	for _, k := range slices.Sorted(maps.Keys(p.Configs)) {
@@ -40,18 +40,47 @@ func (p *TopicPlan) Records() []metadata.Record {
 		recs = append(recs, metadata.ConfigRecord{ResourceType: metadata.ResourceTopic,
 			ResourceName: p.Name, Name: k, Value: &v})
 	}
-	return append(recs, PartitionRecords(p.ID, 0, p.Replicas)...)
+	return append(recs, PartitionRecords(p.ID, 0, p.Replicas, p.ISR)...)
 }
 
 // PartitionRecords are the records of new partitions first, first+1, ...
-// of topic id with the replicas given.
-func PartitionRecords(id [16]byte, first int32, replicas [][]int32) []metadata.Record {
+// of topic id with the replicas and ISRs given (nil isr: every replica is
+// in sync); the first member of the ISR leads.
+func PartitionRecords(id [16]byte, first int32, replicas, isr [][]int32) []metadata.Record {
 	var recs []metadata.Record
 	for i, r := range replicas {
+		in := slices.Clone(r)
+		if isr != nil {
+			in = slices.Clone(isr[i])
+		}
 		recs = append(recs, metadata.PartitionRecord{TopicID: id, Partition: first + int32(i),
-			Replicas: r, ISR: slices.Clone(r), Leader: r[0]})
+			Replicas: r, ISR: in, Leader: in[0]})
 	}
 	return recs
+}
+
+// activeISR is each partition's ISR at creation, as Kafka's controller
+// makes it: the replicas that are active (unfenced, not shutting down).
+// A partition with none is refused, with manual's message when the
+// replicas were given.
+func activeISR(im *metadata.Image, replicas [][]int32, manual bool) ([][]int32, *Refusal) {
+	out := make([][]int32, len(replicas))
+	for i, r := range replicas {
+		out[i] = slices.DeleteFunc(slices.Clone(r), func(id int32) bool {
+			b, ok := im.Broker(id)
+			return !ok || !b.Active()
+		})
+		if len(out[i]) > 0 {
+			continue
+		}
+		if manual {
+			return nil, Refuse(kerr.InvalidReplicaAssignment, "All brokers specified in the manual partition "+
+				"assignment for partition %d are fenced or in controlled shutdown.", i)
+		}
+		return nil, Refuse(kerr.InvalidReplicationFactor, "Unable to replicate the partition %d time(s): "+
+			"All brokers are currently fenced or in controlled shutdown.", len(r))
+	}
+	return out, nil
 }
 
 // PlanTopics validates the topics of one CreateTopics change in order (a
@@ -123,7 +152,11 @@ func PlanTopic(im *metadata.Image, broker *config.Config, pending []string, t To
 	if r != nil {
 		return nil, r
 	}
-	return &TopicPlan{Name: t.Name, ID: id, Replicas: replicas, Configs: configs}, nil
+	isr, r := activeISR(im, replicas, len(t.Order) > 0)
+	if r != nil {
+		return nil, r
+	}
+	return &TopicPlan{Name: t.Name, ID: id, Replicas: replicas, ISR: isr, Configs: configs}, nil
 }
 
 // placeReplicas checks the partition count and replication factor, or the
@@ -182,19 +215,40 @@ func manualReplicas(im *metadata.Image, t TopicRequest) ([][]int32, *Refusal) {
 	return out, nil
 }
 
-// stripeReplicas places n partitions from first on with rf replicas each,
-// round robin over the brokers (Kafka's striped placer, without racks).
+// stripeReplicas places n partitions from first on with rf replicas each
+// over the usable brokers (registered, not in controlled shutdown), as
+// Kafka's striped placer without racks: round robin, each partition led
+// by an unfenced broker, followers unfenced first, fenced only when the
+// unfenced run out.
 func stripeReplicas(im *metadata.Image, first, n, rf int32) ([][]int32, *Refusal) {
-	brokers := im.Brokers()
-	if int(rf) > len(brokers) {
+	var unfenced, fenced []int32
+	for _, b := range im.Brokers() {
+		switch {
+		case b.InControlledShutdown:
+		case b.Fenced:
+			fenced = append(fenced, b.NodeID)
+		default:
+			unfenced = append(unfenced, b.NodeID)
+		}
+	}
+	if len(unfenced) == 0 {
+		return nil, Refuse(kerr.InvalidReplicationFactor, "Unable to replicate the partition %d time(s): "+
+			"All brokers are currently fenced.", rf)
+	}
+	if total := len(unfenced) + len(fenced); int(rf) > total {
 		return nil, Refuse(kerr.InvalidReplicationFactor, "Unable to replicate the partition %d time(s): "+
 			"The target replication factor of %d cannot be reached because only %d broker(s) are registered.",
-			rf, rf, len(brokers))
+			rf, rf, total)
 	}
 	out := make([][]int32, n)
 	for i := range out {
-		for j := int32(0); j < rf; j++ {
-			out[i] = append(out[i], brokers[(int(first)+i+int(j))%len(brokers)].NodeID)
+		start := int(first) + i
+		for j := 0; j < int(rf); j++ {
+			if j < len(unfenced) {
+				out[i] = append(out[i], unfenced[(start+j)%len(unfenced)])
+			} else {
+				out[i] = append(out[i], fenced[(start+j-len(unfenced))%len(fenced)])
+			}
 		}
 	}
 	return out, nil

@@ -11,8 +11,14 @@
 //
 // Every change is a list of Records (TopicRecord, PartitionRecord,
 // PartitionChangeRecord, ConfigRecord, RemoveTopicRecord,
-// FeatureLevelRecord, ProducerIdsRecord, NoOpRecord: KRaft's, defined and
-// encoded by package metalog), applied by the pure Image.Apply.
+// FeatureLevelRecord, ProducerIdsRecord, NoOpRecord, and the broker
+// records RegisterBrokerRecord, UnregisterBrokerRecord,
+// BrokerRegistrationChangeRecord, FenceBrokerRecord, UnfenceBrokerRecord:
+// KRaft's, defined and encoded by package metalog), applied by the pure
+// Image.Apply. The brokers are what their records say (brokers.go): a
+// registration with its epoch, incarnation id, rack, endpoints, features,
+// and fenced and controlled-shutdown state; a change naming a broker or
+// epoch not registered does not apply.
 // Image.Records gives the records that rebuild an image, which is what a
 // snapshot holds. Today the engine's controller writes each change to the
 // local metalog.Log as one batch, fsynced, then applies it; the Raft

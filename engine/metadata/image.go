@@ -27,21 +27,6 @@ type Image struct {
 	nextProducerID int64
 }
 
-// Broker is one broker and where clients reach it.
-type Broker struct {
-	NodeID int32
-	Rack   *string
-	// Endpoints by listener name: a client is told the endpoints of the
-	// listener its request came in on, as Kafka does.
-	Endpoints map[string]Endpoint
-}
-
-// Endpoint is an advertised host and port.
-type Endpoint struct {
-	Host string
-	Port int32
-}
-
 // Topic is a topic: its partitions by index (0, 1, ... without gaps) and
 // its own config values (not the defaults it inherits). Neither may be
 // modified.
@@ -60,6 +45,9 @@ type Partition struct {
 	Leader         int32
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// LeaderRecoveryState is metalog.RecoveringLeader after an unclean
+	// election, until the leader says it has recovered.
+	LeaderRecoveryState int8
 }
 
 // internalTopics are Kafka's internal topics (Topic.isInternal).
@@ -100,12 +88,7 @@ func (im *Image) WithBrokers(controllerID int32, brokers []Broker) *Image {
 	n := *im
 	n.ControllerID = controllerID
 	n.brokers = append([]Broker(nil), brokers...)
-	sort.Slice(n.brokers, func(i, j int) bool { return n.brokers[i].NodeID < n.brokers[j].NodeID })
-	for i := 1; i < len(n.brokers); i++ {
-		if n.brokers[i].NodeID == n.brokers[i-1].NodeID {
-			panic(fmt.Sprintf("metadata: broker %d listed twice", n.brokers[i].NodeID))
-		}
-	}
+	sortBrokers(n.brokers)
 	return &n
 }
 
@@ -141,6 +124,9 @@ func (im *Image) BrokerConfigs(name string) map[string]string { return im.broker
 
 // FeatureLevel is a finalized feature's level, 0 when it is not set.
 func (im *Image) FeatureLevel(name string) int16 { return im.features[name] }
+
+// FeatureNames lists the finalized features, sorted.
+func (im *Image) FeatureNames() []string { return slices.Sorted(maps.Keys(im.features)) }
 
 // NextProducerID is the first producer id no ProducerIdsRecord reserved.
 func (im *Image) NextProducerID() int64 { return im.nextProducerID }
@@ -195,7 +181,7 @@ func (a *applier) apply(r Record) error {
 		}
 		t = a.mutable(t)
 		p := Partition{Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR), Leader: r.Leader,
-			LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch}
+			LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch, LeaderRecoveryState: r.LeaderRecoveryState}
 		if int(r.Partition) == len(t.Partitions) {
 			t.Partitions = append(t.Partitions, p)
 		} else {
@@ -217,6 +203,9 @@ func (a *applier) apply(r Record) error {
 		}
 		a.im.nextProducerID = r.NextProducerID
 	case NoOpRecord:
+	case RegisterBrokerRecord, UnregisterBrokerRecord, FenceBrokerRecord, UnfenceBrokerRecord,
+		BrokerRegistrationChangeRecord:
+		return a.applyBroker(r)
 	case RemoveTopicRecord:
 		t, ok := a.im.topicsByID[r.ID]
 		if !ok {
@@ -252,6 +241,9 @@ func (a *applier) applyPartitionChange(r PartitionChangeRecord) error {
 	if r.Leader != metalog.LeaderUnchanged {
 		p.Leader = r.Leader
 		p.LeaderEpoch++
+	}
+	if r.LeaderRecoveryState != metalog.RecoveryStateUnchanged {
+		p.LeaderRecoveryState = r.LeaderRecoveryState
 	}
 	p.PartitionEpoch++
 	return nil
@@ -304,10 +296,11 @@ func (a *applier) mutable(t *Topic) *Topic {
 	return n
 }
 
-// Records are records that build im's features, topics, configs and
-// producer id reservation from an empty image: what a snapshot holds. The
-// order is fixed (metadata.version first, as KRaft requires, then topics
-// by name, keys sorted), so equal images give equal snapshots.
+// Records are records that build im's features, brokers, topics, configs
+// and producer id reservation from an empty image: what a snapshot holds.
+// The order is fixed (metadata.version first, as KRaft requires, then the
+// brokers by id, topics by name, keys sorted), so equal images give equal
+// snapshots.
 func (im *Image) Records() []Record {
 	var out []Record
 	if v, ok := im.features[metalog.MetadataVersionFeature]; ok {
@@ -318,6 +311,7 @@ func (im *Image) Records() []Record {
 			out = append(out, FeatureLevelRecord{Name: name, FeatureLevel: im.features[name]})
 		}
 	}
+	out = append(out, im.brokerRecords()...)
 	for _, t := range im.Topics() {
 		out = append(out, TopicRecord{Name: t.Name, ID: t.ID})
 		for _, k := range slices.Sorted(maps.Keys(t.Configs)) {
@@ -326,7 +320,8 @@ func (im *Image) Records() []Record {
 		}
 		for i, p := range t.Partitions {
 			out = append(out, PartitionRecord{TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas,
-				ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch})
+				ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
+				LeaderRecoveryState: p.LeaderRecoveryState})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(im.brokerConfigs)) {

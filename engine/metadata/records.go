@@ -14,6 +14,14 @@ type (
 	FeatureLevelRecord    = metalog.FeatureLevelRecord
 	ProducerIdsRecord     = metalog.ProducerIdsRecord
 	NoOpRecord            = metalog.NoOpRecord
+
+	RegisterBrokerRecord           = metalog.RegisterBrokerRecord
+	UnregisterBrokerRecord         = metalog.UnregisterBrokerRecord
+	FenceBrokerRecord              = metalog.FenceBrokerRecord
+	UnfenceBrokerRecord            = metalog.UnfenceBrokerRecord
+	BrokerRegistrationChangeRecord = metalog.BrokerRegistrationChangeRecord
+	BrokerEndpoint                 = metalog.BrokerEndpoint
+	BrokerFeature                  = metalog.BrokerFeature
 )
 
 // Config resource types, Kafka's ConfigResource.Type ids.

@@ -17,7 +17,7 @@ const frameVersion = 1
 //	               compact strings and arrays, then tagged fields)
 //
 // The version is the lowest that holds every field set (0 for all Weir
-// writes).
+// writes but RegisterBrokerRecord, v1 as Kafka's metadata.version 7).
 func AppendRecord(b []byte, r Record) []byte {
 	b = appendUvarint(b, frameVersion)
 	b = appendUvarint(b, uint32(r.Type()))
@@ -55,6 +55,25 @@ func AppendRecord(b []byte, r Record) []byte {
 		b = append(b, 0)
 	case NoOpRecord:
 		b = append(b, 0, 0)
+	case RegisterBrokerRecord:
+		b = r.appendTo(b)
+	case UnregisterBrokerRecord:
+		b = append(b, 0)
+		b = appendInt32(b, r.BrokerID)
+		b = appendInt64(b, r.BrokerEpoch)
+		b = append(b, 0)
+	case FenceBrokerRecord:
+		b = append(b, 0)
+		b = appendInt32(b, r.ID)
+		b = appendInt64(b, r.Epoch)
+		b = append(b, 0)
+	case UnfenceBrokerRecord:
+		b = append(b, 0)
+		b = appendInt32(b, r.ID)
+		b = appendInt64(b, r.Epoch)
+		b = append(b, 0)
+	case BrokerRegistrationChangeRecord:
+		b = r.appendTo(b)
 	default:
 		panic(fmt.Sprintf("metalog: encoding unknown record %T", r))
 	}
@@ -87,8 +106,10 @@ func DecodeRecord(value []byte) (Record, int16, error) {
 // types it does not know, which decodeBody refuses.
 func maxVersion(typ RecordType) uint32 {
 	switch typ {
-	case TypePartition, TypePartitionChange:
+	case TypePartition, TypePartitionChange, TypeBrokerRegistrationChange:
 		return 2
+	case TypeRegisterBroker:
+		return 3
 	}
 	return 0
 }
@@ -123,6 +144,22 @@ func decodeBody(r *reader, typ RecordType, ver int16) Record {
 	case TypeNoOp:
 		r.tags(nil)
 		return NoOpRecord{}
+	case TypeRegisterBroker:
+		return readRegisterBrokerRecord(r, ver)
+	case TypeUnregisterBroker:
+		rec := UnregisterBrokerRecord{BrokerID: r.int32(), BrokerEpoch: r.int64()}
+		r.tags(nil)
+		return rec
+	case TypeFenceBroker:
+		rec := FenceBrokerRecord{ID: r.int32(), Epoch: r.int64()}
+		r.tags(nil)
+		return rec
+	case TypeUnfenceBroker:
+		rec := UnfenceBrokerRecord{ID: r.int32(), Epoch: r.int64()}
+		r.tags(nil)
+		return rec
+	case TypeBrokerRegistrationChange:
+		return readBrokerRegistrationChangeRecord(r, ver)
 	}
 	r.fail(fmt.Errorf("unknown metadata record type %d", uint16(typ)))
 	return nil

@@ -41,6 +41,21 @@ var everyRecord = []struct {
 	{FeatureLevelRecord{Name: MetadataVersionFeature, FeatureLevel: MetadataVersion}, 0},
 	{ProducerIdsRecord{BrokerID: 1, BrokerEpoch: -1, NextProducerID: 5000}, 0},
 	{NoOpRecord{}, 0},
+	{RegisterBrokerRecord{BrokerID: 1, IncarnationID: idX, BrokerEpoch: 42,
+		EndPoints: []BrokerEndpoint{{Name: "PLAINTEXT", Host: "h1", Port: 9092}, {Name: "EXT", Host: "e", Port: 1, SecurityProtocol: 1}},
+		Features:  []BrokerFeature{{Name: MetadataVersionFeature, MinSupportedVersion: 7, MaxSupportedVersion: 21}},
+		Rack:      sp("r1"), Fenced: true}, 1},
+	{RegisterBrokerRecord{BrokerID: 2, IncarnationID: idX, BrokerEpoch: 7, InControlledShutdown: true}, 1},
+	{RegisterBrokerRecord{BrokerID: 2, IsMigratingZkBroker: true, IncarnationID: idX, BrokerEpoch: 7}, 2},
+	{RegisterBrokerRecord{BrokerID: 2, IncarnationID: idX, BrokerEpoch: 7, Fenced: true, LogDirs: []UUID{idX}}, 3},
+	{UnregisterBrokerRecord{BrokerID: 3, BrokerEpoch: 99}, 0},
+	{FenceBrokerRecord{ID: 3, Epoch: 99}, 0},
+	{UnfenceBrokerRecord{ID: 3, Epoch: 99}, 0},
+	{BrokerRegistrationChangeRecord{BrokerID: 3, BrokerEpoch: 99, Fenced: FenceChange}, 0},
+	{BrokerRegistrationChangeRecord{BrokerID: 3, BrokerEpoch: 99, Fenced: UnfenceChange}, 0},
+	{BrokerRegistrationChangeRecord{BrokerID: 3, BrokerEpoch: 99}, 0},
+	{BrokerRegistrationChangeRecord{BrokerID: 3, BrokerEpoch: 99, InControlledShutdown: ControlledShutdownIn}, 1},
+	{BrokerRegistrationChangeRecord{BrokerID: 3, BrokerEpoch: 99, LogDirs: []UUID{idX}}, 2},
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -101,6 +116,30 @@ func TestRecordBytes(t *testing.T) {
 		{FeatureLevelRecord{Name: "metadata.version", FeatureLevel: 7},
 			"010c00" + "11" + hex.EncodeToString([]byte("metadata.version")) + "0007" + "00"},
 		{NoOpRecord{}, "011400" + "00"},
+		// RegisterBrokerRecord v1 (RegisterBrokerRecord.json): BrokerId |
+		// IncarnationId | BrokerEpoch i64 | EndPoints [Name, Host, Port
+		// u16, SecurityProtocol i16, tags] | Features [Name, Min, Max,
+		// tags] | Rack (null) | Fenced | InControlledShutdown | tags
+		{RegisterBrokerRecord{BrokerID: 1, IncarnationID: idX, BrokerEpoch: 5,
+			EndPoints: []BrokerEndpoint{{Name: "PLAINTEXT", Host: "h", Port: 9092}},
+			Features:  []BrokerFeature{{Name: "metadata.version", MinSupportedVersion: 7, MaxSupportedVersion: 7}},
+			Fenced:    true},
+			"010001" + "00000001" + uuid + "0000000000000005" +
+				"02" + "0a" + hex.EncodeToString([]byte("PLAINTEXT")) + "0268" + "2384" + "0000" + "00" +
+				"02" + "11" + hex.EncodeToString([]byte("metadata.version")) + "0007" + "0007" + "00" +
+				"00" + "01" + "00" + "00"},
+		// UnregisterBrokerRecord, FenceBrokerRecord: an id i32, an epoch i64.
+		{UnregisterBrokerRecord{BrokerID: 2, BrokerEpoch: 9}, "010100" + "00000002" + "0000000000000009" + "00"},
+		{FenceBrokerRecord{ID: 2, Epoch: 9}, "010700" + "00000002" + "0000000000000009" + "00"},
+		{UnfenceBrokerRecord{ID: 2, Epoch: 9}, "010800" + "00000002" + "0000000000000009" + "00"},
+		// BrokerRegistrationChangeRecord (type 17): Fenced is tag 0 (v0),
+		// InControlledShutdown tag 1 (v1).
+		{BrokerRegistrationChangeRecord{BrokerID: 2, BrokerEpoch: 9, Fenced: FenceChange},
+			"011100" + "00000002" + "0000000000000009" + "01" + "00" + "01" + "01"},
+		{BrokerRegistrationChangeRecord{BrokerID: 2, BrokerEpoch: 9, Fenced: UnfenceChange},
+			"011100" + "00000002" + "0000000000000009" + "01" + "00" + "01" + "ff"},
+		{BrokerRegistrationChangeRecord{BrokerID: 2, BrokerEpoch: 9, InControlledShutdown: ControlledShutdownIn},
+			"011101" + "00000002" + "0000000000000009" + "01" + "01" + "01" + "01"},
 	}
 	for _, c := range cases {
 		if got := hex.EncodeToString(AppendRecord(nil, c.rec)); got != c.want {
@@ -119,6 +158,8 @@ func TestDecodeRecordRefuses(t *testing.T) {
 		"tags out of order": {1, 20, 0, 2, 5, 0, 3, 0},
 		"varint overflow":   {1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 		"empty":             {},
+		"null endpoints": append(append([]byte{1, 0, 1, 0, 0, 0, 1}, idX[:]...),
+			0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0),
 	}
 	for name, b := range cases {
 		if r, _, err := DecodeRecord(b); err == nil {
@@ -129,6 +170,13 @@ func TestDecodeRecordRefuses(t *testing.T) {
 	withTag := append(append([]byte{}, topic[:len(topic)-1]...), 1, 9, 2, 0xaa, 0xbb)
 	if r, _, err := DecodeRecord(withTag); err != nil || r != (TopicRecord{Name: "a", ID: idX}) {
 		t.Errorf("unknown tag: %+v %v", r, err)
+	}
+	// A tag of a later version is unknown in an earlier one: skipped.
+	v0 := AppendRecord(nil, BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 2, Fenced: FenceChange})
+	v0 = append(v0[:len(v0)-4], 2, 0, 1, 1, 1, 1, 1)
+	want := BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 2, Fenced: FenceChange}
+	if r, _, err := DecodeRecord(v0); err != nil || !reflect.DeepEqual(r, want) {
+		t.Errorf("v1 tag in v0: %+v %v", r, err)
 	}
 }
 

@@ -42,10 +42,13 @@
 //
 //	+------------------+---------+-------------------------------------+
 //	| frame version    | uvarint | 1 (Kafka refuses 0)                 |
-//	| type             | uvarint | the spec's apiKey: 2 Topic,         |
+//	| type             | uvarint | the spec's apiKey: 0 RegisterBroker,|
+//	|                  |         | 1 UnregisterBroker, 2 Topic,        |
 //	|                  |         | 3 Partition, 4 Config, 5 Partition- |
-//	|                  |         | Change, 9 RemoveTopic, 12 Feature-  |
-//	|                  |         | Level, 15 ProducerIds, 20 NoOp      |
+//	|                  |         | Change, 7 FenceBroker, 8 Unfence-   |
+//	|                  |         | Broker, 9 RemoveTopic, 12 Feature-  |
+//	|                  |         | Level, 15 ProducerIds, 17 Broker-   |
+//	|                  |         | RegistrationChange, 20 NoOp         |
 //	| version          | uvarint | of the record's schema              |
 //	| body             |         | the fields in schema order; strings |
 //	|                  |         | and arrays compact (uvarint n+1,    |

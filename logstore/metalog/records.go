@@ -32,18 +32,26 @@ func ParseUUID(s string) (UUID, error) {
 type RecordType uint16
 
 const (
-	TypeTopic           RecordType = 2
-	TypePartition       RecordType = 3
-	TypeConfig          RecordType = 4
-	TypePartitionChange RecordType = 5
-	TypeRemoveTopic     RecordType = 9
-	TypeFeatureLevel    RecordType = 12
-	TypeProducerIDs     RecordType = 15
-	TypeNoOp            RecordType = 20
+	TypeRegisterBroker           RecordType = 0
+	TypeUnregisterBroker         RecordType = 1
+	TypeFenceBroker              RecordType = 7
+	TypeUnfenceBroker            RecordType = 8
+	TypeBrokerRegistrationChange RecordType = 17
+	TypeTopic                    RecordType = 2
+	TypePartition                RecordType = 3
+	TypeConfig                   RecordType = 4
+	TypePartitionChange          RecordType = 5
+	TypeRemoveTopic              RecordType = 9
+	TypeFeatureLevel             RecordType = 12
+	TypeProducerIDs              RecordType = 15
+	TypeNoOp                     RecordType = 20
 )
 
 var typeNames = map[RecordType]string{
-	TypeTopic: "TOPIC_RECORD", TypePartition: "PARTITION_RECORD", TypeConfig: "CONFIG_RECORD",
+	TypeRegisterBroker: "REGISTER_BROKER_RECORD", TypeUnregisterBroker: "UNREGISTER_BROKER_RECORD",
+	TypeFenceBroker: "FENCE_BROKER_RECORD", TypeUnfenceBroker: "UNFENCE_BROKER_RECORD",
+	TypeBrokerRegistrationChange: "BROKER_REGISTRATION_CHANGE_RECORD",
+	TypeTopic:                    "TOPIC_RECORD", TypePartition: "PARTITION_RECORD", TypeConfig: "CONFIG_RECORD",
 	TypePartitionChange: "PARTITION_CHANGE_RECORD", TypeRemoveTopic: "REMOVE_TOPIC_RECORD",
 	TypeFeatureLevel: "FEATURE_LEVEL_RECORD", TypeProducerIDs: "PRODUCER_IDS_RECORD", TypeNoOp: "NO_OP_RECORD",
 }
@@ -121,6 +129,13 @@ type PartitionChangeRecord struct {
 	EligibleLeaderReplicas []int32 `json:"eligibleLeaderReplicas,omitempty"`
 	LastKnownELR           []int32 `json:"lastKnownElr,omitempty"`
 }
+
+// Leader recovery states (KIP-704): after an unclean election the leader
+// is RECOVERING until it has truncated; then RECOVERED again.
+const (
+	RecoveredLeader  int8 = 0
+	RecoveringLeader int8 = 1
+)
 
 // Defaults of PartitionChangeRecord's fields that mean "no change".
 const (

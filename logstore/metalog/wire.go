@@ -14,6 +14,9 @@ import (
 // errShort is the reader's error when a field runs past the input.
 var errShort = errors.New("input ends inside a field")
 
+// errNullArray is the reader's error for null where an array can't be.
+var errNullArray = errors.New("null for a non-nullable array")
+
 // reader decodes fields from b. Its error is sticky: after the first
 // failure every read returns a zero value, and err says what failed.
 type reader struct {
@@ -44,6 +47,20 @@ func (r *reader) take(n int) []byte {
 func (r *reader) int8() int8 {
 	if b := r.take(1); b != nil {
 		return int8(b[0])
+	}
+	return 0
+}
+
+func (r *reader) bool() bool {
+	if b := r.take(1); b != nil {
+		return b[0] != 0
+	}
+	return false
+}
+
+func (r *reader) uint16() uint16 {
+	if b := r.take(2); b != nil {
+		return binary.BigEndian.Uint16(b)
 	}
 	return 0
 }
@@ -198,7 +215,15 @@ func (r *reader) done() error {
 
 // The appenders write what the readers read.
 
-func appendInt16(b []byte, v int16) []byte { return binary.BigEndian.AppendUint16(b, uint16(v)) }
+func appendInt16(b []byte, v int16) []byte   { return binary.BigEndian.AppendUint16(b, uint16(v)) }
+func appendUint16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
 func appendInt32(b []byte, v int32) []byte { return binary.BigEndian.AppendUint32(b, uint32(v)) }
 func appendInt64(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
 
