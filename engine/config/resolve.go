@@ -36,6 +36,11 @@ func (c *Config) Resolve() (*Resolved, error) {
 	r := &Resolved{RequestMaxBytes: c.Int("socket.request.max.bytes"),
 		ConnectionsMaxIdleMs:  c.Long("connections.max.idle.ms"),
 		QueuedMaxRequestBytes: c.Long("queued.max.request.bytes")}
+	if q := r.QueuedMaxRequestBytes; q > 0 && q < int64(r.RequestMaxBytes) && !c.IsSet("queued.max.request.bytes") {
+		// Weir's default bound (Kafka has none) grows with a larger
+		// socket.request.max.bytes rather than refusing it.
+		r.QueuedMaxRequestBytes = int64(r.RequestMaxBytes)
+	}
 	if q := r.QueuedMaxRequestBytes; q > 0 && q < int64(r.RequestMaxBytes) {
 		// Kafka refuses it too: one request of the largest size must fit.
 		return nil, c.fail("queued.max.request.bytes", "must be at least socket.request.max.bytes (%d), or -1", r.RequestMaxBytes)

@@ -131,3 +131,21 @@ func TestResolveErrors(t *testing.T) {
 		}
 	}
 }
+
+// Weir's default request-memory bound follows a larger
+// socket.request.max.bytes instead of refusing it; a set one is checked.
+func TestQueuedBytesDefaultFollowsRequestMax(t *testing.T) {
+	c := New(Kafka)
+	for _, kv := range [][2]string{{"node.id", "1"}, {"socket.request.max.bytes", "1073741824"}} {
+		if err := c.Set(kv[0], kv[1], SourceFlag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.QueuedMaxRequestBytes != 1<<30 {
+		t.Fatalf("queued.max.request.bytes resolved to %d, want 1 GiB", r.QueuedMaxRequestBytes)
+	}
+}
