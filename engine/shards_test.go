@@ -95,7 +95,6 @@ func TestShardRuntimeSyncSpreadsByDescriptor(t *testing.T) {
 	}
 }
 
-
 // TestShardRuntimeRunFromForeignGoroutines posts work to every shard of a
 // real runtime from goroutines that are no shard's: each runs once, in
 // posting order per shard, and syncs go through the runtime's rings.
