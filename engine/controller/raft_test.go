@@ -1,0 +1,252 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weirmq/weir/engine/metadata"
+	"github.com/weirmq/weir/engine/quorum"
+	"github.com/weirmq/weir/logstore/metalog"
+)
+
+// Ticks of the quorum tests: elections in 200-400 ms, heartbeats every
+// 20 ms, slow enough for -race on a shared machine.
+const (
+	raftTick          = 10 * time.Millisecond
+	raftElectionTicks = 20
+	raftWait          = 10 * time.Second
+)
+
+// raftCluster is three voters over quorum's in-memory network, each with
+// its directory under one temp dir.
+type raftCluster struct {
+	t      *testing.T
+	net    *quorum.Network
+	voters []int32
+	dirs   map[int32]string
+	tweak  func(*quorum.Config)
+
+	mu    sync.Mutex
+	nodes map[int32]*Raft // nil: stopped
+}
+
+func newRaftCluster(t *testing.T, tweak func(*quorum.Config)) *raftCluster {
+	c := &raftCluster{t: t, net: quorum.NewNetwork(3), voters: []int32{1, 2, 3}, dirs: map[int32]string{},
+		tweak: tweak, nodes: map[int32]*Raft{}}
+	base := t.TempDir()
+	for _, id := range c.voters {
+		c.dirs[id] = filepath.Join(base, fmt.Sprintf("node-%d", id), metalog.DirName)
+	}
+	t.Cleanup(func() {
+		for _, id := range c.running() {
+			c.stop(id)
+		}
+		c.net.Close()
+	})
+	for _, id := range c.voters {
+		c.start(id)
+	}
+	return c
+}
+
+func (c *raftCluster) start(id int32) {
+	c.t.Helper()
+	cfg := quorum.Config{NodeID: id, Voters: c.voters, Dir: c.dirs[id], Transport: c.net.Endpoint(id),
+		Tick: raftTick, ElectionTicks: raftElectionTicks, HeartbeatTicks: 2}
+	if c.tweak != nil {
+		c.tweak(&cfg)
+	}
+	r, err := OpenRaft(cfg, metadata.New("cluster", id, id, nil, nil), RaftOptions{Poll: 20 * time.Millisecond})
+	if err != nil {
+		c.t.Fatalf("open node %d: %v", id, err)
+	}
+	c.mu.Lock()
+	c.nodes[id] = r
+	c.mu.Unlock()
+}
+
+func (c *raftCluster) stop(id int32) {
+	c.t.Helper()
+	c.mu.Lock()
+	r := c.nodes[id]
+	c.nodes[id] = nil
+	c.mu.Unlock()
+	c.net.Remove(id)
+	if err := r.Close(); err != nil {
+		c.t.Fatalf("close node %d: %v", id, err)
+	}
+}
+
+func (c *raftCluster) node(id int32) *Raft {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[id]
+}
+
+func (c *raftCluster) running() []int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int32
+	for _, id := range c.voters {
+		if c.nodes[id] != nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// waitLeader waits until every running node names the same leader, which
+// says it leads, and returns it.
+func (c *raftCluster) waitLeader() int32 {
+	c.t.Helper()
+	deadline := time.Now().Add(raftWait)
+	for time.Now().Before(deadline) {
+		leader, ok := int32(-2), true
+		for _, id := range c.running() {
+			q := c.node(id).Quorum()
+			if leader == -2 {
+				leader = q.LeaderID
+			}
+			ok = ok && q.LeaderID >= 0 && q.LeaderID == leader
+		}
+		if ok && c.node(leader) != nil && c.node(leader).Node().Status().Role == quorum.RoleLeader {
+			return leader
+		}
+		time.Sleep(raftTick)
+	}
+	c.t.Fatalf("no leader agreed on within %v", raftWait)
+	return -1
+}
+
+// propose proposes recs on the leader, again while leadership moves.
+func (c *raftCluster) propose(recs []metadata.Record) *metadata.Image {
+	c.t.Helper()
+	deadline := time.Now().Add(raftWait)
+	for time.Now().Before(deadline) {
+		im, err := c.node(c.waitLeader()).Propose(recs)
+		if err == nil {
+			return im
+		}
+		var nc *NotControllerError
+		if !errors.As(err, &nc) {
+			c.t.Fatalf("propose: %v", err)
+		}
+	}
+	c.t.Fatal("no leader took the change")
+	return nil
+}
+
+// waitImages waits until every running node's image has the records of
+// the leader's, and returns them.
+func (c *raftCluster) waitImages() []metadata.Record {
+	c.t.Helper()
+	deadline := time.Now().Add(raftWait)
+	var want []metadata.Record
+	for time.Now().Before(deadline) {
+		want = c.node(c.waitLeader()).Image().Records()
+		same := true
+		for _, id := range c.running() {
+			same = same && reflect.DeepEqual(c.node(id).Image().Records(), want)
+		}
+		if same {
+			return want
+		}
+		time.Sleep(raftTick)
+	}
+	c.t.Fatalf("images differ after %v; the leader's: %+v", raftWait, want)
+	return nil
+}
+
+// createTopic is topic name's records (one partition on 1, 2, 3).
+func createTopic(name string, id byte) []metadata.Record {
+	return topicRecs(name, id, []int32{1, 2, 3})
+}
+
+func hasTopics(im *metadata.Image, names ...string) bool {
+	for _, n := range names {
+		if _, ok := im.Topic(n); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// A leader is elected and commits metadata.version as the log's first
+// change; topics created through it appear in every voter's image, and
+// a follower refuses a change with the leader's id.
+func TestRaftProposeReplicates(t *testing.T) {
+	c := newRaftCluster(t, nil)
+	leader := c.waitLeader()
+	deadline := time.Now().Add(raftWait)
+	for c.node(leader).Image().FeatureLevel(metalog.MetadataVersionFeature) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the leader did not commit metadata.version")
+		}
+		time.Sleep(raftTick)
+	}
+	im, err := c.node(leader).Propose(createTopic("a", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasTopics(im, "a") || c.node(leader).Image() != im {
+		t.Fatalf("the leader's image after Propose: %+v", im.Topics())
+	}
+	c.propose(createTopic("b", 2))
+	recs := c.waitImages()
+	if f, ok := recs[0].(metadata.FeatureLevelRecord); !ok || f.Name != metalog.MetadataVersionFeature {
+		t.Fatalf("first record %+v", recs[0])
+	}
+	for _, id := range c.voters {
+		if im := c.node(id).Image(); !hasTopics(im, "a", "b") || im.FeatureLevel(metalog.MetadataVersionFeature) != metalog.MetadataVersion {
+			t.Fatalf("node %d's image: %+v", id, im.Records())
+		}
+	}
+	leader = c.waitLeader()
+	for _, id := range c.voters {
+		if id == leader {
+			continue
+		}
+		_, err := c.node(id).Propose(createTopic("c", 3))
+		var nc *NotControllerError
+		if !errors.As(err, &nc) || nc.Leader != leader {
+			t.Fatalf("propose on follower %d: %v, want the leader %d", id, err, leader)
+		}
+	}
+	r1 := c.node(1)
+	// metadata.version is the log's first record, and in no other batch.
+	for _, id := range c.running() {
+		c.stop(id)
+	}
+	var mv []int64
+	l, err := metalog.OpenQuorum(c.dirs[1], metalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	first := int64(-1)
+	err = l.ReadBatches(0, func(b metalog.Batch) error {
+		for _, r := range b.Records {
+			if first < 0 {
+				first = b.BaseOffset
+				if f, ok := r.(metalog.FeatureLevelRecord); !ok || f.Name != metalog.MetadataVersionFeature {
+					t.Errorf("the log's first record is %+v", r)
+				}
+			}
+			if f, ok := r.(metalog.FeatureLevelRecord); ok && f.Name == metalog.MetadataVersionFeature {
+				mv = append(mv, b.BaseOffset)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(mv) != 1 {
+		t.Fatalf("metadata.version at offsets %v (%v)", mv, err)
+	}
+	if _, err := r1.Propose(createTopic("d", 4)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("propose after close: %v", err)
+	}
+}
