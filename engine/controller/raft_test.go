@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	pb "go.etcd.io/raft/v3/raftpb"
+
 	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/engine/quorum"
 	"github.com/weirmq/weir/logstore/metalog"
@@ -248,5 +250,127 @@ func TestRaftProposeReplicates(t *testing.T) {
 	}
 	if _, err := r1.Propose(createTopic("d", 4)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("propose after close: %v", err)
+	}
+}
+
+// The leader stopped: a new one is elected, every committed change is in
+// every image, and it takes changes; the old leader restarted from its
+// directory comes back to the same image.
+func TestRaftFailoverAndRestart(t *testing.T) {
+	c := newRaftCluster(t, nil)
+	for i := byte(1); i <= 5; i++ {
+		c.propose(createTopic(fmt.Sprintf("t%d", i), i))
+	}
+	old := c.waitLeader()
+	c.stop(old)
+	leader := c.waitLeader()
+	if leader == old {
+		t.Fatalf("node %d still leads after it stopped", old)
+	}
+	im := c.propose(createTopic("after", 9))
+	if !hasTopics(im, "t1", "t2", "t3", "t4", "t5", "after") {
+		t.Fatalf("the new leader's image: %+v", im.Topics())
+	}
+	want := c.waitImages()
+	c.start(old)
+	if got := c.waitImages(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the restart\n%+v\nwant\n%+v", got, want)
+	}
+	if !hasTopics(c.node(old).Image(), "after") {
+		t.Fatal("the restarted node lacks the change made while it was down")
+	}
+}
+
+// A voter that stopped while the others wrote snapshots and compacted
+// their logs past it installs the leader's snapshot and has its image;
+// a voter restarted from its own snapshot has the same image too.
+func TestRaftSnapshotInstall(t *testing.T) {
+	c := newRaftCluster(t, func(cfg *quorum.Config) {
+		cfg.SnapshotBytes, cfg.RetainEntries, cfg.SegmentBytes = 512, -1, 1024
+	})
+	c.propose(createTopic("first", 1))
+	c.waitImages()
+	leader := c.waitLeader()
+	behind := c.voters[0]
+	if behind == leader {
+		behind = c.voters[1]
+	}
+	c.stop(behind)
+	for i := byte(2); i <= 40; i++ {
+		c.propose(createTopic(fmt.Sprintf("t%02d", i), i))
+	}
+	want := c.waitImages()
+	c.start(behind)
+	if got := c.waitImages(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the voter behind has\n%+v\nwant\n%+v", got, want)
+	}
+	if n := c.net.Delivered(pb.MsgSnap); n == 0 {
+		t.Fatal("no snapshot was sent: the voter caught up from entries")
+	}
+	// Restarted from its own snapshot (and log).
+	c.stop(behind)
+	c.start(behind)
+	if got := c.waitImages(); !reflect.DeepEqual(got, want) {
+		t.Fatal("the image after a restart from a snapshot differs")
+	}
+}
+
+// Quorum on the leader names it, its term and three voters with their log
+// end offsets and times; a stopped voter falls behind; a follower knows
+// the leader and the epoch.
+func TestRaftQuorum(t *testing.T) {
+	c := newRaftCluster(t, nil)
+	c.propose(createTopic("a", 1))
+	c.waitImages()
+	leader := c.waitLeader()
+	var q Quorum
+	deadline := time.Now().Add(raftWait)
+	for {
+		q = c.node(leader).Quorum()
+		caught := 0
+		for _, v := range q.Voters {
+			if v.LogEndOffset == q.HighWatermark && v.LastCaughtUpMs > 0 && v.LastFetchMs > 0 {
+				caught++
+			}
+		}
+		if caught == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("quorum %+v", q)
+		}
+		time.Sleep(raftTick)
+	}
+	st := c.node(leader).Node().Status()
+	if q.LeaderID != leader || q.LeaderEpoch != int32(st.Term) || q.LeaderEpoch < 1 || len(q.Voters) != 3 ||
+		q.HighWatermark != c.node(leader).NextOffset() {
+		t.Fatalf("quorum %+v; status %+v, next offset %d", q, st, c.node(leader).NextOffset())
+	}
+	for i, v := range q.Voters {
+		if v.ID != c.voters[i] {
+			t.Fatalf("voters %+v", q.Voters)
+		}
+	}
+	lagging := c.voters[0]
+	if lagging == leader {
+		lagging = c.voters[2]
+	}
+	c.stop(lagging)
+	for i := byte(2); i <= 4; i++ {
+		c.propose(createTopic(fmt.Sprintf("t%d", i), i))
+	}
+	q = c.node(leader).Quorum()
+	for _, v := range q.Voters {
+		if v.ID == lagging && (v.LogEndOffset >= q.HighWatermark || v.LastCaughtUpMs <= 0) {
+			t.Fatalf("the stopped voter %d: %+v (high watermark %d)", lagging, v, q.HighWatermark)
+		}
+	}
+	for _, id := range c.running() {
+		if id == leader {
+			continue
+		}
+		if fq := c.node(id).Quorum(); fq.LeaderID != leader || fq.LeaderEpoch != q.LeaderEpoch || len(fq.Voters) != 3 {
+			t.Fatalf("follower %d's quorum %+v", id, fq)
+		}
 	}
 }
