@@ -51,6 +51,7 @@ const recentImages = 32
 type indexedImage struct {
 	index uint64
 	im    *metadata.Image
+	err   error // why the change did not apply (it was skipped)
 }
 
 // RaftOptions configure OpenRaft.
@@ -112,27 +113,34 @@ func OpenRaft(cfg quorum.Config, base *metadata.Image, opts RaftOptions) (*Raft,
 
 // onApply builds the image from a committed change or an installed
 // snapshot; the node's goroutine calls it in log order.
+//
+// A committed change that does not apply is skipped, on every voter
+// alike (each has the same image before it), and its proposer gets
+// ErrStaleImage. The leader checks a change against its caught-up image
+// before proposing it, so this takes a leader that lost and regained
+// leadership between that check and its proposal, with another leader's
+// changes in between. A snapshot that does not apply is corrupt: panic.
 func (r *Raft) onApply(ch quorum.Change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var (
-		im  *metadata.Image
-		err error
-	)
 	if ch.Snapshot {
-		im, err = replay(r.base, ch.Records, fmt.Sprintf("snapshot at offset %d", ch.Offset))
+		im, err := replay(r.base, ch.Records, fmt.Sprintf("snapshot at offset %d", ch.Offset))
+		if err != nil {
+			panic(fmt.Sprintf("controller: node %d: snapshot of index %d: %v", r.nodeID, ch.Index, err))
+		}
+		r.im, r.index = im, ch.Index
+		return
+	}
+	e := indexedImage{index: ch.Index}
+	if im, err := r.im.Apply(ch.Records...); err != nil {
+		r.logger.Error("controller: a committed change does not apply to the image; skipped", "node", r.nodeID,
+			"index", ch.Index, "term", ch.Term, "offset", ch.Offset, "err", err)
+		e.err = err
 	} else {
-		im, err = r.im.Apply(ch.Records...)
+		r.im = im
 	}
-	if err != nil {
-		// The leader checks a change against its caught-up image before
-		// proposing it, one at a time: a committed change that does not
-		// apply is a bug, and the image would no longer be the log's.
-		panic(fmt.Sprintf("controller: node %d: committed change %d (term %d, offset %d) does not apply: %v: %+v",
-			r.nodeID, ch.Index, ch.Term, ch.Offset, err, ch.Records))
-	}
-	r.im, r.index = im, ch.Index
-	r.recent[ch.Index%recentImages] = indexedImage{ch.Index, im}
+	r.index, e.im = ch.Index, r.im
+	r.recent[ch.Index%recentImages] = e
 }
 
 func (r *Raft) snapshotRecords() []metalog.Record {
@@ -227,6 +235,9 @@ func (r *Raft) commitLocked(ctx context.Context, recs []metadata.Record, base *m
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.recent[ch.Index%recentImages]; e.index == ch.Index && e.im != nil {
+		if e.err != nil {
+			return nil, fmt.Errorf("%w: committed at offset %d and skipped: %v", ErrStaleImage, ch.Offset, e.err)
+		}
 		return e.im, nil
 	}
 	// Many changes applied since (another leader's): the change followed

@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -372,5 +373,22 @@ func TestRaftQuorum(t *testing.T) {
 		if fq := c.node(id).Quorum(); fq.LeaderID != leader || fq.LeaderEpoch != q.LeaderEpoch || len(fq.Voters) != 3 {
 			t.Fatalf("follower %d's quorum %+v", id, fq)
 		}
+	}
+}
+
+// A committed change that does not apply is skipped: the image stays, and
+// its proposer would learn it from ErrStaleImage.
+func TestRaftSkipsChangeThatDoesNotApply(t *testing.T) {
+	base := metadata.New("cluster", 1, 1, nil, nil)
+	r := &Raft{nodeID: 1, base: base, im: base, logger: slog.New(slog.DiscardHandler)}
+	r.onApply(quorum.Change{Index: 3, Term: 1, Records: createTopic("a", 1)})
+	before := r.Image()
+	r.onApply(quorum.Change{Index: 4, Term: 1, Records: createTopic("a", 2)})
+	if r.Image() != before || r.index != 4 || r.recent[4%recentImages].err == nil {
+		t.Fatalf("image %+v, index %d, recent %+v", r.Image().Topics(), r.index, r.recent[4%recentImages])
+	}
+	r.onApply(quorum.Change{Index: 5, Term: 1, Records: createTopic("b", 2)})
+	if !hasTopics(r.Image(), "a", "b") {
+		t.Fatalf("image after the skipped change: %+v", r.Image().Records())
 	}
 }
