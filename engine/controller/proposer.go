@@ -7,7 +7,7 @@ import (
 )
 
 // Proposer commits metadata changes. Local is the single node's, over the
-// local metadata log; the Raft quorum will be the other. Callers
+// local metadata log; Raft a voter's of a controller quorum. Callers
 // serialize their changes: they plan against Image and propose the
 // records, with nothing proposed in between.
 type Proposer interface {
