@@ -344,8 +344,8 @@ func (r *Raft) isClosed() bool {
 	return r.closed
 }
 
-// Close stops the node: a change in progress gets ErrClosed (it may have
-// committed), later ones too.
+// Close stops the node and waits for a change in progress, which gets
+// ErrClosed (it may have committed); later ones get it too.
 func (r *Raft) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -357,6 +357,8 @@ func (r *Raft) Close() error {
 	close(r.stop)
 	err := r.node.Close()
 	<-r.stopped
+	r.propMu.Lock() // a Propose in progress has returned
+	defer r.propMu.Unlock()
 	return err
 }
 

@@ -392,3 +392,61 @@ func TestRaftSkipsChangeThatDoesNotApply(t *testing.T) {
 		t.Fatalf("image after the skipped change: %+v", r.Image().Records())
 	}
 }
+
+// Topics are created one after another while the leader is stopped: every
+// acknowledged one is in every image afterwards, and the images agree.
+func TestRaftFailoverUnderLoad(t *testing.T) {
+	c := newRaftCluster(t, nil)
+	c.waitLeader()
+	acked := make(chan string, 64)
+	done := make(chan error, 1)
+	go func() {
+		defer close(acked)
+		for i := byte(1); i <= 30; i++ {
+			name := fmt.Sprintf("t%02d", i)
+			deadline := time.Now().Add(raftWait)
+			for {
+				if time.Now().After(deadline) {
+					done <- fmt.Errorf("%s: no leader took it", name)
+					return
+				}
+				var r *Raft
+				for _, id := range c.running() {
+					if n := c.node(id); n != nil && n.Node().Status().Role == quorum.RoleLeader {
+						r = n
+					}
+				}
+				if r == nil {
+					time.Sleep(raftTick)
+					continue
+				}
+				_, err := r.Propose(createTopic(name, i))
+				if err == nil {
+					acked <- name
+					break
+				}
+				if errors.Is(err, ErrStaleImage) { // it committed before the leader stopped
+					break
+				}
+				time.Sleep(raftTick) // NotControllerError, ErrClosed, a timeout: try again
+			}
+		}
+		done <- nil
+	}()
+	var names []string
+	for name := range acked {
+		names = append(names, name)
+		if len(names) == 10 {
+			c.stop(c.waitLeader())
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c.waitImages()
+	for _, id := range c.running() {
+		if im := c.node(id).Image(); !hasTopics(im, names...) {
+			t.Fatalf("node %d lacks acknowledged topics: has %d of %d", id, len(im.Topics()), len(names))
+		}
+	}
+}
