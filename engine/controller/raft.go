@@ -32,7 +32,9 @@ type Raft struct {
 	logger *slog.Logger
 	opts   RaftOptions
 
-	propMu sync.Mutex // one change at a time from this node
+	// propMu lets one change at a time through from this node; it is
+	// taken before mu, never while mu is held.
+	propMu sync.Mutex
 
 	mu      sync.Mutex
 	im      *metadata.Image
