@@ -24,7 +24,7 @@ func TestDependencyArrows(t *testing.T) {
 		"replica":           {"logstore"},
 		"tools":             {"logstore"},
 		"bench":             nil,
-		"engine/controller": {"engine/config", "engine/metadata", "logstore"},
+		"engine/controller": {"engine/config", "engine/metadata", "engine/quorum", "logstore"},
 		"engine/groups":     nil,
 		"engine/quorum":     {"logstore"},
 	}

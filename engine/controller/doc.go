@@ -38,13 +38,29 @@
 // A Proposer commits one change (a list of records) all or none and
 // returns the committed image; it also says the offset the next change
 // starts at (a new broker's epoch) and describes the quorum
-// (DescribeQuorum). Local, the only one today, is a single node's
-// one-voter quorum over the metadata log (logstore/metalog, in
-// `<first log dir>/__cluster_metadata-0`): append the batch (fsynced),
-// apply it to the image, snapshot the image once the log passes
-// LocalOptions.SnapshotBytes or SnapshotInterval has passed. The Raft
-// quorum (go.etcd.io/raft/v3 RawNode over the same log) will be the
-// second Proposer; nothing else changes.
+// (DescribeQuorum). Local is a single node's one-voter quorum over the
+// metadata log (logstore/metalog, in `<first log dir>/__cluster_metadata-0`):
+// append the batch (fsynced), apply it to the image, snapshot the image
+// once the log passes LocalOptions.SnapshotBytes or SnapshotInterval has
+// passed. Raft is a voter of a controller quorum (engine/quorum: etcd
+// raft's RawNode over the same log):
+//
+//  1. Every voter, leader or not, builds its image from the changes its
+//     quorum.Node commits and applies, and from the snapshots it
+//     installs, with Local's apply code (apply.go); the node's snapshots
+//     hold the image's records, as Local's do.
+//  2. Propose on the leader waits until it has applied its whole log (a
+//     new leader's first entry commits its predecessors' changes), checks
+//     the records against that image (ErrStaleImage if they no longer
+//     apply: plan again), commits them as one batch and returns the image
+//     of that change. On a follower it answers *NotControllerError with
+//     the leader's id (NOT_CONTROLLER, or forward to it).
+//  3. The first leader of an empty log commits metadata.version before
+//     any other change: a caught-up leader whose image has none proposes
+//     it, so it is in the log once.
+//  4. NextOffset and Quorum come from the node's status: on the leader
+//     its view of every voter, on a follower its own log and the leader
+//     it knows.
 //
 // # The way of a change
 //
@@ -59,7 +75,9 @@
 //  5. It publishes the image and partition table, deletes the logs of
 //     deleted topics and answers.
 //
-// controller imports engine/config, engine/metadata and logstore/metalog;
-// never engine, netio, ring or replica (cmd/weir's layout test checks).
-// It opens no sockets, and only Local touches the disk.
+// controller imports engine/config, engine/metadata, engine/quorum (for
+// Raft) and logstore/metalog; never engine, netio, ring or replica
+// (cmd/weir's layout test checks). It opens no sockets: Raft's node talks
+// through the quorum.Transport it is given. Only Local and Raft's node
+// touch the disk.
 package controller

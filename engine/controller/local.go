@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -57,10 +56,10 @@ func OpenLocal(dir string, base *metadata.Image, opts LocalOptions) (*Local, err
 	if err != nil {
 		return nil, err
 	}
-	im, err := base.Apply(recs...)
+	im, err := replay(base, recs, "metadata log "+dir)
 	if err != nil {
 		l.Close()
-		return nil, fmt.Errorf("replay metadata log %s: %w", dir, err)
+		return nil, err
 	}
 	return &Local{log: l, im: im, nodeID: opts.NodeID, logger: opts.Logger, now: opts.Now,
 		snapshotBytes: opts.SnapshotBytes, snapshotEvery: opts.SnapshotInterval, snapshotAt: opts.Now()}, nil
@@ -80,17 +79,14 @@ func (c *Local) Propose(recs []metadata.Record) (*metadata.Image, error) {
 	if c.log == nil {
 		return nil, ErrClosed
 	}
-	im, err := c.im.Apply(recs...)
-	if err != nil {
-		panic(fmt.Sprintf("controller: proposed records that do not apply: %v: %+v", err, recs))
-	}
+	im := applyProposed(c.im, recs)
 	if _, err := c.log.Append(recs); err != nil {
 		return nil, err
 	}
 	c.im = im
 	now := c.now()
 	if c.log.Size() > c.snapshotBytes || (c.snapshotEvery > 0 && now.Sub(c.snapshotAt) >= c.snapshotEvery) {
-		if err := c.log.Snapshot(im.Records()); err != nil {
+		if err := c.log.Snapshot(snapshotRecords(im)); err != nil {
 			c.logger.Warn("metadata snapshot failed; the log keeps growing", "err", err)
 		} else {
 			c.snapshotAt = now

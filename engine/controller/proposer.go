@@ -7,7 +7,7 @@ import (
 )
 
 // Proposer commits metadata changes. Local is the single node's, over the
-// local metadata log; the Raft quorum will be the other. Callers
+// local metadata log; Raft a voter's of a controller quorum. Callers
 // serialize their changes: they plan against Image and propose the
 // records, with nothing proposed in between.
 type Proposer interface {
@@ -15,8 +15,10 @@ type Proposer interface {
 	Image() *metadata.Image
 	// Propose commits recs as one change, all or none, and returns the
 	// committed image with them applied. A record that does not apply to
-	// Image is the caller's bug: Propose panics with the values. An
-	// error means nothing was committed (ErrClosed once closed).
+	// Image is the caller's bug: Local panics with the values; Raft,
+	// whose image can move under a new leader, answers ErrStaleImage. An
+	// error means nothing was committed (ErrClosed once closed), but for
+	// Raft's timeouts and closes mid-change, which leave it unknown.
 	Propose(recs []metadata.Record) (*metadata.Image, error)
 	// NextOffset is the metadata log offset the next change's first
 	// record will get (a new broker's epoch); -1 once closed.
