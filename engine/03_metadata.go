@@ -141,7 +141,9 @@ func (b *Broker) metadataTopic(im *metadata.Image, listener string, t *metadata.
 		sp := kmsg.NewMetadataResponseTopicPartition()
 		sp.Partition, sp.Leader, sp.LeaderEpoch = int32(i), p.Leader, p.LeaderEpoch
 		sp.Replicas, sp.ISR, sp.OfflineReplicas = p.Replicas, p.ISR, offlineReplicas(im, listener, p.Replicas)
-		if !reachable(im, listener, p.Leader) || b.lookupPartition(t.Name, int32(i)) == nil {
+		// This node knows only its own logs: a partition it leads without
+		// one is not available; another leader's is as that leader says.
+		if !reachable(im, listener, p.Leader) || p.Leader == b.nodeID && b.lookupPartition(t.Name, int32(i)) == nil {
 			sp.ErrorCode, sp.Leader = kerr.LeaderNotAvailable.Code, -1
 		}
 		st.Partitions = append(st.Partitions, sp)
@@ -208,6 +210,9 @@ func (b *Broker) autoCreatable(im *metadata.Image, req *kmsg.MetadataRequest) []
 // with: autoCreatedCode, or the error of a creation that failed (a topic
 // another request created meanwhile counts as created).
 func (b *Broker) autoCreate(names []string) map[string]int16 {
+	if b.forwards(19) {
+		return b.autoCreateRemote(names)
+	}
 	codes := map[string]int16{}
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()

@@ -66,7 +66,7 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsR
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
 	newID := func() [16]byte { return [16]byte(NewUUID()) }
-	plans, results := controller.PlanTopics(b.image.Load(), b.brokerConfig(), reqs, newID)
+	plans, results := controller.PlanTopics(b.ctlImage(), b.brokerConfig(), reqs, newID)
 	if !req.ValidateOnly && len(plans) > 0 {
 		if err := b.createTopicsLocked(plans); err != nil {
 			r := b.commitErr(err)

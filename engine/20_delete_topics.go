@@ -57,7 +57,7 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsR
 	}
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
-	dels := controller.ResolveDeletions(b.image.Load(), refs)
+	dels := controller.ResolveDeletions(b.ctlImage(), refs)
 	if !b.brokerConfig().Bool("delete.topic.enable") {
 		r := controller.RefuseDefault(kerr.TopicDeletionDisabled)
 		if req.Version < 3 {

@@ -25,12 +25,22 @@ func handleInitProducerID(b *Broker, r *request) (kmsg.Response, error) {
 		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 		return resp, nil
 	}
-	id, err := b.producerIDs.allocate()
-	if err != nil {
-		b.log.Error("producer id allocation failed", "err", err)
-		resp.ErrorCode = kerr.UnknownServerError.Code
+	if id, ok := b.producerIDs.allocateReserved(); ok {
+		resp.ProducerID, resp.ProducerEpoch = id, 0
 		return resp, nil
 	}
-	resp.ProducerID, resp.ProducerEpoch = id, 0
-	return resp, nil
+	// A new block is committed through the controller: off the shard
+	// loop, which must never wait on the control plane (in a cluster,
+	// the quorum's own messages come in through these loops).
+	go func() {
+		id, err := b.producerIDs.allocate()
+		if err != nil {
+			b.log.Error("producer id allocation failed", "err", err)
+			resp.ErrorCode = kerr.UnknownServerError.Code
+		} else {
+			resp.ProducerID, resp.ProducerEpoch = id, 0
+		}
+		r.respond(resp)
+	}()
+	return nil, nil
 }

@@ -69,7 +69,7 @@ func (b *Broker) createPartitions(req *kmsg.CreatePartitionsRequest) *kmsg.Creat
 				assignment[i] = a.Replicas
 			}
 		}
-		t, replicas, isr, e := controller.PlanPartitions(b.image.Load(), rt.Topic, rt.Count, assignment)
+		t, replicas, isr, e := controller.PlanPartitions(b.ctlImage(), rt.Topic, rt.Count, assignment)
 		if e == nil && !req.ValidateOnly {
 			if err := b.addPartitionsLocked(t, replicas, isr); err != nil {
 				e = b.commitErr(err)

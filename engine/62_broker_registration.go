@@ -70,7 +70,7 @@ func (b *Broker) registerBroker(req *kmsg.BrokerRegistrationRequest, now time.Ti
 		resp.ErrorCode = kerrNotController.Code
 		return resp
 	}
-	plan, refused := controller.PlanRegistration(b.image.Load(), b.ctl.sessions, reg, b.ctl.proposer.NextOffset(), now)
+	plan, refused := controller.PlanRegistration(b.ctlImage(), b.ctl.sessions, reg, b.ctl.proposer.NextOffset(), now)
 	if refused == nil {
 		im, err := b.commitLocked(plan.Records)
 		if err != nil {

@@ -53,7 +53,7 @@ func (b *Broker) brokerHeartbeat(req *kmsg.BrokerHeartbeatRequest, now time.Time
 		resp.ErrorCode = kerrNotController.Code
 		return resp
 	}
-	plan, refused := controller.PlanHeartbeat(b.image.Load(), b.effective.Load(), b.ctl.sessions, hb,
+	plan, refused := controller.PlanHeartbeat(b.ctlImage(), b.effective.Load(), b.ctl.sessions, hb,
 		b.ctl.proposer.NextOffset(), now)
 	if refused == nil && len(plan.Records) > 0 {
 		im, err := b.commitLocked(plan.Records)

@@ -70,6 +70,9 @@ type Broker struct {
 	// topicConfigs are the broker's and each topic's configuration under
 	// the published image, swapped with it.
 	ctl          controlPlane
+	// cluster is this node's part in a controller quorum of several
+	// voters (cluster.go); nil on a single node.
+	cluster      *cluster
 	logDirs      []*logstore.Dir
 	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
 	effective    atomic.Pointer[config.Config]
@@ -144,7 +147,11 @@ func (b *Broker) openLogDirs() error {
 		}
 		b.locks = append(b.locks, f)
 	}
-	id, formatted, err := ensureMeta(b.cfg.LogDirs, b.nodeID)
+	newID := func() string { return NewUUID().String() }
+	if clustered(b.cfg) {
+		newID = func() string { return derivedClusterID(b.cfg.Voters) }
+	}
+	id, formatted, err := ensureMeta(b.cfg.LogDirs, b.nodeID, newID)
 	if err != nil {
 		return err
 	}
@@ -182,14 +189,18 @@ func (b *Broker) Start() error {
 	}
 	ends := b.advertisedSelf(bound)
 	b.endpoints.Store(&ends)
-	b.ctl.mu.Lock()
-	err := b.registerSelfLocked(ends) // amends the registration with the bound ports
-	b.ctl.mu.Unlock()
-	if err != nil {
-		b.closeServers()
-		return err
+	if b.cluster == nil {
+		b.ctl.mu.Lock()
+		err := b.registerSelfLocked(ends) // amends the registration with the bound ports
+		b.ctl.mu.Unlock()
+		if err != nil {
+			b.closeServers()
+			return err
+		}
+		b.startLife()
+	} else {
+		b.startCluster()
 	}
-	b.startLife()
 	b.startMaintenance()
 	return nil
 }
@@ -219,6 +230,7 @@ func (b *Broker) Advertised(listener string) string {
 // closes the logs (checkpoints and the clean-shutdown marker written),
 // stops the shard loops and releases the log dirs.
 func (b *Broker) Close() error {
+	b.stopCluster()
 	b.stopLife()
 	b.coord().close()
 	err := b.closeServers()
@@ -230,6 +242,7 @@ func (b *Broker) Close() error {
 
 // closeStores closes the metadata log, then the log dirs.
 func (b *Broker) closeStores() error {
+	b.stopCluster()
 	return errors.Join(b.closeMetadata(), b.closeLogStores())
 }
 

@@ -55,11 +55,7 @@ var securityProtocolIDs = map[string]int16{"PLAINTEXT": 0, "SSL": 1, "SASL_PLAIN
 func checkRunnable(cfg *config.Resolved) error {
 	if len(cfg.Roles) != 2 {
 		return fmt.Errorf("process.roles=%s: this build runs only combined nodes (broker,controller); "+
-			"separate roles need the Raft controller quorum, not built yet", cfg.Roles[0])
-	}
-	if len(cfg.Voters) > 1 || len(cfg.Voters) == 1 && cfg.Voters[0].ID != cfg.NodeID {
-		return fmt.Errorf("controller.quorum.voters names %d voters: this build runs only a single node, "+
-			"its own one-voter quorum; the Raft quorum of several voters is not built yet", len(cfg.Voters))
+			"brokers that are not voters and controllers without a broker are not built yet", cfg.Roles[0])
 	}
 	return nil
 }
@@ -164,7 +160,7 @@ func (b *Broker) heartbeatSelfLocked(now time.Time) error {
 // each. b.ctl.mu must be held.
 func (b *Broker) fenceExpiredLocked(now time.Time) error {
 	for {
-		im := b.image.Load()
+		im := b.ctlImage()
 		e := controller.PlanSessionExpiry(im, b.effective.Load(), b.ctl.sessions, now)
 		if e == nil {
 			return nil

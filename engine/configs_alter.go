@@ -12,7 +12,7 @@ import (
 func (b *Broker) alterConfigs(alts []controller.Alteration, validateOnly bool) []*controller.Refusal {
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
-	im := b.image.Load()
+	im := b.ctlImage()
 	recs, results, planned := controller.PlanAlterations(im, b.brokerConfigOf(im), b.nodeID, alts)
 	if validateOnly || len(recs) == 0 {
 		return results

@@ -83,8 +83,8 @@ func writeMeta(dir string, m metaProps) error {
 
 // ensureMeta checks the meta.properties of every log dir against nodeID and
 // each other, and writes the missing ones: with a new cluster id when no
-// dir has one yet (first start). It returns the cluster id.
-func ensureMeta(dirs []string, nodeID int32) (clusterID string, formatted []string, err error) {
+// dir has one yet (first start): newID's. It returns the cluster id.
+func ensureMeta(dirs []string, nodeID int32, newID func() string) (clusterID string, formatted []string, err error) {
 	metas := make([]metaProps, len(dirs))
 	have := make([]bool, len(dirs))
 	seenDir := map[UUID]string{}
@@ -114,7 +114,7 @@ func ensureMeta(dirs []string, nodeID int32) (clusterID string, formatted []stri
 		metas[i], have[i] = m, true
 	}
 	if clusterID == "" {
-		clusterID = NewUUID().String()
+		clusterID = newID()
 	}
 	for i, dir := range dirs {
 		if have[i] && metas[i].DirectoryID != (UUID{}) {

@@ -10,7 +10,7 @@ import (
 
 func TestMetaFirstStartAndRestart(t *testing.T) {
 	dirs := []string{t.TempDir(), t.TempDir()}
-	cid, formatted, err := ensureMeta(dirs, 4)
+	cid, formatted, err := ensureMeta(dirs, 4, randomClusterID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +34,13 @@ func TestMetaFirstStartAndRestart(t *testing.T) {
 	if dirIDs[0] == dirIDs[1] {
 		t.Errorf("log dirs share directory.id %s", dirIDs[0])
 	}
-	again, formatted, err := ensureMeta(dirs, 4)
+	again, formatted, err := ensureMeta(dirs, 4, randomClusterID)
 	if err != nil || again != cid || len(formatted) != 0 {
 		t.Fatalf("restart: %q %v %v, want %q and no formatting", again, formatted, err, cid)
 	}
 	// A new dir joins the cluster of the others.
 	dirs = append(dirs, t.TempDir())
-	again, formatted, err = ensureMeta(dirs, 4)
+	again, formatted, err = ensureMeta(dirs, 4, randomClusterID)
 	if err != nil || again != cid || len(formatted) != 1 || formatted[0] != dirs[2] {
 		t.Fatalf("new dir: %q %v %v", again, formatted, err)
 	}
@@ -82,7 +82,7 @@ func TestMetaErrors(t *testing.T) {
 			"directory.id AAAAAAAAAAAAAAAAAAAAAg is also"},
 	}
 	for _, tt := range tests {
-		_, _, err := ensureMeta(tt.dirs(t), 1)
+		_, _, err := ensureMeta(tt.dirs(t), 1, randomClusterID)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err %v, want %q", tt.name, err, tt.want)
 		}
@@ -97,7 +97,7 @@ func TestMetaAddsDirectoryID(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(d, metaFile), []byte(kafka), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cid, formatted, err := ensureMeta([]string{d}, 1)
+	cid, formatted, err := ensureMeta([]string{d}, 1, randomClusterID)
 	if err != nil || cid != "MkU3OEVBNTcwNTJENDM2Qk" || len(formatted) != 1 {
 		t.Fatalf("%q %v %v", cid, formatted, err)
 	}
@@ -106,3 +106,5 @@ func TestMetaAddsDirectoryID(t *testing.T) {
 		t.Fatalf("rewritten meta %+v", m)
 	}
 }
+
+func randomClusterID() string { return NewUUID().String() }

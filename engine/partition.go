@@ -28,6 +28,10 @@ type partition struct {
 	ownerHash uint32
 
 	leaderEpoch int32 // stamped into appended batches
+	// assigned is the image's registration p was last assigned (leader,
+	// epochs, replicas, ISR); written before publication and then under
+	// the broker's control-plane lock (Broker.reassign).
+	assigned metadata.Partition
 
 	// Owner-shard state of the data path.
 	// rep decides the high watermark (replica.Machine): every change of
@@ -72,6 +76,7 @@ func openPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 		replica.Log{Start: l.LogStartOffset(), End: l.LogEndOffset(), HighWatermark: l.HighWatermark()})
 	p := &partition{topic: topic, index: index, topicID: topicID, log: l,
 		ownerHash: partitionHash(topic, index), leaderEpoch: reg.LeaderEpoch, rep: rep, producers: ps}
+	p.assigned = reg
 	p.assign(env.self, reg)
 	return p, nil
 }
@@ -83,6 +88,7 @@ func openPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 // checkpointed one lags after a crash). One node leads every partition it
 // hosts; the follower branch is for the cluster.
 func (p *partition) assign(self int32, reg metadata.Partition) {
+	p.leaderEpoch = reg.LeaderEpoch
 	a := replica.Assignment{Leader: reg.Leader, LeaderEpoch: reg.LeaderEpoch,
 		PartitionEpoch: reg.PartitionEpoch, Replicas: reg.Replicas, ISR: reg.ISR}
 	if reg.Leader == self {

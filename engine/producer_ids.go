@@ -18,9 +18,10 @@ import (
 // restart never hands an id out twice.
 type producerIDs struct {
 	mu      sync.Mutex
-	next    int64                 // next id to give
-	end     int64                 // first id past the reserved block
-	reserve func(end int64) error // commits a reservation up to end
+	next int64 // next id to give
+	end  int64 // first id past the reserved block
+	// reserve reserves a new block [start, end) through the controller.
+	reserve func() (start, end int64, err error)
 }
 
 const producerIDBlock = 1000
@@ -54,7 +55,7 @@ func (b *Broker) openProducerIDs() error {
 			return err
 		}
 	}
-	b.producerIDs = &producerIDs{next: end, end: end, reserve: b.reserveProducerIDs}
+	b.producerIDs = &producerIDs{next: end, end: end, reserve: b.reserveProducerIDBlock}
 	return nil
 }
 
@@ -62,26 +63,66 @@ func (b *Broker) openProducerIDs() error {
 func (b *Broker) reserveProducerIDs(end int64) error {
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
-	im, err := b.commitLocked([]metadata.Record{
-		metadata.ProducerIdsRecord{BrokerID: b.nodeID, BrokerEpoch: -1, NextProducerID: end}})
-	if err != nil {
-		return err
-	}
-	// Only the reservation changed: the partition table and configs stay.
-	b.image.Store(im)
-	return nil
+	_, err := b.commitProducerIDsLocked(b.nodeID, -1, end)
+	return err
 }
 
-// allocate returns a new producer id.
+// commitProducerIDsLocked commits broker's reservation of every id below
+// end. b.ctl.mu must be held.
+func (b *Broker) commitProducerIDsLocked(broker int32, epoch, end int64) (*metadata.Image, error) {
+	im, err := b.commitLocked([]metadata.Record{
+		metadata.ProducerIdsRecord{BrokerID: broker, BrokerEpoch: epoch, NextProducerID: end}})
+	if err != nil {
+		return nil, err
+	}
+	if b.cluster != nil {
+		b.publishLocked(im)
+	} else {
+		// Only the reservation changed: the partition table and configs stay.
+		b.image.Store(im)
+	}
+	return im, nil
+}
+
+// reserveProducerIDBlock reserves the next block of producer ids: on a
+// single node by committing it; in a cluster by asking the active
+// controller (AllocateProducerIds, API 67), as Kafka's brokers do.
+func (b *Broker) reserveProducerIDBlock() (start, end int64, err error) {
+	if b.cluster != nil {
+		return b.allocateProducerIDs()
+	}
+	b.ctl.mu.Lock()
+	defer b.ctl.mu.Unlock()
+	start = b.ctlImage().NextProducerID()
+	if _, err := b.commitProducerIDsLocked(b.nodeID, -1, start+producerIDBlock); err != nil {
+		return 0, 0, err
+	}
+	return start, start + producerIDBlock, nil
+}
+
+// allocateReserved returns a new producer id from the reserved block,
+// false when the block is used up (allocate reserves the next).
+func (p *producerIDs) allocateReserved() (int64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next == p.end {
+		return 0, false
+	}
+	id := p.next
+	p.next++
+	return id, true
+}
+
+// allocate returns a new producer id, reserving a new block if needed.
 func (p *producerIDs) allocate() (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.next == p.end {
-		end := p.end + producerIDBlock
-		if err := p.reserve(end); err != nil {
+		start, end, err := p.reserve()
+		if err != nil {
 			return 0, fmt.Errorf("reserve producer ids: %w", err)
 		}
-		p.end = end
+		p.next, p.end = start, end
 	}
 	id := p.next
 	p.next++

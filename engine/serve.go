@@ -31,6 +31,9 @@ func (h *listenerHandler) ConnClosed(netio.Conn) {}
 // error means the request can't be answered the Kafka way and the
 // connection is closed, as Kafka does.
 func (b *Broker) serveFrame(c netio.Conn, seq uint64, frame []byte, listener string) error {
+	if isRaftFrame(frame) && b.listenerKind(listener) == controllerListener {
+		return b.serveRaftFrame(c, seq, frame)
+	}
 	h, kreq, body, err := parseHeader(frame)
 	if err != nil {
 		return err
@@ -59,6 +62,10 @@ func (b *Broker) serveFrame(c netio.Conn, seq uint64, frame []byte, listener str
 			kmsg.NameForKey(h.key), h.version, h.clientID, err)
 	}
 	r.kreq = kreq
+	if b.forwards(h.key) {
+		b.forward(a, r)
+		return nil
+	}
 	resp, err := a.handle(b, r)
 	if err != nil {
 		return err

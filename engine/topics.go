@@ -22,7 +22,10 @@ var errPartitionLogs = errors.New("cannot create the partition logs")
 
 // commitErr answers a change the controller could not write.
 func (b *Broker) commitErr(err error) *controller.Refusal {
-	if errors.Is(err, controller.ErrClosed) {
+	var nc *controller.NotControllerError
+	if errors.Is(err, controller.ErrClosed) || errors.As(err, &nc) || errors.Is(err, controller.ErrStaleImage) {
+		// Another node is (or is becoming) the active controller: the
+		// client finds it and tries again.
 		return controller.RefuseDefault(kerr.NotController)
 	}
 	b.log.Error("metadata change failed", "err", err)
@@ -47,6 +50,9 @@ func (b *Broker) createTopicsLocked(plans []*controller.TopicPlan) error {
 		for i := range p.Replicas {
 			logs = append(logs, newLog{tp: logstore.TopicPartition{Topic: p.Name, Partition: int32(i)}, id: p.ID, cfg: lc})
 		}
+	}
+	if b.cluster != nil {
+		logs = nil // each replica's broker makes its log once the change is applied (hostLocked)
 	}
 	if err := b.createLogs(logs); err != nil {
 		return fmt.Errorf("%w: %w", errPartitionLogs, err)
@@ -81,6 +87,19 @@ func (b *Broker) dropLogs(logs []newLog) {
 // background after file.delete.delay.ms). A crash anywhere in between is
 // finished by the next start (reconcileLogs). b.ctl.mu must be held.
 func (b *Broker) deleteTopicsLocked(topics []*metadata.Topic) error {
+	if b.cluster != nil {
+		// Each replica's broker deletes its logs once the change is
+		// applied (hostLocked).
+		im, err := b.commitLocked(controller.RemoveRecords(topics))
+		if err != nil {
+			return err
+		}
+		b.publishLocked(im)
+		for _, t := range topics {
+			b.log.Info("deleted topic", "topic", t.Name, "id", UUID(t.ID).String())
+		}
+		return nil
+	}
 	carried := b.notePendingDeletes(topics)
 	im, err := b.commitLocked(controller.RemoveRecords(topics))
 	if err != nil {
@@ -114,6 +133,9 @@ func (b *Broker) addPartitionsLocked(t *metadata.Topic, replicas, isr [][]int32)
 	var logs []newLog
 	for i := range replicas {
 		logs = append(logs, newLog{tp: logstore.TopicPartition{Topic: t.Name, Partition: first + int32(i)}, id: t.ID, cfg: lc})
+	}
+	if b.cluster != nil {
+		logs = nil // made by each replica's broker (hostLocked)
 	}
 	if err := b.createLogs(logs); err != nil {
 		return fmt.Errorf("%w: %w", errPartitionLogs, err)

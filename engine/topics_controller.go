@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"path/filepath"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ type controlPlane struct {
 // of log, or metadata.log.max.snapshot.interval.ms after the last
 // snapshot, whichever comes first.
 func (b *Broker) openMetadata() error {
+	if clustered(b.cfg) {
+		return b.openClusterMetadata()
+	}
 	dir := filepath.Join(b.cfg.LogDirs[0], metalog.DirName)
 	c := b.opts.Config
 	base := metadata.New(b.clusterID, b.nodeID, b.nodeID, nil, nil)
@@ -73,7 +77,17 @@ func (b *Broker) commitLocked(recs []metadata.Record) (*metadata.Image, error) {
 // table built from it, and applies changed log configurations to the live
 // logs. b.ctl.mu must be held. The table goes first, so a handler that
 // sees a topic in the image finds its partitions.
+//
+// On a cluster's node im is ignored: the newest applied image is
+// published (clusterImage), after this node's logs were made to follow
+// it (hostLocked); only the partitions whose replicas name this node are
+// hosted, and those whose assignment changed become leader or follower
+// again on their owner shard.
 func (b *Broker) publishLocked(im *metadata.Image) {
+	if b.cluster != nil {
+		im = b.clusterImage()
+		b.hostLocked(im)
+	}
 	broker := b.brokerConfigOf(im)
 	configs := b.topicConfigsOf(im, broker)
 	lagTimeMax := time.Duration(broker.Long("replica.lag.time.max.ms")) * time.Millisecond
@@ -83,6 +97,9 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 		tc := configs[t.Name]
 		for i := range t.Partitions {
 			idx := int32(i)
+			if !b.hosts(&t.Partitions[i]) {
+				continue
+			}
 			_, l := b.findLog(logstore.TopicPartition{Topic: t.Name, Partition: idx})
 			if l == nil {
 				continue // its log could not be created: Metadata says LEADER_NOT_AVAILABLE
@@ -99,6 +116,8 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 					b.log.Error("cannot host partition", "topic", t.Name, "partition", idx, "err", err)
 					continue
 				}
+			} else if b.cluster != nil && !sameAssignment(p.assigned, t.Partitions[i]) {
+				b.reassign(p, t.Partitions[i])
 			}
 			tab.byName[partitionKey{t.Name, idx}] = p
 		}
@@ -118,5 +137,9 @@ func (b *Broker) closeMetadata() error {
 	if b.ctl.proposer == nil {
 		return nil
 	}
-	return b.ctl.proposer.Close()
+	err := b.ctl.proposer.Close()
+	if b.cluster != nil {
+		err = errors.Join(err, b.cluster.transport.Close())
+	}
+	return err
 }

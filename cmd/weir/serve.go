@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -70,6 +71,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sig := <-sigs
 	signal.Reset(syscall.SIGTERM, syscall.SIGINT)
 	log.Info("shutting down", "signal", sig.String())
+	// In a cluster, leadership moves off this broker first; a controller
+	// that cannot be reached would fence it after its session anyway.
+	session := time.Duration(s.Config.Int("broker.session.timeout.ms")) * time.Millisecond
+	if err := b.ControlledShutdown(session); err != nil {
+		log.Warn("shutting down without a controlled shutdown", "err", err)
+	}
 	if err := b.Close(); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1

@@ -39,6 +39,9 @@ type Raft struct {
 	mu      sync.Mutex
 	im      *metadata.Image
 	index   uint64 // the Raft index of the last change applied
+	// appliedOffset is the metadata log offset of the last record applied
+	// (-1: none): what a broker reports in its heartbeats.
+	appliedOffset int64
 	recent  [recentImages]indexedImage
 	caught  map[int32]time.Time // when each voter was last seen caught up
 	closed  bool
@@ -64,6 +67,9 @@ type RaftOptions struct {
 	// Poll is how often the leader's state is looked at (default 50 ms):
 	// to propose metadata.version, and for the voters' caught-up times.
 	Poll time.Duration
+	// OnImage, if set, is told of each new image once it is applied, on
+	// the quorum node's goroutine (which waits for it: hand it off).
+	OnImage func(*metadata.Image)
 }
 
 // NotControllerError answers a change proposed to a voter that is not the
@@ -100,7 +106,7 @@ func OpenRaft(cfg quorum.Config, base *metadata.Image, opts RaftOptions) (*Raft,
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Raft{nodeID: cfg.NodeID, voters: append([]int32(nil), cfg.Voters...), base: base, im: base,
-		logger: cfg.Logger, opts: opts, caught: map[int32]time.Time{},
+		logger: cfg.Logger, opts: opts, caught: map[int32]time.Time{}, appliedOffset: -1,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	cfg.OnApply = r.onApply
 	cfg.SnapshotRecords = r.snapshotRecords
@@ -123,6 +129,13 @@ func OpenRaft(cfg quorum.Config, base *metadata.Image, opts RaftOptions) (*Raft,
 // leadership between that check and its proposal, with another leader's
 // changes in between. A snapshot that does not apply is corrupt: panic.
 func (r *Raft) onApply(ch quorum.Change) {
+	im := r.apply(ch)
+	if r.opts.OnImage != nil {
+		r.opts.OnImage(im)
+	}
+}
+
+func (r *Raft) apply(ch quorum.Change) *metadata.Image {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ch.Snapshot {
@@ -130,9 +143,10 @@ func (r *Raft) onApply(ch quorum.Change) {
 		if err != nil {
 			panic(fmt.Sprintf("controller: node %d: snapshot of index %d: %v", r.nodeID, ch.Index, err))
 		}
-		r.im, r.index = im, ch.Index
-		return
+		r.im, r.index, r.appliedOffset = im, ch.Index, ch.Offset-1
+		return im
 	}
+	r.appliedOffset = ch.Offset + int64(len(ch.Records)) - 1
 	e := indexedImage{index: ch.Index}
 	if im, err := r.im.Apply(ch.Records...); err != nil {
 		r.logger.Error("controller: a committed change does not apply to the image; skipped", "node", r.nodeID,
@@ -143,6 +157,15 @@ func (r *Raft) onApply(ch quorum.Change) {
 	}
 	r.index, e.im = ch.Index, r.im
 	r.recent[ch.Index%recentImages] = e
+	return r.im
+}
+
+// AppliedOffset is the metadata log offset of the last record in Image
+// (-1: none yet).
+func (r *Raft) AppliedOffset() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.appliedOffset
 }
 
 func (r *Raft) snapshotRecords() []metalog.Record {

@@ -17,13 +17,16 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TCP is a Transport over plain TCP, for processes that have no
-// controller listener to carry Raft (the engine will swap it for one).
-// Each node dials one connection to each peer and writes its messages
-// there; it reads the messages of its peers from the connections they
-// dialed to it. A connection is
+// TCP is a Transport over plain TCP. Each node dials one connection to
+// each peer and writes its messages there; it reads the messages of its
+// peers from the connections they dialed to it. A connection is, by
+// default,
 //
 //	"WRFT" (4 bytes) then frames: length uint32 (big-endian) | raftpb.Message (protobuf)
+//
+// With TCPConfig.Frame the writer frames messages its caller's way and
+// the transport only dials: the peers' messages arrive elsewhere (the
+// engine's controller listener) and are handed in with Deliver.
 //
 // A peer that cannot be reached is redialed with backoff (50 ms doubling
 // to 2 s); what is sent meanwhile is dropped and reported unreachable.
@@ -45,9 +48,13 @@ type TCP struct {
 type TCPConfig struct {
 	Node int32
 	// Listen is the address to listen on (host:port), unless Listener is
-	// one already listening.
+	// one already listening. Both are unset with Frame.
 	Listen   string
 	Listener net.Listener
+	// Frame, if set, appends one message's whole frame (its length prefix
+	// included) to dst; no magic opens a connection, and the transport
+	// listens on nothing (the receiving side calls Deliver).
+	Frame func(dst, msg []byte) []byte
 	// Peers are the other voters' addresses (controller.quorum.voters);
 	// this node's own entry is ignored.
 	Peers  map[int32]string
@@ -87,7 +94,7 @@ func ListenTCP(cfg TCPConfig) (*TCP, error) {
 		cfg.MaxFrameBytes = 256 << 20
 	}
 	ln := cfg.Listener
-	if ln == nil {
+	if ln == nil && cfg.Frame == nil {
 		var err error
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return nil, fmt.Errorf("quorum transport: %w", err)
@@ -103,13 +110,35 @@ func ListenTCP(cfg TCPConfig) (*TCP, error) {
 			go t.write(p)
 		}
 	}
-	t.wg.Add(1)
-	go t.accept()
+	if ln != nil {
+		t.wg.Add(1)
+		go t.accept()
+	}
 	return t, nil
 }
 
-// Addr is the address the transport listens on.
-func (t *TCP) Addr() net.Addr { return t.ln.Addr() }
+// Addr is the address the transport listens on (nil with Frame).
+func (t *TCP) Addr() net.Addr {
+	if t.ln == nil {
+		return nil
+	}
+	return t.ln.Addr()
+}
+
+// Deliver hands the node one message a peer sent, encoded (a frame's
+// payload): the receiving side of a transport with Frame. Only a message
+// that does not decode is an error; one the node is too busy to take is
+// dropped (Raft resends what matters).
+func (t *TCP) Deliver(data []byte) error {
+	m := new(pb.Message)
+	if err := proto.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("a Raft message that does not decode: %w", err)
+	}
+	if recv := t.receiver(); recv != nil {
+		recv.Step(m)
+	}
+	return nil
+}
 
 // Attach implements Transport.
 func (t *TCP) Attach(r Receiver) { t.recv.Store(&r) }
@@ -131,9 +160,13 @@ func (t *TCP) Send(msgs []*pb.Message) {
 		if err != nil {
 			panic(fmt.Sprintf("quorum transport: encoding a %v: %v", m.GetType(), err))
 		}
-		f := frame{data: binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(data)), uint32(len(data))),
-			snap: m.GetType() == pb.MsgSnap}
-		f.data = append(f.data, data...)
+		f := frame{snap: m.GetType() == pb.MsgSnap}
+		if t.cfg.Frame != nil {
+			f.data = t.cfg.Frame(make([]byte, 0, 64+len(data)), data)
+		} else {
+			f.data = binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(data)), uint32(len(data)))
+			f.data = append(f.data, data...)
+		}
 		if p != nil {
 			select {
 			case p.queue <- f:
@@ -194,7 +227,9 @@ func (t *TCP) write(p *peer) {
 				continue
 			}
 			conn, w, backoff = c, bufio.NewWriterSize(c, 64<<10), 50*time.Millisecond
-			w.WriteString(tcpMagic)
+			if t.cfg.Frame == nil {
+				w.WriteString(tcpMagic)
+			}
 		}
 		sent := []frame{f}
 		w.Write(f.data)
@@ -312,12 +347,8 @@ func (t *TCP) readFrames(r *bufio.Reader) error {
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return err
 		}
-		m := new(pb.Message)
-		if err := proto.Unmarshal(buf, m); err != nil {
-			return fmt.Errorf("a message that does not decode: %w", err)
-		}
-		if recv := t.receiver(); recv != nil {
-			recv.Step(m)
+		if err := t.Deliver(buf); err != nil {
+			return err
 		}
 	}
 }
@@ -354,7 +385,9 @@ func (t *TCP) Close() error {
 			c.Close()
 		}
 		t.mu.Unlock()
-		t.ln.Close()
+		if t.ln != nil {
+			t.ln.Close()
+		}
 	})
 	t.wg.Wait()
 	return nil
