@@ -69,7 +69,7 @@ type Broker struct {
 	// log stores, one per log dir, fixed once Open returns. effective and
 	// topicConfigs are the broker's and each topic's configuration under
 	// the published image, swapped with it.
-	ctl          controlPlane
+	ctl controlPlane
 	// cluster is this node's part in a controller quorum of several
 	// voters (cluster.go); nil on a single node.
 	cluster      *cluster

@@ -17,7 +17,7 @@ import (
 // it to the metadata log (fsynced), as Kafka's controller does, so a
 // restart never hands an id out twice.
 type producerIDs struct {
-	mu      sync.Mutex
+	mu   sync.Mutex
 	next int64 // next id to give
 	end  int64 // first id past the reserved block
 	// reserve reserves a new block [start, end) through the controller.

@@ -36,17 +36,17 @@ type Raft struct {
 	// taken before mu, never while mu is held.
 	propMu sync.Mutex
 
-	mu      sync.Mutex
-	im      *metadata.Image
-	index   uint64 // the Raft index of the last change applied
+	mu    sync.Mutex
+	im    *metadata.Image
+	index uint64 // the Raft index of the last change applied
 	// appliedOffset is the metadata log offset of the last record applied
 	// (-1: none): what a broker reports in its heartbeats.
 	appliedOffset int64
-	recent  [recentImages]indexedImage
-	caught  map[int32]time.Time // when each voter was last seen caught up
-	closed  bool
-	stop    chan struct{}
-	stopped chan struct{}
+	recent        [recentImages]indexedImage
+	caught        map[int32]time.Time // when each voter was last seen caught up
+	closed        bool
+	stop          chan struct{}
+	stopped       chan struct{}
 }
 
 // recentImages are the images of the last changes applied, kept for
