@@ -125,8 +125,11 @@ func (b *Broker) openClusterMetadata() error {
 	r, err := controller.OpenRaft(quorum.Config{
 		NodeID: b.nodeID, Voters: ids, Dir: filepath.Join(b.cfg.LogDirs[0], metalog.DirName),
 		Transport: tr, Logger: b.log,
-		// etcd raft's election timeout is random in [1, 2) x ElectionTicks.
-		Tick: max(election/10, 5*time.Millisecond), ElectionTicks: 10, HeartbeatTicks: 1,
+		// Kafka's election timeout is the longest a follower waits
+		// without hearing from the leader; etcd raft draws each wait in
+		// [1, 2) x ElectionTicks: so ElectionTicks is half of it, and
+		// the leader heartbeats every tick.
+		Tick: max(election/20, 5*time.Millisecond), ElectionTicks: 10, HeartbeatTicks: 1,
 		SnapshotBytes:    c.Long("metadata.log.max.record.bytes.between.snapshots"),
 		SnapshotInterval: time.Duration(c.Long("metadata.log.max.snapshot.interval.ms")) * time.Millisecond,
 	}, metadata.New(b.clusterID, b.nodeID, -1, nil, nil), controller.RaftOptions{OnImage: cl.applied})

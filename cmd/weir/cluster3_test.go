@@ -1,0 +1,604 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// A cluster of combined nodes (broker,controller) on 127.0.0.1, each a
+// `weir serve` process with its own broker and controller ports and log
+// dir, started with quick elections and sessions so that failover tests
+// stay short.
+type testCluster struct {
+	t      *testing.T
+	io     string
+	nodes  []*clusterNode
+	voters string
+	args   []string // more serve flags for every node
+}
+
+type clusterNode struct {
+	id      int32
+	port    int
+	ctlPort int
+	dir     string
+	b       *broker // nil while stopped
+}
+
+func (n *clusterNode) addr() string    { return "127.0.0.1:" + strconv.Itoa(n.port) }
+func (n *clusterNode) ctlAddr() string { return "127.0.0.1:" + strconv.Itoa(n.ctlPort) }
+
+// Cluster timings of the tests: an election timeout of 500 ms (etcd
+// raft draws each follower's in [500 ms, 1 s)), heartbeats every 100 ms,
+// sessions of 1.5 s.
+const (
+	testElectionTimeout = 500 * time.Millisecond
+	testSessionTimeout  = 1500 * time.Millisecond
+)
+
+// startCluster starts n combined nodes, ids 1..n, and waits until they
+// have a leader and every broker is registered and unfenced.
+func startCluster(t *testing.T, n int, io string, args ...string) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, io: io, args: args}
+	var voters []string
+	for i := 1; i <= n; i++ {
+		nd := &clusterNode{id: int32(i), port: freePort(t), ctlPort: freePort(t), dir: t.TempDir()}
+		c.nodes = append(c.nodes, nd)
+		voters = append(voters, fmt.Sprintf("%d@%s", i, nd.ctlAddr()))
+	}
+	c.voters = strings.Join(voters, ",")
+	for _, nd := range c.nodes {
+		c.start(nd.id)
+	}
+	c.waitHealthy(20 * time.Second)
+	return c
+}
+
+func (c *testCluster) node(id int32) *clusterNode { return c.nodes[id-1] }
+
+// start starts node id (again) on its ports and log dir.
+func (c *testCluster) start(id int32) {
+	nd := c.node(id)
+	args := []string{"--node.id=" + strconv.Itoa(int(id)), "--process.roles=broker,controller",
+		"--listeners=PLAINTEXT://" + nd.addr() + ",CONTROLLER://" + nd.ctlAddr(),
+		"--advertised.listeners=PLAINTEXT://" + nd.addr(),
+		"--controller.listener.names=CONTROLLER",
+		"--listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"--controller.quorum.voters=" + c.voters,
+		"--controller.quorum.election.timeout.ms=" + strconv.Itoa(int(testElectionTimeout.Milliseconds())),
+		"--broker.session.timeout.ms=" + strconv.Itoa(int(testSessionTimeout.Milliseconds())),
+		"--broker.heartbeat.interval.ms=100"}
+	nd.b = startBroker(c.t, brokerOpts{io: c.io, logDir: nd.dir, port: nd.port, args: append(args, c.args...)})
+}
+
+// kill SIGKILLs node id.
+func (c *testCluster) kill(id int32) {
+	nd := c.node(id)
+	if nd.b == nil {
+		return
+	}
+	syscall.Kill(nd.b.pid(), syscall.SIGKILL)
+	<-nd.b.done
+	nd.b = nil
+}
+
+// stop stops node id with SIGTERM (a controlled shutdown).
+func (c *testCluster) stop(id int32) {
+	nd := c.node(id)
+	if nd.b == nil {
+		return
+	}
+	if code, _ := nd.b.stop(); code != 0 {
+		c.t.Errorf("node %d exited with %d:\n%s", id, code, nd.b.stderr)
+	}
+	nd.b = nil
+}
+
+// running lists the nodes that run.
+func (c *testCluster) running() []*clusterNode {
+	var out []*clusterNode
+	for _, nd := range c.nodes {
+		if nd.b != nil {
+			out = append(out, nd)
+		}
+	}
+	return out
+}
+
+// seeds are the broker addresses of the running nodes.
+func (c *testCluster) seeds() []string {
+	var out []string
+	for _, nd := range c.running() {
+		out = append(out, nd.addr())
+	}
+	return out
+}
+
+// quorum asks node nd for the quorum's state (DescribeQuorum on its
+// broker listener); nil when it does not answer.
+func quorumOf(nd *clusterNode) *kmsg.DescribeQuorumResponseTopicPartition {
+	c, err := dialRaw(nd.addr())
+	if err != nil {
+		return nil
+	}
+	defer c.conn.Close()
+	c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	req.Version = 2
+	req.Topics = []kmsg.DescribeQuorumRequestTopic{{Topic: "__cluster_metadata",
+		Partitions: []kmsg.DescribeQuorumRequestTopicPartition{{Partition: 0}}}}
+	resp, err := c.do(req)
+	if err != nil {
+		return nil
+	}
+	r := resp.(*kmsg.DescribeQuorumResponse)
+	if len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1 {
+		return nil
+	}
+	return &r.Topics[0].Partitions[0]
+}
+
+// leader is the quorum leader every running node agrees on, or -1.
+func (c *testCluster) leader() int32 {
+	leader := int32(-2)
+	for _, nd := range c.running() {
+		q := quorumOf(nd)
+		if q == nil || q.LeaderID < 0 || leader != -2 && q.LeaderID != leader {
+			return -1
+		}
+		leader = q.LeaderID
+	}
+	if leader < 0 || c.node(leader).b == nil {
+		return -1
+	}
+	return leader
+}
+
+// waitLeader waits until the running nodes agree on a running leader.
+func (c *testCluster) waitLeader(timeout time.Duration) int32 {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if l := c.leader(); l >= 0 {
+			return l
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no agreed quorum leader after %v", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// brokerStates is DescribeCluster v2's view from nd: broker id -> fenced.
+func brokerStates(nd *clusterNode) map[int32]bool {
+	c, err := dialRaw(nd.addr())
+	if err != nil {
+		return nil
+	}
+	defer c.conn.Close()
+	c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	req := kmsg.NewPtrDescribeClusterRequest()
+	req.Version, req.IncludeFencedBrokers = 2, true
+	resp, err := c.do(req)
+	if err != nil {
+		return nil
+	}
+	out := map[int32]bool{}
+	for _, br := range resp.(*kmsg.DescribeClusterResponse).Brokers {
+		out[br.NodeID] = br.IsFenced
+	}
+	return out
+}
+
+// waitHealthy waits for a leader and for every running node to see every
+// running node registered and unfenced.
+func (c *testCluster) waitHealthy(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	c.waitLeader(timeout)
+	for {
+		healthy := true
+		for _, nd := range c.running() {
+			st := brokerStates(nd)
+			for _, other := range c.running() {
+				if fenced, ok := st[other.id]; !ok || fenced {
+					healthy = false
+				}
+			}
+		}
+		if healthy {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("cluster not healthy after %v", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// client is a franz-go client seeded with every running node.
+func (c *testCluster) client(opts ...kgo.Opt) *kgo.Client {
+	c.t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.seeds()...)}, opts...)...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(cl.Close)
+	return cl
+}
+
+// topicsOn is the Metadata of every topic (not internal) as node nd
+// answers it: name -> partition -> replicas.
+func topicsOn(nd *clusterNode) (map[string][][]int32, error) {
+	c, err := dialRaw(nd.addr())
+	if err != nil {
+		return nil, err
+	}
+	defer c.conn.Close()
+	c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	resp, err := c.do(metadataAll())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][][]int32{}
+	for _, t := range resp.(*kmsg.MetadataResponse).Topics {
+		if t.IsInternal {
+			continue
+		}
+		parts := make([][]int32, len(t.Partitions))
+		for _, p := range t.Partitions {
+			if int(p.Partition) < len(parts) {
+				parts[p.Partition] = p.Replicas
+			}
+		}
+		out[*t.Topic] = parts
+	}
+	return out, nil
+}
+
+// hasLog says whether node nd's log dir holds topic's partition p.
+func (nd *clusterNode) hasLog(topic string, p int) bool {
+	_, err := os.Stat(filepath.Join(nd.dir, topic+"-"+strconv.Itoa(p)))
+	return err == nil
+}
+
+// Three nodes form a quorum over their controller listeners; topics
+// created through any broker (forwarded to the active controller) are
+// spread over the brokers, each broker holds logs for its replicas only,
+// and records produced through any node are read back through any node.
+func TestCluster3Basics(t *testing.T) {
+	c := startCluster(t, 3, "uring")
+	leader := c.waitLeader(5 * time.Second)
+	var follower *clusterNode
+	for _, nd := range c.nodes {
+		if nd.id != leader {
+			follower = nd
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Through a follower: forwarded to the active controller.
+	fcl, err := kgo.NewClient(kgo.SeedBrokers(follower.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fcl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "spread", 6, 1
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, fcl.Broker(int(follower.id)))
+	if err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("CreateTopics through follower %d: %v %+v", follower.id, err, resp)
+	}
+	// Placement: each broker leads two partitions and holds their logs only.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok := true
+		for _, nd := range c.nodes {
+			md, err := topicsOn(nd)
+			if err != nil || len(md["spread"]) != 6 {
+				ok = false
+				continue
+			}
+			for p, reps := range md["spread"] {
+				if len(reps) != 1 || nd.hasLog("spread", p) != (reps[0] == nd.id) {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, nd := range c.nodes {
+				md, err := topicsOn(nd)
+				t.Logf("node %d: %v %v", nd.id, md, err)
+			}
+			t.Fatalf("partitions not placed and hosted as the metadata says")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	md, _ := topicsOn(c.nodes[0])
+	per := map[int32]int{}
+	for _, reps := range md["spread"] {
+		per[reps[0]]++
+	}
+	if per[1] != 2 || per[2] != 2 || per[3] != 2 {
+		t.Errorf("replicas per broker %v, want 2 each", per)
+	}
+
+	// Records through a client seeded with one node reach every leader.
+	cl := c.client(kgo.DefaultProduceTopic("spread"), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	const n = 600
+	for i := 0; i < n; i++ {
+		cl.Produce(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]bool{}
+	cons := c.client(kgo.ConsumeTopics("spread"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	for len(results) < n {
+		fs := cons.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %d of %d records back", len(results), n)
+		}
+		fs.EachRecord(func(r *kgo.Record) { results[string(r.Value)] = true })
+	}
+
+	// Every node names the active controller in Metadata and describes
+	// the same quorum.
+	for _, nd := range c.nodes {
+		q := quorumOf(nd)
+		if q == nil || q.LeaderID != leader || len(q.CurrentVoters) != 3 {
+			t.Errorf("node %d describes the quorum as %+v", nd.id, q)
+		}
+	}
+	var st statusJSON
+	adminJSON(t, &st, "cluster", "status", "--bootstrap-server="+follower.addr())
+	if st.LeaderID != leader || len(st.Voters) != 3 || len(st.Brokers) != 3 {
+		t.Errorf("cluster status %+v", st)
+	}
+	for _, br := range st.Brokers {
+		if br.Fenced {
+			t.Errorf("broker %d fenced", br.NodeID)
+		}
+	}
+	adm := kadm.NewClient(cl)
+	if _, err := adm.DeleteTopics(ctx, "spread"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		gone := true
+		for _, nd := range c.nodes {
+			for p := 0; p < 6; p++ {
+				if nd.hasLog("spread", p) {
+					gone = false
+				}
+			}
+		}
+		if gone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deleted topic's logs still on the brokers")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// metadataAgrees waits until every running node answers Metadata with
+// the same topics, partitions and replicas, and returns that view.
+func (c *testCluster) metadataAgrees(timeout time.Duration) map[string][][]int32 {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var first map[string][][]int32
+		same := true
+		for i, nd := range c.running() {
+			md, err := topicsOn(nd)
+			if err != nil {
+				same = false
+				break
+			}
+			if i == 0 {
+				first = md
+			} else if fmt.Sprint(md) != fmt.Sprint(first) {
+				same = false
+			}
+		}
+		if same && first != nil {
+			return first
+		}
+		if time.Now().After(deadline) {
+			for _, nd := range c.running() {
+				md, err := topicsOn(nd)
+				c.t.Logf("node %d: %d topics, %v", nd.id, len(md), err)
+			}
+			c.t.Fatalf("nodes' metadata differ after %v", timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The active controller is SIGKILLed during a stream of topic creations:
+// the survivors elect a new leader within two election timeouts, every
+// acknowledged creation exists afterwards on every node, with every
+// partition and the logs of its replicas, and the killed node catches up
+// when it comes back.
+func TestCluster3ControllerFailover(t *testing.T) {
+	c := startCluster(t, 3, "std")
+	leader := c.waitLeader(5 * time.Second)
+	adm := kadm.NewClient(c.client(kgo.RetryTimeout(20 * time.Second)))
+
+	acked := map[string]bool{}
+	create := func(name string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		resp, err := adm.CreateTopic(ctx, 2, 3, nil, name)
+		switch {
+		case err == nil && resp.Err == nil:
+			acked[name] = true
+		case resp.Err != nil && strings.Contains(resp.Err.Error(), "TOPIC_ALREADY_EXISTS"):
+			acked[name] = true // a retry of a creation whose answer was lost
+		default:
+			t.Logf("create %s: %v %v", name, err, resp.Err)
+		}
+	}
+	for i := 0; i < 15; i++ {
+		create(fmt.Sprintf("before-%02d", i))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 30; i++ {
+			create(fmt.Sprintf("during-%02d", i))
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	killed := time.Now()
+	c.kill(leader)
+	var next int32
+	for {
+		if l := c.leader(); l >= 0 {
+			next = l
+			break
+		}
+		if time.Since(killed) > 10*time.Second {
+			t.Fatalf("no new leader 10 s after killing node %d", leader)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(killed)
+	t.Logf("node %d killed; node %d leads after %v", leader, next, took)
+	// A follower waits at most one election timeout without the leader,
+	// then an election takes a round trip and an fsync; the survivors are
+	// asked every few ms.
+	if took > 2*testElectionTimeout {
+		t.Errorf("a new leader after %v, over two election timeouts (%v)", took, 2*testElectionTimeout)
+	}
+	<-done
+	for i := 0; i < 5; i++ {
+		create(fmt.Sprintf("after-%02d", i))
+	}
+	if len(acked) < 40 {
+		t.Errorf("only %d of 50 creations acknowledged", len(acked))
+	}
+	c.start(leader)
+	c.waitHealthy(20 * time.Second)
+	md := c.metadataAgrees(20 * time.Second)
+	for name := range acked {
+		parts, ok := md[name]
+		if !ok || len(parts) != 2 {
+			t.Errorf("acknowledged topic %s: %v on every node", name, parts)
+		}
+	}
+	// None half made: every topic any node knows has all its partitions,
+	// each with the logs of its replicas (the killed node's made again
+	// from the log it caught up on).
+	deadline := time.Now().Add(10 * time.Second)
+	for name, parts := range md {
+		for p, reps := range parts {
+			if len(reps) != 3 {
+				t.Errorf("%s-%d: replicas %v", name, p, reps)
+			}
+			for _, id := range reps {
+				for !c.node(id).hasLog(name, p) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s-%d: no log on node %d", name, p, id)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}
+	}
+}
+
+// A broker killed (not the active controller) is fenced once its session
+// times out, the partitions it led get new leaders from their ISR with
+// their leader epochs bumped, and after a restart it registers again and
+// is unfenced.
+func TestCluster3BrokerLoss(t *testing.T) {
+	c := startCluster(t, 3, "std")
+	leader := c.waitLeader(5 * time.Second)
+	cl := c.client()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 3, 3, nil, "r3"); err != nil {
+		t.Fatal(err)
+	}
+	lost := int32(1)
+	if lost == leader {
+		lost = 2
+	}
+	survivor := c.node(leader)
+	before := partitionLeaders(t, survivor, "r3")
+	killed := time.Now()
+	c.kill(lost)
+	for !brokerStates(survivor)[lost] {
+		if time.Since(killed) > 10*time.Second {
+			t.Fatalf("broker %d not fenced 10 s after it was killed", lost)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fencedAfter := time.Since(killed)
+	t.Logf("broker %d fenced %v after SIGKILL (session timeout %v)", lost, fencedAfter, testSessionTimeout)
+	if fencedAfter < testSessionTimeout-200*time.Millisecond {
+		t.Errorf("fenced after %v, before its session (%v) could have expired", fencedAfter, testSessionTimeout)
+	}
+	after := partitionLeaders(t, survivor, "r3")
+	for p, was := range before {
+		now := after[p]
+		if now.leader == lost || now.leader < 0 {
+			t.Errorf("r3-%d still led by %d", p, now.leader)
+		}
+		if was.leader == lost && now.epoch <= was.epoch {
+			t.Errorf("r3-%d: new leader %d at epoch %d, was %d at %d", p, now.leader, now.epoch, was.leader, was.epoch)
+		}
+		if slices.Contains(now.isr, lost) {
+			t.Errorf("r3-%d: fenced broker %d still in the ISR %v", p, lost, now.isr)
+		}
+	}
+	restarted := time.Now()
+	c.start(lost)
+	c.waitHealthy(20 * time.Second)
+	t.Logf("broker %d unfenced %v after its restart", lost, time.Since(restarted))
+}
+
+type partitionState struct {
+	leader, epoch int32
+	isr           []int32
+}
+
+// partitionLeaders is topic's partitions as node nd's Metadata says.
+func partitionLeaders(t *testing.T, nd *clusterNode, topic string) map[int32]partitionState {
+	t.Helper()
+	resp := rawDo(t, nd.addr(), metadataAll()).(*kmsg.MetadataResponse)
+	out := map[int32]partitionState{}
+	for _, tp := range resp.Topics {
+		if *tp.Topic == topic {
+			for _, p := range tp.Partitions {
+				out[p.Partition] = partitionState{p.Leader, p.LeaderEpoch, p.ISR}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("node %d has no topic %s", nd.id, topic)
+	}
+	return out
+}
