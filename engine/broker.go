@@ -230,6 +230,11 @@ func (b *Broker) Advertised(listener string) string {
 // closes the logs (checkpoints and the clean-shutdown marker written),
 // stops the shard loops and releases the log dirs.
 func (b *Broker) Close() error {
+	if b.cluster != nil {
+		// The quorum node first: a change in flight fails now rather
+		// than wait for peers whose messages no longer come in.
+		b.cluster.raft.Close()
+	}
 	b.stopCluster()
 	b.stopLife()
 	b.coord().close()

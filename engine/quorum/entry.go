@@ -41,7 +41,13 @@ func epochOf(term uint64) int32 {
 // leader is the leader of e's term, -1 if unknown), or a KRaftVoters
 // control batch carrying a conf change. voters are the current voters,
 // for the LeaderChange record.
-func encodeEntry(e *pb.Entry, base int64, leader int32, voters []int32, now int64) ([]byte, error) {
+//
+// Each node builds these control batches itself (raft sends a new
+// leader's empty entry empty), so nothing in them may be local: their
+// timestamps are Kafka's NO_TIMESTAMP (-1), and every voter's log holds
+// the same bytes.
+func encodeEntry(e *pb.Entry, base int64, leader int32, voters []int32) ([]byte, error) {
+	const noTimestamp = -1
 	epoch := epochOf(e.GetTerm())
 	switch e.GetType() {
 	case pb.EntryNormal:
@@ -51,7 +57,7 @@ func encodeEntry(e *pb.Entry, base int64, leader int32, voters []int32, now int6
 				vs[i] = metalog.Voter{VoterID: v}
 			}
 			lc := metalog.LeaderChange{LeaderID: leader, Voters: vs, GrantingVoters: []metalog.Voter{}}
-			return metalog.EncodeControlBatch(base, epoch, now, []metalog.Control{lc}), nil
+			return metalog.EncodeControlBatch(base, epoch, noTimestamp, []metalog.Control{lc}), nil
 		}
 		n, err := logstore.ValidateBatch(e.GetData(), 0, logstore.OriginReplication)
 		if err != nil || n != int64(len(e.GetData())) {
@@ -64,7 +70,7 @@ func encodeEntry(e *pb.Entry, base int64, leader int32, voters []int32, now int6
 	case pb.EntryConfChange, pb.EntryConfChangeV2:
 		q := append([]byte{quorumChange, byte(e.GetType())}, e.GetData()...)
 		kv := metalog.KRaftVoters{Voters: []metalog.KRaftVoter{}, Quorum: q}
-		return metalog.EncodeControlBatch(base, epoch, now, []metalog.Control{kv}), nil
+		return metalog.EncodeControlBatch(base, epoch, noTimestamp, []metalog.Control{kv}), nil
 	}
 	return nil, fmt.Errorf("entry %d has unknown type %v", e.GetIndex(), e.GetType())
 }

@@ -310,10 +310,10 @@ func (s *storage) append(ents []*pb.Entry, leaderOf func(term uint64) int32, vot
 		s.from = min(s.from, n)
 	}
 	var buf []byte
-	next, now := s.log.EndOffset(), s.now().UnixMilli()
+	next := s.log.EndOffset()
 	start := len(s.ents)
 	for _, e := range ents {
-		b, err := encodeEntry(e, next, leaderOf(e.GetTerm()), voters, now)
+		b, err := encodeEntry(e, next, leaderOf(e.GetTerm()), voters)
 		if err != nil {
 			return err
 		}
