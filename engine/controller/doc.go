@@ -12,8 +12,11 @@
 // messages. A refused resource gets a Refusal (a Kafka error code and
 // message, a protocol outcome, not a Go error). The records come in
 // KRaft's order: a topic's TopicRecord, its ConfigRecords by name, its
-// PartitionRecords by index. Placement stripes replicas round robin over
-// the registered brokers (no racks); auto-created internal topics have
+// PartitionRecords by index. Placement (placement.go) stripes leaders
+// over the registered brokers listed alternating by rack and puts a
+// partition's followers on racks it is not on yet (brokers without
+// broker.rack are one rack, as in Kafka 4; no racks at all is plain round
+// robin); auto-created internal topics have
 // their replication factor capped at the brokers registered, and
 // AutoTopicRequest says so for the broker to warn.
 //
