@@ -74,6 +74,9 @@ type Broker struct {
 	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
 	effective    atomic.Pointer[config.Config]
 	topicConfigs atomic.Pointer[map[string]*topicConfig]
+
+	// rebalance runs the preferred-leader rebalance (leader_rebalance.go).
+	rebalance struct{ stop, done chan struct{} }
 }
 
 // Open prepares the log dirs (created, locked, meta.properties checked or
@@ -190,6 +193,7 @@ func (b *Broker) Start() error {
 		return err
 	}
 	b.startLife()
+	b.startLeaderRebalance()
 	b.startMaintenance()
 	return nil
 }
@@ -220,6 +224,7 @@ func (b *Broker) Advertised(listener string) string {
 // stops the shard loops and releases the log dirs.
 func (b *Broker) Close() error {
 	b.stopLife()
+	b.stopLeaderRebalance()
 	b.coord().close()
 	err := b.closeServers()
 	err = errors.Join(err, b.closeStores())
