@@ -77,6 +77,9 @@ type Broker struct {
 	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
 	effective    atomic.Pointer[config.Config]
 	topicConfigs atomic.Pointer[map[string]*topicConfig]
+
+	// rebalance runs the preferred-leader rebalance (leader_rebalance.go).
+	rebalance struct{ stop, done chan struct{} }
 }
 
 // Open prepares the log dirs (created, locked, meta.properties checked or
@@ -201,6 +204,7 @@ func (b *Broker) Start() error {
 	} else {
 		b.startCluster()
 	}
+	b.startLeaderRebalance()
 	b.startMaintenance()
 	return nil
 }
@@ -237,6 +241,7 @@ func (b *Broker) Close() error {
 	}
 	b.stopCluster()
 	b.stopLife()
+	b.stopLeaderRebalance()
 	b.coord().close()
 	err := b.closeServers()
 	err = errors.Join(err, b.closeStores())

@@ -44,10 +44,10 @@
 // # Metadata changes (topics, configs)
 //
 // Admin requests (CreateTopics, DeleteTopics, CreatePartitions,
-// AlterConfigs, IncrementalAlterConfigs, and Metadata when it auto-creates)
-// run on a control-plane goroutine and answer later. The decisions are
-// package controller's: pure planning functions of (image, request,
-// broker config) that validate and produce the records, and a Proposer
+// AlterConfigs, IncrementalAlterConfigs, ElectLeaders, and Metadata when
+// it auto-creates) run on a control-plane goroutine and answer later.
+// The decisions are package controller's: pure planning functions of
+// (image, request, broker config) that validate and produce the records, and a Proposer
 // that commits them (controller.Local over the metadata log today, the
 // Raft quorum later). The engine keeps the broker's part, serialized by
 // b.ctl.mu (topics_controller.go): plan against the published image,
@@ -70,6 +70,9 @@
 // DescribeCluster leave fenced brokers out (DescribeCluster v2 lists
 // them on request). APIs whose Kafka spec names only one kind of
 // listener (62 and 63: controller; 75: broker) are served only there.
+// Another ticker gives partitions back to their preferred leaders every
+// leader.imbalance.check.interval.seconds (leader_rebalance.go,
+// auto.leader.rebalance.enable).
 //
 // # The data path (produce, fetch)
 //

@@ -11,12 +11,13 @@ import (
 
 // Topic runs `weir topic <subcommand>`.
 func Topic(args []string, io IO) int {
-	return dispatch("topic", "Create, list, describe, alter and delete topics.", []subcommand{
+	return dispatch("topic", "Create, list, describe, alter and delete topics; elect their leaders.", []subcommand{
 		{topicCreateCmd, topicCreate},
 		{topicListCmd, topicList},
 		{topicDescribeCmd, topicDescribe},
 		{topicAlterCmd, topicAlter},
 		{topicDeleteCmd, topicDelete},
+		{topicElectCmd, topicElect},
 	}, args, io)
 }
 

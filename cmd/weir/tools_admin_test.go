@@ -139,6 +139,22 @@ func testTopicTool(t *testing.T, addr, bs string) {
 	wantExit(t, 1, "does not exist", "topic", "describe", "--topic", "nope", bs)
 	wantExit(t, 1, "does not exist", "topic", "alter", "nope", "--partitions", "9", bs)
 
+	// One broker leads every partition it holds: no election is needed.
+	code, stdout, stderr = runAdminTool(t, "topic", "elect-leaders", "--type", "preferred", "--topic", "orders", bs)
+	if code != 0 || stdout != "Valid replica already elected for partitions orders-0, orders-1, orders-2, "+
+		"orders-3, orders-4\n" {
+		t.Errorf("elect-leaders: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runAdminTool(t, "topic", "elect-leaders", "--type", "unclean", bs)
+	if code != 0 || stdout != "No partition needed a leader election (UNCLEAN).\n" {
+		t.Errorf("elect-leaders of every partition: exit %d\n%s%s", code, stdout, stderr)
+	}
+	wantExit(t, 1, "partition orders-9: UNKNOWN_TOPIC_OR_PARTITION: No such partition as orders-9",
+		"topic", "elect-leaders", "--type", "preferred", "--topic", "orders", "--partition", "1,9", bs)
+	wantExit(t, 1, "does not exist", "topic", "elect-leaders", "--type", "preferred", "--topic", "nope", bs)
+	wantExit(t, 2, "missing --type", "topic", "elect-leaders", "--topic", "orders", bs)
+	wantExit(t, 2, "exactly one --topic", "topic", "elect-leaders", "--type", "unclean", "--partition", "0", bs)
+
 	var deleted []topicJSON
 	adminJSON(t, &deleted, "topic", "delete", "--topic", "orders", bs)
 	if len(deleted) != 1 || !deleted[0].Deleted {

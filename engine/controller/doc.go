@@ -1,20 +1,23 @@
 // Package controller makes the cluster's metadata decisions: whether a
-// CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs or
-// IncrementalAlterConfigs change may be made, and the records that make
-// it; and it commits those records through a Proposer.
+// CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
+// IncrementalAlterConfigs or ElectLeaders change may be made, and the
+// records that make it; and it commits those records through a Proposer.
 //
 // # Planning
 //
 // Planning is pure: PlanTopics, PlanTopic, PlanPartitions,
-// ResolveDeletions and PlanAlterations are functions of the current
-// metadata.Image, the request and the broker's effective configuration
-// (ids come from the caller), with Kafka's checks in Kafka's order and its
-// messages. A refused resource gets a Refusal (a Kafka error code and
-// message, a protocol outcome, not a Go error). The records come in
-// KRaft's order: a topic's TopicRecord, its ConfigRecords by name, its
-// PartitionRecords by index. Placement stripes replicas round robin over
-// the registered brokers (no racks); auto-created internal topics have
-// their replication factor capped at the brokers registered, and
+// ResolveDeletions, PlanAlterations and PlanElectLeaders are functions of
+// the current metadata.Image, the request and the broker's effective
+// configuration (ids come from the caller), with Kafka's checks in
+// Kafka's order and its messages. A refused resource gets a Refusal (a
+// Kafka error code and message, a protocol outcome, not a Go error). The
+// records come in KRaft's order: a topic's TopicRecord, its ConfigRecords
+// by name, its PartitionRecords by index. Placement (placement.go)
+// stripes leaders over the registered brokers listed alternating by rack
+// and puts a partition's followers on racks it is not on yet (brokers
+// without broker.rack are one rack, as in Kafka 4; no racks at all is
+// plain round robin); auto-created internal topics have their
+// replication factor capped at the brokers registered, and
 // AutoTopicRequest says so for the broker to warn.
 //
 // # Brokers (KIP-631)
@@ -32,6 +35,17 @@
 // log, with times given by the caller (no clock is read here). New
 // partitions are placed over unfenced brokers first and their ISR is the
 // active replicas.
+//
+// # Leader elections
+//
+// PlanElectLeaders is ElectLeaders (KIP-460): preferred elections give a
+// partition back to its first replica, unclean ones give a leaderless
+// partition any live replica (elect_leaders.go, Kafka's
+// PartitionChangeBuilder elections). PlanLeaderRebalance is the automatic
+// rebalance (auto.leader.rebalance.enable): preferred elections for the
+// brokers whose share of preferred partitions they do not lead is above
+// leader.imbalance.per.broker.percentage. Both bump the leader epochs
+// through PartitionChangeRecords, as fencing does.
 //
 // # Committing
 //

@@ -215,45 +215,6 @@ func manualReplicas(im *metadata.Image, t TopicRequest) ([][]int32, *Refusal) {
 	return out, nil
 }
 
-// stripeReplicas places n partitions from first on with rf replicas each
-// over the usable brokers (registered, not in controlled shutdown), as
-// Kafka's striped placer without racks: round robin, each partition led
-// by an unfenced broker, followers unfenced first, fenced only when the
-// unfenced run out.
-func stripeReplicas(im *metadata.Image, first, n, rf int32) ([][]int32, *Refusal) {
-	var unfenced, fenced []int32
-	for _, b := range im.Brokers() {
-		switch {
-		case b.InControlledShutdown:
-		case b.Fenced:
-			fenced = append(fenced, b.NodeID)
-		default:
-			unfenced = append(unfenced, b.NodeID)
-		}
-	}
-	if len(unfenced) == 0 {
-		return nil, Refuse(kerr.InvalidReplicationFactor, "Unable to replicate the partition %d time(s): "+
-			"All brokers are currently fenced.", rf)
-	}
-	if total := len(unfenced) + len(fenced); int(rf) > total {
-		return nil, Refuse(kerr.InvalidReplicationFactor, "Unable to replicate the partition %d time(s): "+
-			"The target replication factor of %d cannot be reached because only %d broker(s) are registered.",
-			rf, rf, total)
-	}
-	out := make([][]int32, n)
-	for i := range out {
-		start := int(first) + i
-		for j := 0; j < int(rf); j++ {
-			if j < len(unfenced) {
-				out[i] = append(out[i], unfenced[(start+j)%len(unfenced)])
-			} else {
-				out[i] = append(out[i], fenced[(start+j-len(unfenced))%len(fenced)])
-			}
-		}
-	}
-	return out, nil
-}
-
 // checkAssignment is Kafka's validateManualPartitionAssignment; rf is the
 // replica count of the partitions before, or -1.
 func checkAssignment(im *metadata.Image, replicas []int32, rf int) *Refusal {
