@@ -21,8 +21,10 @@ import (
 //   __transaction_state, __share_group_state) and partitions: leader,
 //   leader epoch, replicas, ISR, offline replicas (not registered, fenced,
 //   or without this listener). A partition whose leader is none (-1) or
-//   not registered on this listener, or whose log could not be created,
-//   has leader -1 and LEADER_NOT_AVAILABLE, as in Kafka.
+//   not registered on this listener, or that this node leads but could not
+//   create the log of, has leader -1 and LEADER_NOT_AVAILABLE, as in
+//   Kafka. Whether this node hosts a partition led by another does not
+//   matter.
 // * An unknown name is auto-created when auto.create.topics.enable (true by
 //   default) and the request allows it (always before v4): num.partitions
 //   partitions, default.replication.factor replicas; __consumer_offsets and
@@ -141,7 +143,7 @@ func (b *Broker) metadataTopic(im *metadata.Image, listener string, t *metadata.
 		sp := kmsg.NewMetadataResponseTopicPartition()
 		sp.Partition, sp.Leader, sp.LeaderEpoch = int32(i), p.Leader, p.LeaderEpoch
 		sp.Replicas, sp.ISR, sp.OfflineReplicas = p.Replicas, p.ISR, offlineReplicas(im, listener, p.Replicas)
-		if !reachable(im, listener, p.Leader) || b.lookupPartition(t.Name, int32(i)) == nil {
+		if !reachable(im, listener, p.Leader) || (p.Leader == b.nodeID && b.lookupPartition(t.Name, int32(i)) == nil) {
 			sp.ErrorCode, sp.Leader = kerr.LeaderNotAvailable.Code, -1
 		}
 		st.Partitions = append(st.Partitions, sp)
