@@ -43,13 +43,25 @@ import (
 //   UNSUPPORTED_VERSION per partition, as Kafka 4 does (KAFKA-18659):
 //   librdkafka 2.0 compresses (gzip, snappy, lz4) only when the advertised
 //   range starts at v0.
-// * Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION (v13: by
-//   topic id, UNKNOWN_TOPIC_ID). Transactional produce is not served yet:
+// * Unknown topics or partitions (not in the request's metadata image) get
+//   UNKNOWN_TOPIC_OR_PARTITION (v13: by topic id, UNKNOWN_TOPIC_ID).
+//   Transactional produce is not served yet:
 //   TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+// * Only the partition's leader in the image appends (leadership.go): a
+//   partition led by another broker, or by none (-1), gets
+//   NOT_LEADER_OR_FOLLOWER and nothing is appended, as Kafka answers for a
+//   follower or a partition it does not host; v10+ adds KIP-951's
+//   CurrentLeader (leader id and epoch) to the partition and the leader's
+//   endpoint on the request's listener to NodeEndpoints (the Brokers
+//   tagged field), when it is registered, unfenced and on that listener.
+//   The checks above (version, transactions, acks) come first, as in
+//   Kafka. A partition this node leads but has no log for gets
+//   UNKNOWN_TOPIC_OR_PARTITION.
 //
 // Version notes:
 // * v3: transactional id; v5: log start offset; v8: record errors and
-//   error message; v9: flexible; v13: topic ids.
+//   error message; v9: flexible; v10: CurrentLeader and NodeEndpoints
+//   (KIP-951); v13: topic ids.
 
 func init() { register(api{key: 0, min: 0, max: 13, handle: handleProduce}) }
 
@@ -83,6 +95,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	// when netio can (a large, gathered frame), else copy each batch.
 	var releaseFrame func()
 	keepTried, kept := false, false
+	var leaders []int32 // named in CurrentLeader, for NodeEndpoints
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -91,7 +104,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		name := rt.Topic
 		if req.Version >= 13 {
-			name = b.topicNameByID(rt.TopicID)
+			name = topicNameByID(r.image, rt.TopicID)
 		}
 		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
 		for j := range rt.Partitions {
@@ -100,18 +113,27 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 			*sp = kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
-			p := b.lookupPartition(name, rp.Partition)
+			p, code, cur := b.leadership(r, name, rp.Partition, noEpoch)
 			switch {
-			case p == nil && req.Version >= 13 && name == "":
+			case req.Version >= 13 && name == "":
 				sp.ErrorCode = kerr.UnknownTopicID.Code
-			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case code == kerr.UnknownTopicOrPartition.Code:
+				sp.ErrorCode = code
 			case req.Version < produceMinServed:
 				sp.ErrorCode = kerr.UnsupportedVersion.Code
 			case req.TransactionID != nil:
 				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case !acksOK:
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+			case code != 0:
+				// Led elsewhere: nothing is appended.
+				sp.ErrorCode = code
+				if req.Version >= 10 {
+					sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = cur.id, cur.epoch
+					leaders = append(leaders, cur.id)
+				}
+			case p == nil:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case b.owner(p) == here:
 				byOwner[here] = append(byOwner[here], produceJob{p: p, payload: rp.Records, out: sp})
 			default:
@@ -128,6 +150,11 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 				byOwner[b.owner(p)] = append(byOwner[b.owner(p)], job)
 			}
 		}
+	}
+	for _, n := range nodeEndpoints(r.image, r.listener, leaders) {
+		nb := kmsg.NewProduceResponseBroker()
+		nb.NodeID, nb.Host, nb.Port, nb.Rack = n.id, n.host, n.port, n.rack
+		resp.Brokers = append(resp.Brokers, nb)
 	}
 	finish := func() {
 		if releaseFrame != nil {

@@ -25,9 +25,21 @@ import (
 //   limits.
 // * Long polling: with fewer than min.bytes ready, the fetch waits up to
 //   max.wait.ms and is woken by appends to the partitions it reads.
-// * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by
-//   id, v13+), OFFSET_OUT_OF_RANGE, FENCED/UNKNOWN_LEADER_EPOCH (v9+);
+// * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION (not in the request's
+//   metadata image; UNKNOWN_TOPIC_ID by id, v13+), OFFSET_OUT_OF_RANGE,
+//   FENCED/UNKNOWN_LEADER_EPOCH (v9+: the request's CurrentLeaderEpoch older
+//   or newer than the image's leader epoch, on a broker that is a replica);
 //   a partition in error makes the fetch answer at once.
+// * Only the partition's leader in the image serves it (leadership.go), to
+//   consumers and replicas alike: a partition led by another broker, or by
+//   none (-1), gets NOT_LEADER_OR_FOLLOWER and no records. Reading from a
+//   follower (KIP-392) is not served. With NOT_LEADER_OR_FOLLOWER and
+//   FENCED_LEADER_EPOCH, v12+ names KIP-951's CurrentLeader (id and epoch)
+//   and v16+ adds the leader's endpoint on the request's listener to
+//   NodeEndpoints when it is registered, unfenced and on that listener
+//   (Kafka fills CurrentLeader from v16 only; the field exists from v12).
+//   A partition this node leads but has no log for gets
+//   UNKNOWN_TOPIC_OR_PARTITION.
 // * Fetch sessions (KIP-227, v7+): see fetch_session.go. Incremental
 //   responses carry only partitions with something new; unknown sessions
 //   get FETCH_SESSION_ID_NOT_FOUND, a wrong epoch
@@ -35,7 +47,8 @@ import (
 //
 // Version notes: v4 isolation level and last stable offset; v5 log start
 // offset; v7 sessions; v9 current leader epoch; v11 rack and preferred
-// read replica; v12 flexible; v13 topic ids.
+// read replica; v12 flexible, CurrentLeader; v13 topic ids; v16
+// NodeEndpoints.
 
 func init() { register(api{key: 1, min: 4, max: 18, handle: handleFetch}) }
 
@@ -61,7 +74,7 @@ type parkedWaiter struct {
 func handleFetch(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.FetchRequest)
 	fs := &fetchState{b: b, r: r, req: req}
-	session, targets, code := b.sessionTargets(req)
+	session, targets, code := b.sessionTargets(r.image, req)
 	if code != 0 {
 		fs.respond(code, nil)
 		return nil, nil
@@ -90,16 +103,21 @@ func (fs *fetchState) read() (topics []fetchTopicOut, ready int64, urgent bool) 
 	for i := range fs.targets {
 		tg := &fs.targets[i]
 		out := fetchPartitionOut{partition: tg.part, hw: -1, lastStable: -1, logStart: -1}
-		p := fs.b.lookupPartition(tg.topic, tg.part)
+		epoch := int32(noEpoch)
+		if req.Version >= 9 {
+			epoch = tg.leaderEp
+		}
+		p, code, cur := fs.b.leadership(fs.r, tg.topic, tg.part, epoch)
 		switch {
-		case p == nil && req.Version >= 13 && tg.topic == "":
+		case req.Version >= 13 && tg.topic == "":
 			out.errCode = kerr.UnknownTopicID.Code
+		case code != 0:
+			out.errCode = code
+			if req.Version >= 12 && tellsLeader(code) {
+				out.tellLeader, out.leader = true, cur
+			}
 		case p == nil:
 			out.errCode = kerr.UnknownTopicOrPartition.Code
-		case req.Version >= 9 && tg.leaderEp >= 0 && tg.leaderEp < p.leaderEpoch:
-			out.errCode = kerr.FencedLeaderEpoch.Code
-		case req.Version >= 9 && tg.leaderEp > p.leaderEpoch:
-			out.errCode = kerr.UnknownLeaderEpoch.Code
 		default:
 			fs.readPartition(p, tg, &out, &budget, ready > 0)
 		}
@@ -224,13 +242,31 @@ func (fs *fetchState) respond(errCode int16, topics []fetchTopicOut) {
 		sessionID = fs.session.id
 		fs.session.remember(topics)
 	}
-	resp, err := encodeFetch(fs.req.Version, fs.r.correlationID, errCode, sessionID, topics, &fs.b.segFiles)
+	var nodes []nodeEndpoint
+	if fs.req.Version >= 16 {
+		nodes = nodeEndpoints(fs.r.image, fs.r.listener, namedLeaders(topics))
+	}
+	resp, err := encodeFetch(fs.req.Version, fs.r.correlationID, errCode, sessionID, topics, nodes, &fs.b.segFiles)
 	if err != nil {
 		fs.b.log.Error("fetch response failed; closing connection", "err", err)
 		fs.r.conn.Close()
 		return
 	}
 	fs.r.conn.Respond(fs.r.seq, resp)
+}
+
+// namedLeaders are the leaders the partitions of topics name in
+// CurrentLeader, for NodeEndpoints.
+func namedLeaders(topics []fetchTopicOut) []int32 {
+	var ids []int32
+	for _, t := range topics {
+		for _, p := range t.parts {
+			if p.tellLeader {
+				ids = append(ids, p.leader.id)
+			}
+		}
+	}
+	return ids
 }
 
 func releaseTopics(topics []fetchTopicOut) {

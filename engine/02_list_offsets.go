@@ -19,8 +19,15 @@ import (
 //   (earliest pending upload, v11+): -1, since nothing is tiered.
 // * A timestamp >= 0: the first offset whose timestamp is at least it, or
 //   -1 when no record is that late.
-// * UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH (v4+) per
-//   partition.
+// * UNKNOWN_TOPIC_OR_PARTITION (not in the request's metadata image),
+//   FENCED/UNKNOWN_LEADER_EPOCH (v4+: CurrentLeaderEpoch older or newer than
+//   the image's leader epoch, on a broker that is a replica) per partition.
+// * Only the partition's leader in the image answers (leadership.go): a
+//   partition led by another broker, or by none (-1), gets
+//   NOT_LEADER_OR_FOLLOWER, as Kafka answers consumers and replicas (its
+//   debugging replica id -2, which may read a follower, is not special
+//   here). A partition this node leads but has no log for gets
+//   UNKNOWN_TOPIC_OR_PARTITION.
 
 func init() { register(api{key: 2, min: 1, max: 11, handle: handleListOffsets}) }
 
@@ -34,14 +41,16 @@ func handleListOffsets(b *Broker, r *request) (kmsg.Response, error) {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
-			p := b.lookupPartition(rt.Topic, rp.Partition)
+			epoch := int32(noEpoch)
+			if req.Version >= 4 {
+				epoch = rp.CurrentLeaderEpoch
+			}
+			p, code, _ := b.leadership(r, rt.Topic, rp.Partition, epoch)
 			switch {
+			case code != 0:
+				sp.ErrorCode = code
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			case req.Version >= 4 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < p.leaderEpoch:
-				sp.ErrorCode = kerr.FencedLeaderEpoch.Code
-			case req.Version >= 4 && rp.CurrentLeaderEpoch > p.leaderEpoch:
-				sp.ErrorCode = kerr.UnknownLeaderEpoch.Code
 			default:
 				sp.ErrorCode = listOffset(p, rp.Timestamp, &sp)
 			}

@@ -21,8 +21,10 @@ import (
 //   __transaction_state, __share_group_state) and partitions: leader,
 //   leader epoch, replicas, ISR, offline replicas (not registered, fenced,
 //   or without this listener). A partition whose leader is none (-1) or
-//   not registered on this listener, or whose log could not be created,
-//   has leader -1 and LEADER_NOT_AVAILABLE, as in Kafka.
+//   not registered on this listener, or that this node leads but could not
+//   create the log of, has leader -1 and LEADER_NOT_AVAILABLE, as in
+//   Kafka. Whether this node hosts a partition led by another does not
+//   matter.
 // * An unknown name is auto-created when auto.create.topics.enable (true by
 //   default) and the request allows it (always before v4): num.partitions
 //   partitions, default.replication.factor replicas; __consumer_offsets and

@@ -16,8 +16,13 @@ import (
 //   the high watermark) on the partition's owner shard; segments wholly
 //   below it are deleted (after readers let go). Answers the new low
 //   watermark.
-// * An offset past the high watermark gets OFFSET_OUT_OF_RANGE; unknown
-//   partitions UNKNOWN_TOPIC_OR_PARTITION.
+// * An offset past the high watermark gets OFFSET_OUT_OF_RANGE; partitions
+//   not in the request's metadata image UNKNOWN_TOPIC_OR_PARTITION.
+// * Only the partition's leader in the image deletes (leadership.go): a
+//   partition led by another broker, or by none (-1), gets
+//   NOT_LEADER_OR_FOLLOWER, as Kafka's deleteRecordsOnLeader answers. A
+//   partition this node leads but has no log for gets
+//   UNKNOWN_TOPIC_OR_PARTITION.
 
 func init() { register(api{key: 21, min: 0, max: 2, handle: handleDeleteRecords}) }
 
@@ -40,9 +45,12 @@ func handleDeleteRecords(b *Broker, r *request) (kmsg.Response, error) {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
-			p := b.lookupPartition(rt.Topic, rp.Partition)
-			if p == nil {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			p, code, _ := b.leadership(r, rt.Topic, rp.Partition, noEpoch)
+			if code == 0 && p == nil {
+				code = kerr.UnknownTopicOrPartition.Code
+			}
+			if code != 0 {
+				sp.ErrorCode = code
 				continue
 			}
 			byOwner[b.owner(p)] = append(byOwner[b.owner(p)], job{p, rp.Offset, sp})

@@ -75,7 +75,9 @@ func (c *rawClient) request(req kmsg.Request) (kmsg.Response, error) {
 }
 
 // addTestPartitions hosts topic with n partitions straight in the
-// partition table, without the admin path, for data-path tests.
+// partition table, without the admin path, for data-path tests. The
+// topic is registered in the metadata too, led by this node: the data
+// path serves what the image says this node leads.
 func addTestPartitions(t *testing.T, b *Broker, topic string, n int) {
 	t.Helper()
 	addTestPartitionsWith(t, b, topic, n, logstore.DefaultConfig())
@@ -83,6 +85,7 @@ func addTestPartitions(t *testing.T, b *Broker, topic string, n int) {
 
 func addTestPartitionsWith(t *testing.T, b *Broker, topic string, n int, cfg logstore.Config) {
 	t.Helper()
+	registerTestTopic(t, b, topic, n)
 	tab := b.parts.Load().clone()
 	id := testTopicID(topic)
 	tab.byID[id] = topic
@@ -100,6 +103,27 @@ func addTestPartitionsWith(t *testing.T, b *Broker, topic string, n int, cfg log
 		tab.byName[partitionKey{topic, i}] = p
 	}
 	b.parts.Store(tab)
+}
+
+// registerTestTopic commits topic with n partitions on this node alone
+// (soleReplica) to the metadata and publishes the image, without the
+// partition table (the caller hosts the partitions).
+func registerTestTopic(t *testing.T, b *Broker, topic string, n int) {
+	t.Helper()
+	b.ctl.mu.Lock()
+	defer b.ctl.mu.Unlock()
+	id := testTopicID(topic)
+	recs := []metadata.Record{metadata.TopicRecord{Name: topic, ID: id}}
+	reg := b.soleReplica()
+	for i := int32(0); i < int32(n); i++ {
+		recs = append(recs, metadata.PartitionRecord{Partition: i, TopicID: id, Replicas: reg.Replicas,
+			ISR: reg.ISR, Leader: reg.Leader, LeaderEpoch: reg.LeaderEpoch})
+	}
+	im, err := b.commitLocked(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.image.Store(im)
 }
 
 // soleReplica is a partition's assignment on this node alone, as the

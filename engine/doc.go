@@ -76,6 +76,13 @@
 //
 // # The data path (produce, fetch)
 //
+// A data-path request (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch,
+// DeleteRecords) is served for a partition only by its leader in the
+// request's image, whatever logs this node keeps: one rule, in
+// leadership.go, answers NOT_LEADER_OR_FOLLOWER (with KIP-951's current
+// leader and its endpoint where the version carries them) for a partition
+// another broker or none leads, and checks the request's leader epoch.
+//
 // Each partition is a unit (partition.go) that owns its log, its
 // producer state (producer_state.go), its replica, which decides the high
 // watermark, the fetches long-polling on it (fetch_wait.go) and the

@@ -21,11 +21,16 @@ import (
 //	                        last_stable_offset int64 (v4+) | log_start_offset int64 (v5+)
 //	                        aborted_transactions nullable array (v4+)
 //	                        preferred_read_replica int32 (v11+)
-//	                        records: length | <file range> | [tags v12+] ]
+//	                        records: length | <file range>
+//	                        | [tags v12+: 1 current_leader] ]
 //	          | [tags v12+] ]
-//	| [tags v12+]
+//	| [tags v12+: 0 node_endpoints (v16+)]
 //
 // Arrays, strings and bytes are compact (uvarint length + 1) from v12.
+// Tagged fields are a uvarint count, then per field its tag, its size and
+// its bytes; Weir sends only current_leader {leader_id int32, leader_epoch
+// int32, tags} and node_endpoints [node_id int32, host string, port int32,
+// rack nullable string, tags], and each only when it has something.
 // TestFetchEncodeMatchesKmsg checks every version against kmsg's encoder.
 
 // fetchPartitionOut is one partition of the response.
@@ -34,6 +39,9 @@ type fetchPartitionOut struct {
 	errCode                  int16
 	hw, lastStable, logStart int64
 	slice                    logstore.Slice // the records; empty for none
+	// tellLeader sends leader as the partition's current_leader (v12+).
+	tellLeader bool
+	leader     currentLeader
 }
 
 type fetchTopicOut struct {
@@ -52,11 +60,11 @@ type fetchEncoder struct {
 	slices   []logstore.Slice
 }
 
-// encodeFetch frames a Fetch response. The returned Response owns the
-// slices' segment references and the files' references: its Release drops
-// them once the bytes have left.
+// encodeFetch frames a Fetch response; nodes are its node_endpoints
+// (v16+). The returned Response owns the slices' segment references and
+// the files' references: its Release drops them once the bytes have left.
 func encodeFetch(version int16, correlationID int32, errCode int16, sessionID int32,
-	topics []fetchTopicOut, files *segFiles) (netio.Response, error) {
+	topics []fetchTopicOut, nodes []nodeEndpoint, files *segFiles) (netio.Response, error) {
 	e := &fetchEncoder{version: version, flexible: version >= 12, buf: bytebufferpool.Get()}
 	e.buf.B = append(e.buf.B[:0], 0, 0, 0, 0)
 	e.i32(correlationID)
@@ -83,7 +91,22 @@ func encodeFetch(version int16, correlationID int32, errCode int16, sessionID in
 		}
 		e.tags()
 	}
-	e.tags()
+	if e.flexible && version >= 16 && len(nodes) > 0 {
+		e.uvarint(1) // one tagged field
+		e.uvarint(0) // node_endpoints
+		e.tagged(func() {
+			e.arrayLen(len(nodes))
+			for _, n := range nodes {
+				e.i32(n.id)
+				e.str(n.host)
+				e.i32(n.port)
+				e.nullableStr(n.rack)
+				e.tags()
+			}
+		})
+	} else {
+		e.tags()
+	}
 	e.flush()
 	total := int64(len(e.buf.B)) - 4
 	for _, p := range e.pieces {
@@ -126,8 +149,29 @@ func (e *fetchEncoder) partition(p fetchPartitionOut, files *segFiles) error {
 		e.flush()
 		e.pieces = append(e.pieces, piece{file: f, off: p.slice.Pos, n: n})
 	}
-	e.tags()
+	if e.flexible && p.tellLeader {
+		e.uvarint(1) // one tagged field
+		e.uvarint(1) // current_leader
+		e.tagged(func() {
+			e.i32(p.leader.id)
+			e.i32(p.leader.epoch)
+			e.tags()
+		})
+	} else {
+		e.tags()
+	}
 	return nil
+}
+
+// tagged writes a tagged field's size, then its bytes, which field
+// writes.
+func (e *fetchEncoder) tagged(field func()) {
+	start := len(e.buf.B)
+	field()
+	body := append([]byte(nil), e.buf.B[start:]...)
+	e.buf.B = e.buf.B[:start]
+	e.uvarint(uint64(len(body)))
+	e.buf.B = append(e.buf.B, body...)
 }
 
 // flush closes the run of framing bytes written since the last file
@@ -203,6 +247,17 @@ func (e *fetchEncoder) str(s string) {
 		e.i16(int16(len(s)))
 	}
 	e.buf.B = append(e.buf.B, s...)
+}
+
+func (e *fetchEncoder) nullableStr(s *string) {
+	switch {
+	case s != nil:
+		e.str(*s)
+	case e.flexible:
+		e.uvarint(0)
+	default:
+		e.i16(-1)
+	}
 }
 
 // releaseFrom releases the slices of topics[ti].parts[pi:] and of every

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirmq/weir/engine/metadata"
 )
 
 // Fetch sessions (KIP-227). A client that opens a session sends, after its
@@ -94,13 +96,13 @@ func (fs *fetchSessions) close(id int32) {
 }
 
 // requestTargets lists the partitions a request names.
-func (b *Broker) requestTargets(req *kmsg.FetchRequest) []fetchTarget {
+func requestTargets(im *metadata.Image, req *kmsg.FetchRequest) []fetchTarget {
 	var out []fetchTarget
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		name := rt.Topic
 		if req.Version >= 13 {
-			name = b.topicNameByID(rt.TopicID)
+			name = topicNameByID(im, rt.TopicID)
 		}
 		for _, rp := range rt.Partitions {
 			out = append(out, fetchTarget{topic: name, topicID: rt.TopicID, part: rp.Partition,
@@ -114,8 +116,9 @@ func (b *Broker) requestTargets(req *kmsg.FetchRequest) []fetchTarget {
 // sessionTargets resolves a fetch's session: which partitions to read,
 // whether the response is incremental, the session id to answer with, or
 // an error code for the whole response.
-func (b *Broker) sessionTargets(req *kmsg.FetchRequest) (s *fetchSession, targets []fetchTarget, code int16) {
-	reqTargets := b.requestTargets(req)
+func (b *Broker) sessionTargets(im *metadata.Image, req *kmsg.FetchRequest) (
+	s *fetchSession, targets []fetchTarget, code int16) {
+	reqTargets := requestTargets(im, req)
 	if req.Version < 7 || req.ReplicaID >= 0 {
 		return nil, reqTargets, 0
 	}
@@ -145,7 +148,7 @@ func (b *Broker) sessionTargets(req *kmsg.FetchRequest) (s *fetchSession, target
 		return nil, nil, kerr.InvalidFetchSessionEpoch.Code
 	}
 	s.epoch++
-	s.targets = mergeTargets(s.targets, reqTargets, forgotten(b, req))
+	s.targets = mergeTargets(s.targets, reqTargets, forgotten(im, req))
 	return s, append([]fetchTarget(nil), s.targets...), 0
 }
 
@@ -154,12 +157,12 @@ type targetKey struct {
 	part  int32
 }
 
-func forgotten(b *Broker, req *kmsg.FetchRequest) map[targetKey]bool {
+func forgotten(im *metadata.Image, req *kmsg.FetchRequest) map[targetKey]bool {
 	out := map[targetKey]bool{}
 	for _, ft := range req.ForgottenTopics {
 		name := ft.Topic
 		if req.Version >= 13 {
-			name = b.topicNameByID(ft.TopicID)
+			name = topicNameByID(im, ft.TopicID)
 		}
 		for _, p := range ft.Partitions {
 			out[targetKey{name, p}] = true

@@ -39,11 +39,6 @@ func (b *Broker) lookupPartition(topic string, index int32) *partition {
 	return b.parts.Load().byName[partitionKey{topic, index}]
 }
 
-// topicNameByID resolves a topic id (Fetch v13+, Metadata v10+), or "".
-func (b *Broker) topicNameByID(id [16]byte) string {
-	return b.parts.Load().byID[id]
-}
-
 // partitionHash is a stable hash of topic and partition, so a partition
 // keeps its owner across restarts with the same shard count.
 func partitionHash(topic string, index int32) uint32 {

@@ -115,7 +115,7 @@ func TestCreateTopics(t *testing.T) {
 			t.Errorf("log config %+v", cfg)
 		}
 	}
-	if b.topicNameByID(rt.TopicID) != "orders" {
+	if b.parts.Load().byID[rt.TopicID] != "orders" {
 		t.Errorf("topic id not in the table")
 	}
 	if tc := b.topicConfig("orders"); tc == nil || tc.values.Long("retention.ms") != 1000 {
