@@ -81,8 +81,8 @@ func (b *Broker) commitLocked(recs []metadata.Record) (*metadata.Image, error) {
 // On a cluster's node im is ignored: the newest applied image is
 // published (clusterImage), after this node's logs were made to follow
 // it (hostLocked); only the partitions whose replicas name this node are
-// hosted, and those whose assignment changed become leader or follower
-// again on their owner shard.
+// hosted. On either, a hosted partition whose assignment changed becomes
+// leader or follower again on its owner shard, with its new leader epoch.
 func (b *Broker) publishLocked(im *metadata.Image) {
 	if b.cluster != nil {
 		im = b.clusterImage()
@@ -116,7 +116,7 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 					b.log.Error("cannot host partition", "topic", t.Name, "partition", idx, "err", err)
 					continue
 				}
-			} else if b.cluster != nil && !sameAssignment(p.assigned, t.Partitions[i]) {
+			} else if !sameAssignment(p.assigned, t.Partitions[i]) {
 				b.reassign(p, t.Partitions[i])
 			}
 			tab.byName[partitionKey{t.Name, idx}] = p
