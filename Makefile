@@ -11,7 +11,7 @@ BIN       := bin/weir
 PKGS      := ./...
 FUZZTIME  ?= 20s
 
-.PHONY: all build run test test-scale test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
+.PHONY: all build run cluster test test-scale test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
 
 all: build
 
@@ -23,6 +23,22 @@ build:
 # are brokers, so groups work on one node).
 run: build
 	./$(BIN) serve --listeners=PLAINTEXT://127.0.0.1:9092 --log.dirs=./data --node.id=1
+
+# Three combined nodes (broker,controller) on 127.0.0.1, a Raft quorum of
+# three voters: brokers on 9092-9094, controllers on 9192-9194, data in
+# ./data/node-N, log lines prefixed with the node. Ctrl-C stops all three
+# (each a controlled shutdown).
+CLUSTER_VOTERS := 1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194
+cluster: build
+	@for n in 1 2 3; do \
+		./$(BIN) serve --node.id=$$n --process.roles=broker,controller \
+			--listeners=PLAINTEXT://127.0.0.1:909$$((n+1)),CONTROLLER://127.0.0.1:919$$((n+1)) \
+			--advertised.listeners=PLAINTEXT://127.0.0.1:909$$((n+1)) \
+			--controller.listener.names=CONTROLLER \
+			--listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT \
+			--controller.quorum.voters=$(CLUSTER_VOTERS) \
+			--log.dirs=./data/node-$$n 2>&1 | (trap '' INT TERM; sed -u "s/^/node-$$n | /") & \
+	done; wait
 
 # Installs what the tests need (kcat, strace, kafka-python, confluent-kafka)
 # on a fresh machine, then runs every test, with the race detector on the

@@ -235,8 +235,10 @@ func (b *Broker) Advertised(listener string) string {
 // stops the shard loops and releases the log dirs.
 func (b *Broker) Close() error {
 	if b.cluster != nil {
-		// The quorum node first: a change in flight fails now rather
-		// than wait for peers whose messages no longer come in.
+		// The quorum node first, its leadership handed over: a change
+		// in flight fails now rather than wait for peers whose messages
+		// no longer come in.
+		b.resign()
 		b.cluster.raft.Close()
 	}
 	b.stopCluster()

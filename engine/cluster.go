@@ -498,3 +498,33 @@ func (b *Broker) reassign(p *partition, reg metadata.Partition) {
 			"role", role, "leader", reg.Leader, "leader_epoch", reg.LeaderEpoch)
 	}
 }
+
+// resign hands the quorum's leadership, if this node holds it, to the
+// most caught-up voter heard from lately, and waits (at most an election
+// timeout) for it to take over: the others need not wait out an election
+// timeout to find this node gone, as Kafka's controller resigns at
+// shutdown.
+func (b *Broker) resign() {
+	node := b.cluster.raft.Node()
+	st := node.Status()
+	if st.Role != quorum.RoleLeader {
+		return
+	}
+	next, best := int32(-1), uint64(0)
+	for _, v := range st.Voters {
+		if v.Node != b.nodeID && time.Since(v.LastContact) < node.ElectionTimeout() && v.Match >= best {
+			next, best = v.Node, v.Match
+		}
+	}
+	if next < 0 {
+		return
+	}
+	node.TransferLeadership(next)
+	for deadline := time.Now().Add(node.ElectionTimeout()); time.Now().Before(deadline); {
+		if st := node.Status(); st.Leader != b.nodeID {
+			b.log.Info("handed the quorum's leadership over", "to", next, "leader", st.Leader)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

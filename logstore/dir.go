@@ -68,6 +68,11 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 			d.opts.Logger.Warn("logstore: a stray partition directory (of no topic the metadata "+
 				"knows, moved aside at an earlier start), kept; remove it when its data is not needed",
 				"dir", filepath.Join(path, name))
+		case isLogDir(filepath.Join(path, name)):
+			// Another node's log dir inside this one (`make cluster`'s
+			// ./data/node-1 under `make run`'s ./data), not a partition.
+			d.opts.Logger.Warn("logstore: a directory holding another log dir's meta.properties is not a "+
+				"partition; left alone", "dir", filepath.Join(path, name))
 		default:
 			if tp, ok := ParsePartitionDir(name); ok && tp.Topic != MetadataTopic {
 				tps = append(tps, tp)
@@ -416,4 +421,11 @@ func syncPath(dir string) error {
 	}
 	defer f.Close()
 	return syncDir(f)
+}
+
+// isLogDir says whether dir is a broker's log dir (it holds
+// meta.properties), which no partition directory does.
+func isLogDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "meta.properties"))
+	return err == nil
 }
