@@ -70,6 +70,9 @@ type cluster struct {
 	// The broker side's lifecycle (the heartbeat goroutine's).
 	epoch  atomic.Int64 // this broker's epoch; -1 until registered
 	fenced bool
+	// reconciled: the logs of partitions this node no longer hosts were
+	// set aside (once, when first caught up).
+	reconciled bool
 	// active: this node was the active controller at its last tick (the
 	// controller goroutine's).
 	active bool
@@ -381,6 +384,13 @@ func (b *Broker) heartbeatController(now time.Time) {
 		cl.fenced = r.IsFenced
 		b.log.Info("this broker's state changed", "fenced", r.IsFenced, "caught_up", r.IsCaughtUp)
 	}
+	if r.IsCaughtUp && !cl.reconciled {
+		cl.reconciled = true
+		b.ctl.mu.Lock()
+		b.publishLocked(nil)
+		b.reconcileStraysLocked(b.image.Load())
+		b.ctl.mu.Unlock()
+	}
 	if r.ShouldShutdown {
 		cl.shutOnce.Do(func() { close(cl.shutDown) })
 	}
@@ -526,5 +536,38 @@ func (b *Broker) resign() {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reconcileStraysLocked sets aside the logs this node holds for no
+// partition it hosts in im: topics deleted or partitions moved off it
+// while it was down. It runs once, when the controller first finds this
+// broker caught up (it has applied its own registration, so im holds
+// every change made before it came back). An empty log is deleted;
+// one with records is renamed `-stray` and kept, as Kafka's LogManager
+// does (KIP-858). b.ctl.mu must be held.
+func (b *Broker) reconcileStraysLocked(im *metadata.Image) {
+	for _, d := range b.logDirs {
+		for _, l := range d.Logs() {
+			tp := logstore.TopicPartition{Topic: l.Topic(), Partition: l.Partition()}
+			t, ok := im.Topic(tp.Topic)
+			id, hasID := l.TopicID()
+			if ok && int(tp.Partition) < len(t.Partitions) && (!hasID || id == t.ID) &&
+				slices.Contains(t.Partitions[tp.Partition].Replicas, b.nodeID) {
+				continue
+			}
+			var err error
+			if l.LogEndOffset() == 0 {
+				b.log.Info("removing an empty partition log this node no longer hosts", "partition", tp.String())
+				err = d.DeleteLog(tp)
+			} else {
+				b.log.Warn("log dir holds a partition log this node no longer hosts; renaming it stray and keeping it",
+					"partition", tp.String(), "dir", d.Path(), "topic_id", UUID(id).String())
+				err = d.StrayLog(tp)
+			}
+			if err != nil {
+				b.log.Error("cannot set a partition log aside", "partition", tp.String(), "err", err)
+			}
+		}
 	}
 }

@@ -741,3 +741,60 @@ func metadataLogBytes(t *testing.T, dir string) []byte {
 	}
 	return out
 }
+
+// A topic deleted while one of its brokers was down: when that broker
+// comes back and has caught up, its log of the topic is deleted (the
+// deletion is in the log it catches up on; a log of a topic that its
+// image never names, as after a snapshot, would be renamed stray).
+func TestCluster3DeletedWhileDown(t *testing.T) {
+	c := startCluster(t, 3, "std")
+	leader := c.waitLeader(5 * time.Second)
+	down := int32(1)
+	if down == leader {
+		down = 2
+	}
+	cl := c.client(kgo.DefaultProduceTopic("gone"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 3, 1, nil, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	for p := int32(0); p < 3; p++ {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Partition: p, Value: []byte("x")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, _ := topicsOn(c.node(down))
+	var mine []int
+	for p, reps := range md["gone"] {
+		if reps[0] == down {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) == 0 {
+		t.Fatalf("no partition of gone on node %d: %v", down, md)
+	}
+	c.kill(down)
+	if _, err := adm.DeleteTopics(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	c.start(down)
+	c.waitHealthy(20 * time.Second)
+	nd := c.node(down)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		aside, _ := filepath.Glob(filepath.Join(nd.dir, "gone-*-*"))
+		if !nd.hasLog("gone", mine[0]) && len(aside) == len(mine) {
+			break
+		}
+		if time.Now().After(deadline) {
+			ents, _ := os.ReadDir(nd.dir)
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("node %d still holds %v after catching up", down, names)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
