@@ -798,3 +798,48 @@ func TestCluster3DeletedWhileDown(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Election and fencing times with Kafka's defaults (election timeout
+// 1 s, session 9 s, heartbeats every 2 s), for the record: set
+// WEIR_CLUSTER_MEASURE=N to run N rounds of each (about 2 min for 10).
+func TestCluster3Measure(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("WEIR_CLUSTER_MEASURE"))
+	if rounds <= 0 {
+		t.Skip("set WEIR_CLUSTER_MEASURE=N to measure")
+	}
+	c := startCluster(t, 3, "uring", "--controller.quorum.election.timeout.ms=1000",
+		"--broker.session.timeout.ms=9000", "--broker.heartbeat.interval.ms=2000")
+	var elections, fencings []time.Duration
+	for i := 0; i < rounds; i++ {
+		leader := c.waitLeader(10 * time.Second)
+		killed := time.Now()
+		c.kill(leader)
+		for c.leader() < 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		elections = append(elections, time.Since(killed))
+		c.start(leader)
+		c.waitHealthy(60 * time.Second)
+	}
+	for i := 0; i < max(rounds/3, 1); i++ {
+		leader := c.waitLeader(10 * time.Second)
+		lost := int32(1 + (int(leader)+i)%3)
+		if lost == leader {
+			lost = leader%3 + 1
+		}
+		killed := time.Now()
+		c.kill(lost)
+		for !brokerStates(c.node(leader))[lost] {
+			time.Sleep(5 * time.Millisecond)
+		}
+		fencings = append(fencings, time.Since(killed))
+		c.start(lost)
+		c.waitHealthy(60 * time.Second)
+	}
+	slices.Sort(elections)
+	slices.Sort(fencings)
+	t.Logf("leader SIGKILL to a new agreed leader, %d rounds: min %v median %v max %v", len(elections),
+		elections[0], elections[len(elections)/2], elections[len(elections)-1])
+	t.Logf("broker SIGKILL to fenced, %d rounds: min %v median %v max %v", len(fencings),
+		fencings[0], fencings[len(fencings)/2], fencings[len(fencings)-1])
+}
