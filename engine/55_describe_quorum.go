@@ -62,6 +62,9 @@ func (b *Broker) describeQuorum(req *kmsg.DescribeQuorumRequest) *kmsg.DescribeQ
 	if b.ctl.proposer != nil {
 		q = b.ctl.proposer.Quorum()
 	}
+	if cl := b.cluster; cl != nil && cl.raft != nil && q.LeaderID == b.nodeID {
+		q.Observers = append(q.Observers, cl.observerStates()...)
+	}
 	t := kmsg.NewDescribeQuorumResponseTopic()
 	t.Topic = controller.ClusterMetadataTopic
 	p := kmsg.NewDescribeQuorumResponseTopicPartition()

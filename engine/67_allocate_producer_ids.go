@@ -67,7 +67,7 @@ func (b *Broker) allocateProducerIDs() (start, end int64, err error) {
 	cl := b.cluster
 	deadline := time.Now().Add(b.peerTimeout() * 3)
 	for {
-		leader := cl.leader.Load()
+		leader := cl.activeController()
 		req := kmsg.NewPtrAllocateProducerIDsRequest()
 		req.BrokerID, req.BrokerEpoch = b.nodeID, cl.registeredEpoch()
 		var resp kmsg.Response

@@ -99,9 +99,6 @@ func Open(opts Options) (*Broker, error) {
 			return rt.Listen(cfg, h)
 		}
 	}
-	if err := checkRunnable(cfg); err != nil {
-		return nil, err
-	}
 	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID, incarnation: NewUUID()}
 	ends := b.advertisedSelf(nil)
 	b.endpoints.Store(&ends)
@@ -239,7 +236,7 @@ func (b *Broker) Close() error {
 		// in flight fails now rather than wait for peers whose messages
 		// no longer come in.
 		b.resign()
-		b.cluster.raft.Close()
+		b.cluster.member.Close()
 	}
 	b.stopCluster()
 	b.stopLife()

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/weirmq/weir/engine/config"
 	"github.com/weirmq/weir/engine/controller"
 	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/logstore/metalog"
@@ -48,17 +47,6 @@ var brokerFeatures = []metadata.BrokerFeature{
 
 // securityProtocolIDs are Kafka's SecurityProtocol ids.
 var securityProtocolIDs = map[string]int16{"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}
-
-// checkRunnable refuses configurations this build cannot run yet: it is a
-// single node, its own one-voter quorum, so a quorum of other voters, or
-// one role alone, needs the Raft quorum (issue 14) first.
-func checkRunnable(cfg *config.Resolved) error {
-	if len(cfg.Roles) != 2 {
-		return fmt.Errorf("process.roles=%s: this build runs only combined nodes (broker,controller); "+
-			"brokers that are not voters and controllers without a broker are not built yet", cfg.Roles[0])
-	}
-	return nil
-}
 
 // advertisedSelf is this node's advertised endpoints by listener (broker
 // and controller listeners), with the ports in bound for listeners

@@ -284,24 +284,9 @@ func TestApiVersionsByListener(t *testing.T) {
 	}
 }
 
-// A node of a single role is refused at Open, clearly; a one-voter
-// quorum of this node runs as a single node.
-func TestOpenRefusesSingleRoles(t *testing.T) {
+// A one-voter quorum of this node runs as a single node.
+func TestOneVoterQuorumIsASingleNode(t *testing.T) {
 	ctl := []string{"listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0", "controller.listener.names=CONTROLLER"}
-	for _, tt := range []struct {
-		kv   []string
-		want string
-	}{
-		{[]string{"process.roles=broker", "listeners=PLAINTEXT://127.0.0.1:0", "controller.listener.names=CONTROLLER",
-			"controller.quorum.voters=2@127.0.0.1:9193"}, "process.roles=broker: this build runs only combined nodes"},
-	} {
-		if b, err := openWith(t, nil, tt.kv...); err == nil || !strings.Contains(err.Error(), tt.want) {
-			if b != nil {
-				b.Close()
-			}
-			t.Errorf("%v: %v, want %q", tt.kv, err, tt.want)
-		}
-	}
 	b, err := openWith(t, nil, append(ctl, "controller.quorum.voters=1@127.0.0.1:9193")...)
 	if err != nil {
 		t.Fatal(err)

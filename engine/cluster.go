@@ -55,8 +55,17 @@ import (
 // hold another cluster's id is refused by the controller
 // (INCONSISTENT_CLUSTER_ID).
 type cluster struct {
+	// A voter (process.roles holds controller) runs raft over transport;
+	// a broker that is not one follows the quorum as obs (observer.go).
+	// member is whichever of the two this node runs.
 	raft      *controller.Raft
 	transport *quorum.TCP
+	obs       *observer
+	member    interface {
+		controller.Proposer
+		AppliedOffset() int64
+	}
+	broker bool // process.roles holds broker
 	voters    map[int32]string // controller listener address by voter id
 	client    *peerClient      // to the active controller: registration, heartbeats
 	forwarder *peerClient      // to the active controller: forwarded requests
@@ -64,6 +73,14 @@ type cluster struct {
 
 	// published: a new image was applied and waits to be published.
 	published chan struct{}
+	// changed is closed, and replaced, at each applied change (metadata
+	// fetches long-poll on it).
+	changedMu sync.Mutex
+	changed   chan struct{}
+	// observers are the brokers fetching the metadata log from this node
+	// while it leads (observer.go).
+	observersMu sync.Mutex
+	observers   map[int32]observerSeen
 	stop      chan struct{}
 	wg        sync.WaitGroup
 
@@ -104,20 +121,27 @@ func derivedClusterID(voters []config.Voter) string {
 	return base64.RawURLEncoding.EncodeToString(id[:])
 }
 
-// openClusterMetadata opens this voter's quorum node on the metadata log
-// of the first log dir, then the log dirs, and publishes the image the
-// node starts from (its snapshot; the changes after it follow as they
-// are applied).
+// openClusterMetadata opens this node's part in the quorum (a voter's
+// quorum node on the metadata log of the first log dir, or a broker's
+// observer), then the log dirs, and publishes the image it starts from
+// (a voter's snapshot; the changes after it follow as they are applied).
 func (b *Broker) openClusterMetadata() error {
 	c := b.opts.Config
-	cl := &cluster{voters: map[int32]string{}, published: make(chan struct{}, 1),
-		stop: make(chan struct{}), shutDown: make(chan struct{})}
+	cl := &cluster{voters: map[int32]string{}, published: make(chan struct{}, 1), changed: make(chan struct{}),
+		stop: make(chan struct{}), shutDown: make(chan struct{}), broker: slices.Contains(b.cfg.Roles, "broker")}
 	cl.leader.Store(-1)
 	cl.epoch.Store(-1)
 	var ids []int32
 	for _, v := range b.cfg.Voters {
 		cl.voters[v.ID] = v.Addr()
 		ids = append(ids, v.ID)
+	}
+	cl.client = newPeerClient(fmt.Sprintf("weir-broker-%d", b.nodeID), b.peerTimeout())
+	cl.forwarder = newPeerClient(fmt.Sprintf("weir-forward-%d", b.nodeID), forwardTimeout)
+	if !slices.Contains(b.cfg.Roles, "controller") {
+		cl.obs = newObserver(b, b.baseImage(), func() { cl.applied(nil) })
+		cl.member = cl.obs
+		return b.openClusterLogs(cl)
 	}
 	tr, err := quorum.ListenTCP(quorum.TCPConfig{Node: b.nodeID, Peers: cl.voters, Frame: raftFramer(b.nodeID),
 		Logger: b.log, DialTimeout: 2 * time.Second})
@@ -135,17 +159,25 @@ func (b *Broker) openClusterMetadata() error {
 		Tick: max(election/20, 5*time.Millisecond), ElectionTicks: 10, HeartbeatTicks: 1,
 		SnapshotBytes:    c.Long("metadata.log.max.record.bytes.between.snapshots"),
 		SnapshotInterval: time.Duration(c.Long("metadata.log.max.snapshot.interval.ms")) * time.Millisecond,
-	}, metadata.New(b.clusterID, b.nodeID, -1, nil, nil), controller.RaftOptions{OnImage: cl.applied})
+	}, b.baseImage(), controller.RaftOptions{OnImage: cl.applied})
 	if err != nil {
 		tr.Close()
 		return err
 	}
-	cl.raft, cl.transport = r, tr
-	cl.client = newPeerClient(fmt.Sprintf("weir-broker-%d", b.nodeID), b.peerTimeout())
-	cl.forwarder = newPeerClient(fmt.Sprintf("weir-forward-%d", b.nodeID), forwardTimeout)
-	b.cluster, b.ctl.proposer = cl, r
-	b.ctl.sessions = controller.NewSessions(time.Duration(c.Int("broker.session.timeout.ms")) * time.Millisecond)
-	if err := b.openLogStores(r.Image()); err != nil {
+	cl.raft, cl.transport, cl.member = r, tr, r
+	return b.openClusterLogs(cl)
+}
+
+// baseImage is what an image holds before the metadata log: the cluster
+// id and this node.
+func (b *Broker) baseImage() *metadata.Image { return metadata.New(b.clusterID, b.nodeID, -1, nil, nil) }
+
+// openClusterLogs opens the log dirs once cl is this node's part in the
+// quorum, publishes, and starts following the images.
+func (b *Broker) openClusterLogs(cl *cluster) error {
+	b.cluster, b.ctl.proposer = cl, cl.member
+	b.ctl.sessions = controller.NewSessions(time.Duration(b.opts.Config.Int("broker.session.timeout.ms")) * time.Millisecond)
+	if err := b.openLogStores(cl.member.Image()); err != nil {
 		return err
 	}
 	b.ctl.mu.Lock()
@@ -163,9 +195,32 @@ func (b *Broker) peerTimeout() time.Duration {
 	return min(max(2*hb, time.Second), 5*time.Second)
 }
 
-// applied is Raft's OnImage: it runs on the quorum node's goroutine, so
-// it only marks the image to be published.
-func (cl *cluster) applied(*metadata.Image) { cl.poke() }
+// applied is Raft's OnImage (and the observer's): it runs on the quorum
+// node's goroutine, so it only marks the image to be published and wakes
+// the metadata fetches waiting.
+func (cl *cluster) applied(*metadata.Image) {
+	cl.poke()
+	cl.changedMu.Lock()
+	close(cl.changed)
+	cl.changed = make(chan struct{})
+	cl.changedMu.Unlock()
+}
+
+// changes is closed at the next applied change.
+func (cl *cluster) changes() <-chan struct{} {
+	cl.changedMu.Lock()
+	defer cl.changedMu.Unlock()
+	return cl.changed
+}
+
+// activeController is the active controller as this node last saw it;
+// -1 when none is known.
+func (cl *cluster) activeController() int32 {
+	if cl.obs != nil {
+		return cl.obs.Leader()
+	}
+	return cl.leader.Load()
+}
 
 func (cl *cluster) poke() {
 	select {
@@ -195,8 +250,8 @@ func (b *Broker) followImages() {
 // applied, with the active controller as its controller (this node when
 // none is known), which Metadata and DescribeCluster answer.
 func (b *Broker) clusterImage() *metadata.Image {
-	im := b.cluster.raft.Image()
-	ctl := b.cluster.leader.Load()
+	im := b.cluster.member.Image()
+	ctl := b.cluster.activeController()
 	if ctl < 0 {
 		ctl = b.nodeID
 	}
@@ -274,20 +329,25 @@ func (b *Broker) hosts(p *metadata.Partition) bool {
 // startCluster starts the controller's and the broker's lifecycles.
 func (b *Broker) startCluster() {
 	cl := b.cluster
-	// The controller's tick notes a new leader soon after its election
-	// and fences on time; it asks the local node only.
-	tick := min(b.lifeTick(), 100*time.Millisecond)
-	cl.wg.Add(2)
-	go func() {
-		defer cl.wg.Done()
-		b.every(tick, b.controllerTick)
-	}()
-	go func() {
-		defer cl.wg.Done()
-		hb := time.Duration(b.opts.Config.Int("broker.heartbeat.interval.ms")) * time.Millisecond
-		b.heartbeatController(time.Now())
-		b.every(max(hb, 10*time.Millisecond), b.heartbeatController)
-	}()
+	if cl.raft != nil {
+		// The controller's tick notes a new leader soon after its
+		// election and fences on time; it asks the local node only.
+		tick := min(b.lifeTick(), 100*time.Millisecond)
+		cl.wg.Add(1)
+		go func() {
+			defer cl.wg.Done()
+			b.every(tick, b.controllerTick)
+		}()
+	}
+	if cl.broker {
+		cl.wg.Add(1)
+		go func() {
+			defer cl.wg.Done()
+			hb := time.Duration(b.opts.Config.Int("broker.heartbeat.interval.ms")) * time.Millisecond
+			b.heartbeatController(time.Now())
+			b.every(max(hb, 10*time.Millisecond), b.heartbeatController)
+		}()
+	}
 }
 
 // every calls fn every d until the cluster stops.
@@ -335,12 +395,12 @@ func (b *Broker) controllerTick(now time.Time) {
 // or sends it a heartbeat.
 func (b *Broker) heartbeatController(now time.Time) {
 	cl := b.cluster
-	leader := cl.leader.Load()
-	if leader < 0 {
+	leader := cl.activeController()
+	if leader < 0 && cl.raft != nil {
 		leader = cl.raft.Node().Status().Leader
-		if leader < 0 {
-			return
-		}
+	}
+	if leader < 0 {
+		return
 	}
 	if cl.epoch.Load() < 0 {
 		resp, err := b.toController(leader, b.registrationRequest(), now)
@@ -361,7 +421,7 @@ func (b *Broker) heartbeatController(now time.Time) {
 	req := kmsg.NewPtrBrokerHeartbeatRequest()
 	req.Version = 1
 	req.BrokerID, req.BrokerEpoch = b.nodeID, cl.epoch.Load()
-	req.CurrentMetadataOffset = cl.raft.AppliedOffset()
+	req.CurrentMetadataOffset = cl.member.AppliedOffset()
 	req.WantShutdown = cl.shuttingDown.Load()
 	resp, err := b.toController(leader, req, now)
 	if err != nil {
@@ -515,6 +575,9 @@ func (b *Broker) reassign(p *partition, reg metadata.Partition) {
 // timeout to find this node gone, as Kafka's controller resigns at
 // shutdown.
 func (b *Broker) resign() {
+	if b.cluster.raft == nil {
+		return
+	}
 	node := b.cluster.raft.Node()
 	st := node.Status()
 	if st.Role != quorum.RoleLeader {

@@ -14,7 +14,8 @@ import (
 // Admin requests reach the active controller from any broker, as in
 // Kafka 4: a cluster's node that is not the active controller forwards
 // CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
-// IncrementalAlterConfigs and ElectLeaders to it and relays its answer.
+// IncrementalAlterConfigs and ElectLeaders to it and relays its answer,
+// and DescribeQuorum too, which only the leader can answer in full.
 // Kafka wraps them in an Envelope (58) with the client's principal;
 // Weir, with no authentication yet, sends the request itself over the
 // active controller's controller listener, at the client's version. A
@@ -22,7 +23,7 @@ import (
 // When no controller answers within forwardTimeout the client's
 // connection is closed, and it retries elsewhere, as it would after a
 // broker failure.
-var forwardedAPIs = map[int16]bool{19: true, 20: true, 33: true, 37: true, 43: true, 44: true}
+var forwardedAPIs = map[int16]bool{19: true, 20: true, 33: true, 37: true, 43: true, 44: true, 55: true}
 
 // forwardTimeout bounds finding the active controller and its answer.
 const forwardTimeout = 15 * time.Second
@@ -30,7 +31,7 @@ const forwardTimeout = 15 * time.Second
 // forwards says whether a request of API key is sent to another node,
 // the active controller.
 func (b *Broker) forwards(key int16) bool {
-	return b.cluster != nil && forwardedAPIs[key] && b.cluster.leader.Load() != b.nodeID
+	return b.cluster != nil && forwardedAPIs[key] && b.cluster.activeController() != b.nodeID
 }
 
 // forward answers r with the active controller's answer (a's handler
@@ -66,7 +67,7 @@ func (b *Broker) toActiveController(req kmsg.Request, timeout time.Duration) (km
 	deadline := time.Now().Add(timeout)
 	var err error
 	for {
-		leader := cl.leader.Load()
+		leader := cl.activeController()
 		switch {
 		case leader == b.nodeID:
 			return nil, errSelfController

@@ -63,7 +63,7 @@ func (b *Broker) serveRaftFrame(c netio.Conn, seq uint64, frame []byte) error {
 		return fmt.Errorf("raft message header of %d bytes: truncated", len(frame))
 	}
 	cl := b.cluster
-	if cl == nil {
+	if cl == nil || cl.transport == nil {
 		return fmt.Errorf("a raft message, but this node runs no controller quorum")
 	}
 	if err := cl.transport.Deliver(r.Src); err != nil {

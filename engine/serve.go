@@ -62,6 +62,10 @@ func (b *Broker) serveFrame(c netio.Conn, seq uint64, frame []byte, listener str
 			kmsg.NameForKey(h.key), h.version, h.clientID, err)
 	}
 	r.kreq = kreq
+	if h.key == 1 && r.kind == controllerListener && isMetadataFetch(kreq.(*kmsg.FetchRequest)) {
+		go b.serveMetadataFetch(r, kreq.(*kmsg.FetchRequest))
+		return nil
+	}
 	if b.forwards(h.key) {
 		b.forward(a, r)
 		return nil

@@ -138,7 +138,7 @@ func (b *Broker) closeMetadata() error {
 		return nil
 	}
 	err := b.ctl.proposer.Close()
-	if b.cluster != nil {
+	if b.cluster != nil && b.cluster.transport != nil {
 		err = errors.Join(err, b.cluster.transport.Close())
 	}
 	return err

@@ -34,7 +34,7 @@ type testCluster struct {
 type clusterNode struct {
 	id      int32
 	port    int
-	ctlPort int
+	ctlPort int // 0: a broker that is not a voter
 	dir     string
 	b       *broker // nil while stopped
 }
@@ -71,11 +71,24 @@ func startCluster(t *testing.T, n int, io string, args ...string) *testCluster {
 
 func (c *testCluster) node(id int32) *clusterNode { return c.nodes[id-1] }
 
+// addBroker adds node id, a broker that is not a voter
+// (process.roles=broker), and starts it.
+func (c *testCluster) addBroker(id int32) *clusterNode {
+	nd := &clusterNode{id: id, port: freePort(c.t), dir: c.t.TempDir()}
+	c.nodes = append(c.nodes, nd)
+	c.start(id)
+	return nd
+}
+
 // start starts node id (again) on its ports and log dir.
 func (c *testCluster) start(id int32) {
 	nd := c.node(id)
-	args := []string{"--node.id=" + strconv.Itoa(int(id)), "--process.roles=broker,controller",
-		"--listeners=PLAINTEXT://" + nd.addr() + ",CONTROLLER://" + nd.ctlAddr(),
+	roles, listeners := "broker,controller", "PLAINTEXT://"+nd.addr()+",CONTROLLER://"+nd.ctlAddr()
+	if nd.ctlPort == 0 {
+		roles, listeners = "broker", "PLAINTEXT://"+nd.addr()
+	}
+	args := []string{"--node.id=" + strconv.Itoa(int(id)), "--process.roles=" + roles,
+		"--listeners=" + listeners,
 		"--advertised.listeners=PLAINTEXT://" + nd.addr(),
 		"--controller.listener.names=CONTROLLER",
 		"--listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -842,4 +855,73 @@ func TestCluster3Measure(t *testing.T) {
 		elections[0], elections[len(elections)/2], elections[len(elections)-1])
 	t.Logf("broker SIGKILL to fenced, %d rounds: min %v median %v max %v", len(fencings),
 		fencings[0], fencings[len(fencings)/2], fencings[len(fencings)-1])
+}
+
+// A broker that is not a voter (process.roles=broker) follows the quorum
+// as an observer: it registers, is unfenced, hosts its partitions, serves
+// clients, forwards admin requests, is listed among DescribeQuorum's
+// observers, follows a new active controller after a failover, and
+// fetches the image again after a restart.
+func TestCluster3BrokerOnly(t *testing.T) {
+	c := startCluster(t, 3, "std")
+	b4 := c.addBroker(4)
+	c.waitHealthy(20 * time.Second)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b4.addr()), kgo.DefaultProduceTopic("four"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 4, 1, nil, "four"); err != nil {
+		t.Fatal(err)
+	}
+	md := c.metadataAgrees(10 * time.Second)
+	on4 := -1
+	for p, reps := range md["four"] {
+		if reps[0] == 4 {
+			on4 = p
+		}
+	}
+	if on4 < 0 {
+		t.Fatalf("no partition of four on broker 4: %v", md["four"])
+	}
+	for deadline := time.Now().Add(10 * time.Second); !b4.hasLog("four", on4); {
+		if time.Now().After(deadline) {
+			t.Fatalf("broker 4 has no log of four-%d", on4)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Partition: int32(on4), Value: []byte("on four")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	q := quorumOf(b4)
+	if q == nil || len(q.CurrentVoters) != 3 || len(q.Observers) != 1 || q.Observers[0].ReplicaID != 4 {
+		t.Fatalf("DescribeQuorum through broker 4: %+v", q)
+	}
+	leader := c.waitLeader(5 * time.Second)
+	c.kill(leader)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "after-failover"); err != nil {
+		t.Fatal(err)
+	}
+	c.start(leader)
+	c.stop(4)
+	c.start(4)
+	c.waitHealthy(20 * time.Second)
+	md = c.metadataAgrees(10 * time.Second)
+	if _, ok := md["after-failover"]; !ok {
+		t.Fatalf("broker 4 does not know the topic made after the failover: %v", md)
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(b4.addr()), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+		"four": {int32(on4): kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	fs := cons.PollFetches(ctx)
+	if err := fs.Err0(); err != nil || fs.NumRecords() != 1 || string(fs.Records()[0].Value) != "on four" {
+		t.Fatalf("read back from broker 4 after its restart: %v %d records", err, fs.NumRecords())
+	}
 }
