@@ -65,7 +65,7 @@ type cluster struct {
 		controller.Proposer
 		AppliedOffset() int64
 	}
-	broker bool // process.roles holds broker
+	broker    bool             // process.roles holds broker
 	voters    map[int32]string // controller listener address by voter id
 	client    *peerClient      // to the active controller: registration, heartbeats
 	forwarder *peerClient      // to the active controller: forwarded requests
@@ -81,8 +81,8 @@ type cluster struct {
 	// while it leads (observer.go).
 	observersMu sync.Mutex
 	observers   map[int32]observerSeen
-	stop      chan struct{}
-	wg        sync.WaitGroup
+	stop        chan struct{}
+	wg          sync.WaitGroup
 
 	// The broker side's lifecycle (the heartbeat goroutine's).
 	epoch  atomic.Int64 // this broker's epoch; -1 until registered
@@ -170,7 +170,9 @@ func (b *Broker) openClusterMetadata() error {
 
 // baseImage is what an image holds before the metadata log: the cluster
 // id and this node.
-func (b *Broker) baseImage() *metadata.Image { return metadata.New(b.clusterID, b.nodeID, -1, nil, nil) }
+func (b *Broker) baseImage() *metadata.Image {
+	return metadata.New(b.clusterID, b.nodeID, -1, nil, nil)
+}
 
 // openClusterLogs opens the log dirs once cl is this node's part in the
 // quorum, publishes, and starts following the images.
@@ -247,12 +249,14 @@ func (b *Broker) followImages() {
 }
 
 // clusterImage is the image to publish on a cluster's node: the last
-// applied, with the active controller as its controller (this node when
-// none is known), which Metadata and DescribeCluster answer.
+// applied, with the controller Metadata and DescribeCluster name: the
+// active controller when it is also a live broker, else this node, which
+// forwards admin requests to it (clients can only reach brokers; Kafka 4
+// names a random live broker).
 func (b *Broker) clusterImage() *metadata.Image {
 	im := b.cluster.member.Image()
 	ctl := b.cluster.activeController()
-	if ctl < 0 {
+	if br, ok := im.Broker(ctl); !ok || br.Fenced {
 		ctl = b.nodeID
 	}
 	return im.WithBrokers(ctl, im.Brokers())

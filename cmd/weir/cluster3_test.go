@@ -34,7 +34,8 @@ type testCluster struct {
 type clusterNode struct {
 	id      int32
 	port    int
-	ctlPort int // 0: a broker that is not a voter
+	ctlPort int  // 0: a broker that is not a voter
+	ctlOnly bool // a voter that is not a broker (process.roles=controller)
 	dir     string
 	b       *broker // nil while stopped
 }
@@ -84,12 +85,15 @@ func (c *testCluster) addBroker(id int32) *clusterNode {
 func (c *testCluster) start(id int32) {
 	nd := c.node(id)
 	roles, listeners := "broker,controller", "PLAINTEXT://"+nd.addr()+",CONTROLLER://"+nd.ctlAddr()
-	if nd.ctlPort == 0 {
+	advertised := "--advertised.listeners=PLAINTEXT://" + nd.addr()
+	switch {
+	case nd.ctlPort == 0:
 		roles, listeners = "broker", "PLAINTEXT://"+nd.addr()
+	case nd.ctlOnly:
+		roles, listeners, advertised = "controller", "CONTROLLER://"+nd.ctlAddr(), "--advertised.listeners="
 	}
 	args := []string{"--node.id=" + strconv.Itoa(int(id)), "--process.roles=" + roles,
-		"--listeners=" + listeners,
-		"--advertised.listeners=PLAINTEXT://" + nd.addr(),
+		"--listeners=" + listeners, advertised,
 		"--controller.listener.names=CONTROLLER",
 		"--listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
 		"--controller.quorum.voters=" + c.voters,
@@ -924,4 +928,70 @@ func TestCluster3BrokerOnly(t *testing.T) {
 	if err := fs.Err0(); err != nil || fs.NumRecords() != 1 || string(fs.Records()[0].Value) != "on four" {
 		t.Fatalf("read back from broker 4 after its restart: %v %d records", err, fs.NumRecords())
 	}
+}
+
+// Controllers and brokers apart, as Kafka 4 deploys them: three
+// controllers (process.roles=controller) and two brokers; topics spread
+// over the brokers, records go through either.
+func TestClusterSeparateRoles(t *testing.T) {
+	c := &testCluster{t: t, io: "std"}
+	var voters []string
+	for i := int32(1); i <= 3; i++ {
+		nd := &clusterNode{id: i, ctlPort: freePort(t), ctlOnly: true, dir: t.TempDir()}
+		c.nodes = append(c.nodes, nd)
+		voters = append(voters, fmt.Sprintf("%d@%s", i, nd.ctlAddr()))
+	}
+	c.voters = strings.Join(voters, ",")
+	for _, nd := range c.nodes {
+		c.startController(nd.id)
+	}
+	b4, b5 := c.addBroker(4), c.addBroker(5)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b4.addr(), b5.addr()), kgo.DefaultProduceTopic("apart"),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.RetryTimeout(20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if st := brokerStates(b4); len(st) == 2 && !st[4] && !st[5] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("brokers not both unfenced: %v", brokerStates(b4))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 4, 2, nil, "apart"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		cl.Produce(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	md, err := topicsOn(b5)
+	if err != nil || len(md["apart"]) != 4 {
+		t.Fatalf("metadata from broker 5: %v %v", md, err)
+	}
+	for p, reps := range md["apart"] {
+		if len(reps) != 2 || slices.Contains(reps, 1) || slices.Contains(reps, 2) || slices.Contains(reps, 3) {
+			t.Errorf("apart-%d on %v: replicas must be brokers 4 and 5", p, reps)
+		}
+	}
+}
+
+// startController starts a controller-only node and waits for its
+// controller listener.
+func (c *testCluster) startController(id int32) {
+	nd := c.node(id)
+	nd.b = startBroker(c.t, brokerOpts{io: c.io, logDir: nd.dir, port: nd.ctlPort, args: []string{
+		"--node.id=" + strconv.Itoa(int(id)), "--process.roles=controller",
+		"--listeners=CONTROLLER://" + nd.ctlAddr(), "--advertised.listeners=",
+		"--controller.listener.names=CONTROLLER", "--listener.security.protocol.map=CONTROLLER:PLAINTEXT",
+		"--controller.quorum.voters=" + c.voters,
+		"--controller.quorum.election.timeout.ms=" + strconv.Itoa(int(testElectionTimeout.Milliseconds())),
+		"--broker.session.timeout.ms=" + strconv.Itoa(int(testSessionTimeout.Milliseconds()))}})
 }
