@@ -48,9 +48,10 @@
 // it auto-creates) run on a control-plane goroutine and answer later.
 // The decisions are package controller's: pure planning functions of
 // (image, request, broker config) that validate and produce the records, and a Proposer
-// that commits them (controller.Local over the metadata log today, the
-// Raft quorum later). The engine keeps the broker's part, serialized by
-// b.ctl.mu (topics_controller.go): plan against the published image,
+// that commits them (controller.Local over the metadata log on a single
+// node, controller.Raft on a cluster's voters). The engine keeps the
+// broker's part, serialized by b.ctl.mu (topics_controller.go): plan
+// against the proposer's image,
 // create the new partitions' logs, propose the records, then publish the
 // partition table, the effective configs and the image, in that order,
 // and delete the logs of deleted topics (renamed `-delete`, removed in the
@@ -73,6 +74,26 @@
 // Another ticker gives partitions back to their preferred leaders every
 // leader.imbalance.check.interval.seconds (leader_rebalance.go,
 // auto.leader.rebalance.enable).
+//
+// # A cluster (cluster.go)
+//
+// With controller.quorum.voters naming other nodes, the single node's
+// parts are spread as in Kafka 4. A voter runs controller.Raft over
+// package quorum, whose messages go over the controller listener
+// (raftnet.go); a broker that is no voter follows the quorum as an
+// observer, fetching the committed metadata log from the active
+// controller (observer.go, and FetchSnapshot, 59). Only the active
+// controller (the quorum's leader) plans and commits; it keeps the
+// brokers' sessions and fences the expired ones. Every broker registers
+// and heartbeats it over the controller listener, asks it for producer id
+// blocks (67), and forwards the admin requests it gets (forward.go).
+// Changes create no logs before they commit: every node publishes each
+// image it applies, and publishing makes its logs follow it (hostLocked:
+// logs for the partitions whose replicas name it, none for deleted topics
+// or partitions moved off it) and makes each hosted partition leader or
+// follower as the image says (reassign, on the owner shard). Nothing on a
+// shard loop waits on the control plane: the quorum's own messages come
+// in through those loops.
 //
 // # The data path (produce, fetch)
 //
