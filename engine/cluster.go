@@ -97,6 +97,7 @@ type cluster struct {
 	// shutDown closes once it says this broker may stop.
 	shuttingDown atomic.Bool
 	shutDown     chan struct{}
+	lastAnswer   atomic.Int64 // unix ns of the last heartbeat the controller accepted
 	shutOnce     sync.Once
 }
 
@@ -435,6 +436,7 @@ func (b *Broker) heartbeatController(now time.Time) {
 	r := resp.(*kmsg.BrokerHeartbeatResponse)
 	switch r.ErrorCode {
 	case 0:
+		cl.lastAnswer.Store(time.Now().UnixNano())
 	case kerr.StaleBrokerEpoch.Code:
 		b.log.Info("the controller does not know this broker's epoch; registering again",
 			"broker_epoch", cl.epoch.Load())
@@ -501,20 +503,35 @@ func (b *Broker) registrationRequest() *kmsg.BrokerRegistrationRequest {
 
 // ControlledShutdown asks the active controller to move leadership off
 // this broker and waits, at most timeout, until it says the broker may
-// stop (Kafka's controlled shutdown on SIGTERM). A single node has no
-// one to hand leadership to: it returns at once.
+// stop (Kafka's controlled shutdown on SIGTERM). It stops waiting sooner
+// when no controller has answered a heartbeat for a while (the quorum is
+// gone: nobody can move anything). A single node has no one to hand
+// leadership to, nor a controller-only node: it returns at once.
 func (b *Broker) ControlledShutdown(timeout time.Duration) error {
 	cl := b.cluster
-	if cl == nil {
+	if cl == nil || !cl.broker {
 		return nil
 	}
 	cl.shuttingDown.Store(true)
-	select {
-	case <-cl.shutDown:
-		b.log.Info("controlled shutdown: the controller moved leadership off this broker")
-		return nil
-	case <-time.After(timeout):
-		return fmt.Errorf("controlled shutdown: the controller did not release this broker within %s", timeout)
+	hb := time.Duration(b.opts.Config.Int("broker.heartbeat.interval.ms")) * time.Millisecond
+	silence := 2*hb + b.peerTimeout()
+	start := time.Now()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-cl.shutDown:
+			b.log.Info("controlled shutdown: the controller moved leadership off this broker")
+			return nil
+		case now := <-tick.C:
+			if now.Sub(start) > timeout {
+				return fmt.Errorf("controlled shutdown: the controller did not release this broker within %s", timeout)
+			}
+			last := time.Unix(0, cl.lastAnswer.Load())
+			if now.Sub(start) > silence && now.Sub(last) > silence {
+				return fmt.Errorf("controlled shutdown: no controller has answered for %s", now.Sub(last).Round(time.Millisecond))
+			}
+		}
 	}
 }
 

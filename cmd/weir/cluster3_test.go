@@ -995,3 +995,48 @@ func (c *testCluster) startController(id int32) {
 		"--controller.quorum.election.timeout.ms=" + strconv.Itoa(int(testElectionTimeout.Milliseconds())),
 		"--broker.session.timeout.ms=" + strconv.Itoa(int(testSessionTimeout.Milliseconds()))}})
 }
+
+// SIGTERM is a controlled shutdown: before the broker exits, the
+// controller moves the leadership of its partitions to other ISR members
+// and fences it, so clients find new leaders at once, not a session
+// timeout later.
+func TestCluster3ControlledShutdown(t *testing.T) {
+	c := startCluster(t, 3, "std", "--broker.session.timeout.ms=30000")
+	leader := c.waitLeader(5 * time.Second)
+	adm := kadm.NewClient(c.client())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 6, 3, nil, "moving"); err != nil {
+		t.Fatal(err)
+	}
+	leaving := int32(1)
+	if leaving == leader {
+		leaving = 2
+	}
+	survivor := c.node(leader)
+	before := partitionLeaders(t, survivor, "moving")
+	led := 0
+	for _, p := range before {
+		if p.leader == leaving {
+			led++
+		}
+	}
+	if led == 0 {
+		t.Fatalf("broker %d leads no partition of moving: %v", leaving, before)
+	}
+	stopped := time.Now()
+	c.stop(leaving)
+	took := time.Since(stopped)
+	// With a 30 s session, only the controlled shutdown explains this.
+	if !brokerStates(survivor)[leaving] {
+		t.Errorf("broker %d not fenced right after its controlled shutdown", leaving)
+	}
+	after := partitionLeaders(t, survivor, "moving")
+	for p, was := range before {
+		if now := after[p]; now.leader == leaving || now.leader < 0 || was.leader == leaving && now.epoch <= was.epoch {
+			t.Errorf("moving-%d: led by %d at epoch %d after the shutdown (was %d at %d)", p, now.leader, now.epoch,
+				was.leader, was.epoch)
+		}
+	}
+	t.Logf("broker %d (led %d partitions) stopped in %v", leaving, led, took)
+}
