@@ -13,7 +13,13 @@ func (b *Broker) alterConfigs(alts []controller.Alteration, validateOnly bool) [
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
 	im := b.ctlImage()
-	recs, results, planned := controller.PlanAlterations(im, b.brokerConfigOf(im), b.nodeID, alts)
+	self := b.nodeID
+	if b.cluster != nil {
+		// The active controller takes any broker's alterations: each
+		// broker forwards its own (clients send a broker's configs to it).
+		self = -1
+	}
+	recs, results, planned := controller.PlanAlterations(im, b.brokerConfigOf(im), self, alts)
 	if validateOnly || len(recs) == 0 {
 		return results
 	}

@@ -398,6 +398,28 @@ func TestCluster3Basics(t *testing.T) {
 		}
 	}
 	adm := kadm.NewClient(cl)
+	// A broker's dynamic config, altered through the cluster (committed by
+	// the active controller), is what that broker describes.
+	v := "1234567"
+	if _, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: "log.retention.ms", Value: &v}}, follower.id); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		rc, err := adm.DescribeBrokerConfigs(ctx, follower.id)
+		if err == nil {
+			if c, err := rc.On(strconv.Itoa(int(follower.id)), nil); err == nil {
+				if slices.ContainsFunc(c.Configs, func(e kadm.Config) bool {
+					return e.Key == "log.retention.ms" && e.Value != nil && *e.Value == v
+				}) {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broker %d does not describe its altered log.retention.ms: %v", follower.id, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if _, err := adm.DeleteTopics(ctx, "spread"); err != nil {
 		t.Fatal(err)
 	}

@@ -228,7 +228,9 @@ func configRecords(typ int8, name string, old, new map[string]string) []metadata
 }
 
 // CheckBrokerName checks a broker resource name is nodeID, with Kafka's
-// messages (describe's mention the empty string, alter's do not).
+// messages (describe's mention the empty string, alter's do not); with
+// nodeID -1 (a cluster's active controller, to which each broker
+// forwards the alterations of its own configs) any broker id.
 func CheckBrokerName(nodeID int32, name string, describe bool) *Refusal {
 	id, err := strconv.ParseInt(name, 10, 32)
 	if err != nil {
@@ -237,7 +239,7 @@ func CheckBrokerName(nodeID int32, name string, describe bool) *Refusal {
 		}
 		return Refuse(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", name)
 	}
-	if int32(id) != nodeID {
+	if nodeID >= 0 && int32(id) != nodeID {
 		if describe {
 			return Refuse(kerr.InvalidRequest, "Unexpected broker id, expected %d or empty string, but received %s",
 				nodeID, name)
