@@ -109,4 +109,11 @@ func TestCheckBrokerName(t *testing.T) {
 			t.Errorf("%q: %q, want %q", tt.name, got, tt.want)
 		}
 	}
+	// A cluster's active controller (-1): any broker id, still an integer.
+	if got := refused(CheckBrokerName(-1, "2", false)); got != "" {
+		t.Errorf("controller, broker 2: %q", got)
+	}
+	if got := refused(CheckBrokerName(-1, "x", false)); got == "" {
+		t.Errorf("controller, broker x: accepted")
+	}
 }
