@@ -64,7 +64,7 @@ func (b *Broker) electLeaders(req *kmsg.ElectLeadersRequest) *kmsg.ElectLeadersR
 	}
 	b.ctl.mu.Lock()
 	defer b.ctl.mu.Unlock()
-	recs, elected, refusal := controller.PlanElectLeaders(b.image.Load(), req.ElectionType, topics)
+	recs, elected, refusal := controller.PlanElectLeaders(b.ctlImage(), req.ElectionType, topics)
 	if refusal == nil && len(recs) > 0 {
 		im, err := b.commitLocked(recs)
 		if err != nil {

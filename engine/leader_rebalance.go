@@ -23,7 +23,7 @@ import (
 // nothing is left to move, and publishes each. b.ctl.mu must be held.
 func (b *Broker) rebalanceLeadersLocked() error {
 	for {
-		recs := controller.PlanLeaderRebalance(b.image.Load(), b.effective.Load(),
+		recs := controller.PlanLeaderRebalance(b.ctlImage(), b.effective.Load(),
 			controller.MaxElectionsPerRebalance)
 		if len(recs) == 0 {
 			return nil
