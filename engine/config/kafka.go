@@ -41,8 +41,10 @@ var kafkaKeys = []Key{
 	{Name: "controller.listener.names", Type: List, Default: "",
 		Doc: "The listeners the controller uses."},
 
-	// The controller quorum (KRaft). Weir runs a one-voter quorum today;
-	// the Raft quorum that reads the timeouts below is issue 14's.
+	// The controller quorum (KRaft): with no voters, a single node (its
+	// own one-voter quorum); with voters, a cluster (engine/cluster.go).
+	// controller.quorum.fetch.timeout.ms is accepted and unused: etcd raft's
+	// check-quorum and election timeout do its work.
 	{Name: "controller.quorum.voters", Type: List, Default: "",
 		Doc: "The static controller quorum, {id}@{host}:{port},...; empty: this node alone."},
 	{Name: "controller.quorum.bootstrap.servers", Type: List, Default: "",
@@ -60,7 +62,8 @@ var kafkaKeys = []Key{
 	{Name: "metadata.log.max.record.bytes.between.snapshots", Type: Long, Default: "20971520",
 		Validate: AtLeast(1), Doc: "Bytes of metadata log records after which a snapshot is written."},
 	{Name: "metadata.max.retention.bytes", Type: Long, Default: "104857600",
-		Doc: "Most bytes of metadata log and snapshots kept before old ones go; -1: no limit."},
+		Doc: "Most bytes of metadata log and snapshots kept before old ones go; -1: no limit. " +
+			"Weir keeps less: each snapshot replaces the last and compacts the log to 1000 entries below it."},
 	{Name: "max.request.partition.size.limit", Type: Int, Default: "2000", Validate: AtLeast(1),
 		Doc: "The most partitions one DescribeTopicPartitions response holds."},
 

@@ -5,9 +5,11 @@
 // its clock and its network, and the engine its changes in order.
 //
 // It imports logstore and logstore/metalog of Weir, nothing else: no
-// engine, netio or ring (cmd/weir's layout test checks). The engine will
-// implement controller.Proposer on a Node and carry its messages over the
-// controller listener.
+// engine, netio or ring (cmd/weir's layout test checks). controller.Raft
+// is the Proposer over a Node; the engine carries its messages over the
+// controller listener (engine/raftnet.go) and serves observers (brokers
+// that are not voters) the committed batches (ReadCommitted) and
+// snapshots (SnapshotData).
 //
 // # The log: one Raft entry, one record batch
 //
@@ -117,6 +119,7 @@
 // # Transport
 //
 // Transport.Send must not block; Network (in memory: cut links, drops,
-// delays) is for tests, TCP (tcp.go) for processes without a controller
-// listener.
+// delays) is for tests, TCP (tcp.go) dials the peers and either reads
+// what they dial in (its own framing) or, with a Frame, leaves reading to
+// the engine's controller listener, which hands messages in (Deliver).
 package quorum

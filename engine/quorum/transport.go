@@ -8,8 +8,8 @@ import (
 // attaches the node to it; the node then calls Send from its goroutine
 // with the messages of each Ready, after persisting what they depend on.
 // Implementations: Network (in memory, for tests, with faults), TCP (a
-// length-prefixed stream per peer); the engine will carry them over the
-// controller listener.
+// length-prefixed stream per peer, or the engine's framing over the
+// controller listener: engine/raftnet.go).
 type Transport interface {
 	// Send queues msgs for the nodes named in their To fields and returns
 	// at once: it must not block on a slow or dead peer. A message it
