@@ -59,6 +59,7 @@ type fetchState struct {
 	targets []fetchTarget
 	session *fetchSession // nil: sessionless
 	incr    bool          // an incremental fetch: leave out partitions with nothing new
+	replica int32         // a follower's broker id (replication.go); -1: a consumer
 	done    atomic.Bool
 
 	mu      sync.Mutex // waiter handles and the timer
@@ -73,7 +74,7 @@ type parkedWaiter struct {
 
 func handleFetch(b *Broker, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.FetchRequest)
-	fs := &fetchState{b: b, r: r, req: req}
+	fs := &fetchState{b: b, r: r, req: req, replica: fetchReplica(req)}
 	session, targets, code := b.sessionTargets(r.image, req)
 	if code != 0 {
 		fs.respond(code, nil)
@@ -141,11 +142,18 @@ func (fs *fetchState) readPartition(p *partition, tg *fetchTarget,
 	out *fetchPartitionOut, budget *int64, haveData bool) {
 	hw := p.log.HighWatermark()
 	out.hw, out.lastStable, out.logStart = hw, hw, p.log.LogStartOffset()
+	upTo := hw
+	if fs.replica >= 0 {
+		// A follower reads to the log end, and its fetch offset tells the
+		// leader's replica how far it has come (replication.go).
+		upTo = p.log.LogEndOffset()
+		fs.b.followerFetched(p, fs.replica, tg.offset, tg.leaderEp)
+	}
 	limit := min(int64(tg.maxBytes), *budget)
 	if limit <= 0 && haveData {
 		return
 	}
-	s, err := p.log.Read(tg.offset, max(limit, 1), hw)
+	s, err := p.log.Read(tg.offset, max(limit, 1), upTo)
 	if err != nil {
 		switch {
 		case errors.Is(err, logstore.ErrOffsetOutOfRange):

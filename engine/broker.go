@@ -72,7 +72,9 @@ type Broker struct {
 	ctl controlPlane
 	// cluster is this node's part in a controller quorum of several
 	// voters (cluster.go); nil on a single node.
-	cluster      *cluster
+	cluster *cluster
+	// fetchers replicate the partitions this node follows (fetcher.go).
+	fetchers     fetchers
 	logDirs      []*logstore.Dir
 	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
 	effective    atomic.Pointer[config.Config]
@@ -239,6 +241,7 @@ func (b *Broker) Close() error {
 		b.cluster.member.Close()
 	}
 	b.stopCluster()
+	b.stopFetchers()
 	b.stopLife()
 	b.stopLeaderRebalance()
 	b.coord().close()
@@ -252,6 +255,7 @@ func (b *Broker) Close() error {
 // closeStores closes the metadata log, then the log dirs.
 func (b *Broker) closeStores() error {
 	b.stopCluster()
+	b.stopFetchers()
 	return errors.Join(b.closeMetadata(), b.closeLogStores())
 }
 

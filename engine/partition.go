@@ -134,6 +134,9 @@ func (p *partition) publishReplica() {
 	rd := p.rep.Ready()
 	if rd.HighWatermarkChanged {
 		p.log.SetHighWatermark(rd.HighWatermark)
+		// Consumers read to the high watermark: one that moved without an
+		// append (a follower caught up) has news for them.
+		p.wakeWaiters()
 	}
 	p.rep.Advance(rd)
 }

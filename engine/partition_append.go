@@ -19,11 +19,6 @@ const (
 	// coordinator's __consumer_offsets batches; the transaction
 	// coordinator's markers next): trusted, not checked for sequences.
 	originCoordinator
-	// Follower appends (originReplication, to come) copy the leader's
-	// batches with their offsets and epochs already assigned: no
-	// idempotence check, the producer state recorded from the batches as
-	// for the others, and the high watermark taken from the leader through
-	// the replica rather than from the local log end.
 )
 
 // appendResult is what an append did.
@@ -97,4 +92,23 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 		out.Durable = func(then func(error)) { l.WhenDurable(last, then) }
 	}
 	return out, nil
+}
+
+// appendReplicated is a follower's write path: the leader's batches,
+// with their offsets and leader epochs as the leader assigned them,
+// appended byte for byte (logstore's AppendAsFollower: no re-encoding, no
+// idempotence check), the producer state recorded from them as on the
+// leader, then the leader's high watermark (hw, capped at the local log
+// end) taken through the replica. Owner shard only.
+func (p *partition) appendReplicated(payload []byte, hw int64) error {
+	if len(payload) > 0 {
+		if _, err := p.log.AppendAsFollower(payload); err != nil {
+			return err
+		}
+		p.producers.record(payload)
+		p.rep.LogEnd(p.log.LogEndOffset())
+	}
+	p.rep.LeaderHighWatermark(hw)
+	p.publishReplica()
+	return nil
 }
