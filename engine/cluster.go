@@ -345,7 +345,11 @@ func (b *Broker) startCluster() {
 		}()
 	}
 	if cl.broker {
-		cl.wg.Add(1)
+		cl.wg.Add(2)
+		go func() {
+			defer cl.wg.Done()
+			b.every(replicaTick, b.tickReplicas)
+		}()
 		go func() {
 			defer cl.wg.Done()
 			hb := time.Duration(b.opts.Config.Int("broker.heartbeat.interval.ms")) * time.Millisecond

@@ -45,6 +45,8 @@ type partition struct {
 	waitMu    sync.Mutex
 	waiters   map[uint64]func()
 	waiterSeq uint64
+
+	proposeISR func(*partition, replica.Proposal) // partitionEnv's
 }
 
 // newPartition readies a hosted partition around its open log: the owner
@@ -55,13 +57,17 @@ type partition struct {
 // its replica yet.
 func (b *Broker) newPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 	reg metadata.Partition, lagTimeMax time.Duration) (*partition, error) {
-	return openPartition(topic, topicID, index, l, partitionEnv{self: b.nodeID, lagTimeMax: lagTimeMax}, reg)
+	return openPartition(topic, topicID, index, l, partitionEnv{self: b.nodeID, lagTimeMax: lagTimeMax,
+		proposeISR: b.proposeISR}, reg)
 }
 
 // partitionEnv is what a partition takes from its broker.
 type partitionEnv struct {
 	self       int32 // node id
 	lagTimeMax time.Duration
+	// proposeISR sends the replica's ISR proposals to the controller
+	// (AlterPartition); nil drops them (tests without a broker).
+	proposeISR func(*partition, replica.Proposal)
 }
 
 // openPartition builds the unit around l (newPartition; tests call it
@@ -75,7 +81,8 @@ func openPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 	rep := replica.New(replica.Config{ID: env.self, LagTimeMax: env.lagTimeMax},
 		replica.Log{Start: l.LogStartOffset(), End: l.LogEndOffset(), HighWatermark: l.HighWatermark()})
 	p := &partition{topic: topic, index: index, topicID: topicID, log: l,
-		ownerHash: partitionHash(topic, index), leaderEpoch: reg.LeaderEpoch, rep: rep, producers: ps}
+		ownerHash: partitionHash(topic, index), leaderEpoch: reg.LeaderEpoch, rep: rep, producers: ps,
+		proposeISR: env.proposeISR}
 	p.assigned = reg
 	p.assign(env.self, reg)
 	return p, nil
@@ -122,16 +129,20 @@ func (p *partition) deleteRecords(off int64) (int64, error) {
 	return low, nil
 }
 
-// publishReplica carries out what p's replica decided: the high watermark
-// goes to the log, which serves reads and retention from it. A single node
-// has no followers, so no ISR proposal; acks=all produces do not wait on
-// the machine yet (they are answered after the append, or after the sync
-// flush.messages started), so nothing is released.
+// publishReplica carries out what p's replica decided: an ISR proposal
+// goes to the controller (AlterPartition), the high watermark to the log,
+// which serves reads and retention from it, and the consumers waiting
+// for it are woken. acks=all produces do not wait on the machine yet
+// (they are answered after the append, or after the sync flush.messages
+// started), so nothing is released.
 func (p *partition) publishReplica() {
 	if !p.rep.HasReady() {
 		return
 	}
 	rd := p.rep.Ready()
+	if rd.Proposal != nil && p.proposeISR != nil {
+		p.proposeISR(p, *rd.Proposal)
+	}
 	if rd.HighWatermarkChanged {
 		p.log.SetHighWatermark(rd.HighWatermark)
 		// Consumers read to the high watermark: one that moved without an

@@ -66,3 +66,30 @@ func (p *partition) truncateForLeader(current, epoch int32, end int64) (done boo
 	p.publishReplica()
 	return t.Done, nil
 }
+
+// replicaTick is how often a leader's replicas look at their followers'
+// lag (replica.lag.time.max.ms, 30 s by default, is checked to within it).
+const replicaTick = 500 * time.Millisecond
+
+// tickReplicas ticks the replica of every partition this node leads with
+// followers, on its owner shard: a follower behind for longer than
+// replica.lag.time.max.ms is proposed out of the ISR. It skips a round
+// while the control plane is busy rather than wait for it.
+func (b *Broker) tickReplicas(now time.Time) {
+	if !b.ctl.mu.TryLock() {
+		return
+	}
+	var led []*partition
+	for _, p := range b.parts.Load().byName {
+		if p.assigned.Leader == b.nodeID && len(p.assigned.Replicas) > 1 {
+			led = append(led, p)
+		}
+	}
+	b.ctl.mu.Unlock()
+	for _, p := range led {
+		b.shards.Run(b.owner(p), func() {
+			p.rep.Tick(now)
+			p.publishReplica()
+		})
+	}
+}
