@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -1061,4 +1062,171 @@ func TestCluster3ControlledShutdown(t *testing.T) {
 		}
 	}
 	t.Logf("broker %d (led %d partitions) stopped in %v", leaving, led, took)
+}
+
+// partitionLogBytes is the bytes of a node's log of topic-p, in offset
+// order, up to its records' end (the reserved zeros left out).
+func partitionLogBytes(t *testing.T, nd *clusterNode, topic string, p int) []byte {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(nd.dir, fmt.Sprintf("%s-%d", topic, p), "*.log"))
+	slices.Sort(segs)
+	var out []byte
+	for _, s := range segs {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Batches up to the first zero length: the rest is reserved space.
+		n := 0
+		for n+12 <= len(data) {
+			size := int(binary.BigEndian.Uint32(data[n+8:])) + 12
+			if size <= 12 || n+size > len(data) {
+				break
+			}
+			n += size
+		}
+		out = append(out, data[:n]...)
+	}
+	return out
+}
+
+// waitSameLogs waits until every replica of topic-p holds the same bytes.
+func (c *testCluster) waitSameLogs(topic string, p int, replicas []int32, timeout time.Duration) []byte {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var first []byte
+		same := true
+		for i, id := range replicas {
+			b := partitionLogBytes(c.t, c.node(id), topic, p)
+			if i == 0 {
+				first = b
+			} else if !bytes.Equal(b, first) {
+				same = false
+			}
+		}
+		if same && len(first) > 0 {
+			return first
+		}
+		if time.Now().After(deadline) {
+			for _, id := range replicas {
+				c.t.Logf("node %d: %d bytes", id, len(partitionLogBytes(c.t, c.node(id), topic, p)))
+			}
+			c.t.Fatalf("%s-%d: replicas %v hold different bytes after %v", topic, p, replicas, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Followers replicate: records produced to an RF=3 topic are read back
+// through the high watermark, and the three replicas hold the same bytes.
+// Then the leader takes writes its followers never see (acks=1, the
+// followers stopped), and dies; a follower becomes leader and takes other
+// writes; when the old leader comes back it truncates its unreplicated
+// tail (OffsetForLeaderEpoch, never by high watermark alone), rejoins
+// the ISR, and every replica again holds the same bytes, the new
+// leader's.
+func TestCluster3Replication(t *testing.T) {
+	// Sessions of 4 s: followers stopped for a second stay unfenced.
+	c := startCluster(t, 3, "std", "--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=4000")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := c.client(kgo.DefaultProduceTopic("rep"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RetryTimeout(20*time.Second))
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 3, nil, "rep"); err != nil {
+		t.Fatal(err)
+	}
+	produce := func(cl *kgo.Client, from, n int) {
+		t.Helper()
+		for i := from; i < from+n; i++ {
+			cl.Produce(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					t.Errorf("record %d: %v", i, err)
+				}
+			})
+		}
+		if err := cl.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce(cl, 0, 200)
+	before := partitionLeaders(t, c.nodes[0], "rep")[0]
+	all := []int32{1, 2, 3}
+	c.waitSameLogs("rep", 0, all, 10*time.Second)
+	readAll := func(want int) {
+		t.Helper()
+		cons := c.client(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"rep": {0: kgo.NewOffset().AtStart()}}))
+		got := 0
+		for got < want {
+			fs := cons.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read %d of %d records", got, want)
+			}
+			got += fs.NumRecords()
+		}
+		cons.Close()
+	}
+	readAll(200)
+
+	// The leader's own writes: its followers stopped, acks=1.
+	old := before.leader
+	var followers []int32
+	for _, id := range all {
+		if id != old {
+			followers = append(followers, id)
+			syscall.Kill(c.node(id).b.pid(), syscall.SIGSTOP)
+		}
+	}
+	// A fetch sent before the stop is answered within its 500 ms wait:
+	// after that no follower has one in flight to carry the writes.
+	time.Sleep(700 * time.Millisecond)
+	lone, err := kgo.NewClient(kgo.SeedBrokers(c.node(old).addr()), kgo.DefaultProduceTopic("rep"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.LeaderAck()),
+		kgo.DisableIdempotentWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(lone, 1000, 50)
+	lone.Close()
+	c.kill(old)
+	if !bytes.Contains(partitionLogBytes(t, c.node(old), "rep", 0), []byte("1049")) {
+		t.Fatalf("the old leader's log lacks the writes it acknowledged alone")
+	}
+	for _, id := range followers {
+		syscall.Kill(c.node(id).b.pid(), syscall.SIGCONT)
+	}
+	var now partitionState
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		now = partitionLeaders(t, c.node(followers[0]), "rep")[0]
+		if now.leader >= 0 && now.leader != old {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new leader for rep-0: %+v", now)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if now.epoch <= before.epoch {
+		t.Errorf("new leader %d at epoch %d, not above %d", now.leader, now.epoch, before.epoch)
+	}
+	cl2 := c.client(kgo.DefaultProduceTopic("rep"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RetryTimeout(20*time.Second))
+	produce(cl2, 2000, 30)
+	c.start(old)
+	c.waitHealthy(20 * time.Second)
+	data := c.waitSameLogs("rep", 0, all, 20*time.Second)
+	if bytes.Contains(data, []byte("1049")) || !bytes.Contains(data, []byte("2029")) {
+		t.Errorf("the replicas' log holds the old leader's unreplicated records, or not the new leader's")
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		st := partitionLeaders(t, c.node(now.leader), "rep")[0]
+		if len(st.isr) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old leader %d not back in the ISR: %+v", old, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	readAll(230)
 }
