@@ -95,6 +95,14 @@
 // shard loop waits on the control plane: the quorum's own messages come
 // in through those loops.
 //
+// Followers replicate (fetcher.go, replication.go): one fetcher per
+// leader fetches the partitions this node follows, truncating first by
+// OffsetForLeaderEpoch in a new epoch, and appends the batches byte for
+// byte on their owner shards (partition.appendReplicated); the leader's
+// replica learns each follower's log end from its fetch offsets, moves
+// the high watermark over the ISR and proposes ISR changes, which go to
+// the active controller as AlterPartition (56).
+//
 // # The data path (produce, fetch)
 //
 // A data-path request (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch,
