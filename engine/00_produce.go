@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/weirmq/weir/logstore"
 	"github.com/weirmq/weir/netio"
+	"github.com/weirmq/weir/replica"
 )
 
 // Produce: v0-v13 advertised, v3-v13 served
@@ -156,6 +158,8 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 		nb.NodeID, nb.Host, nb.Port, nb.Rack = n.id, n.host, n.port, n.rack
 		resp.Brokers = append(resp.Brokers, nb)
 	}
+	// acks=all waits for the ISR at most the request's timeout.
+	timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
 	finish := func() {
 		if releaseFrame != nil {
 			releaseFrame() // every append is done with the frame
@@ -163,7 +167,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 		b.finishProduce(r, req.Acks, resp)
 	}
 	onOwners(b, byOwner, here, func(j produceJob, f *fanIn) {
-		if wait := b.appendOnOwner(j, req.Version, req.Acks); wait != nil {
+		if wait := b.appendOnOwner(j, req.Version, req.Acks, timeout); wait != nil {
 			f.hold()
 			wait(f.release)
 		}
@@ -186,12 +190,18 @@ func (b *Broker) appendsInline(r *request) bool {
 // write path; it runs on the owner shard. When the append started a sync
 // (flush.messages) and the producer wants an answer, it returns a wait for
 // the sync: call it with the function to run once the bytes are durable.
-func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait func(func())) {
+func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16, timeout time.Duration) (wait func(func())) {
 	p, out, payload := j.p, j.out, j.payload
 	first, ok := firstBatch(payload)
 	if ok && first.Size() != int64(len(payload)) {
 		out.ErrorCode = kerr.InvalidRecord.Code
 		b.setProduceMessage(out, version, "produce v3+ carries exactly one record batch per partition")
+		return nil
+	}
+	// acks=all with fewer in the ISR than min.insync.replicas: refused
+	// before anything is written (Kafka's appendRecordsToLeader).
+	if code := p.rep.Accept(acks, int(p.minInsync.Load())); code != replica.None {
+		out.ErrorCode = int16(code)
 		return nil
 	}
 	res, err := p.append(payload, originClient, acks != 0)
@@ -200,13 +210,21 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16) (wait fu
 		return nil
 	}
 	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
+	var replicated func(then func())
+	if acks == -1 {
+		replicated = b.waitReplicated(p, res.LastOffset, timeout, &out.ErrorCode)
+	}
 	if res.Durable == nil {
-		return nil
+		return replicated
 	}
 	return func(then func()) {
 		res.Durable(func(err error) {
 			if err != nil {
 				out.ErrorCode = kerr.KafkaStorageError.Code
+			}
+			if replicated != nil {
+				replicated(then)
+				return
 			}
 			then()
 		})

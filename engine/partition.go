@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirmq/weir/engine/metadata"
@@ -47,6 +48,14 @@ type partition struct {
 	waiterSeq uint64
 
 	proposeISR func(*partition, replica.Proposal) // partitionEnv's
+
+	// minInsync is the topic's min.insync.replicas, set at each
+	// publication, read by acks=all produces on the owner shard.
+	minInsync atomic.Int32
+	// ackWaits are the acks=all produces waiting for the high watermark,
+	// by the id the replica knows them by (owner shard only).
+	ackWaits  map[uint64]ackWait
+	ackWaitID uint64
 }
 
 // newPartition readies a hosted partition around its open log: the owner
@@ -132,9 +141,8 @@ func (p *partition) deleteRecords(off int64) (int64, error) {
 // publishReplica carries out what p's replica decided: an ISR proposal
 // goes to the controller (AlterPartition), the high watermark to the log,
 // which serves reads and retention from it, and the consumers waiting
-// for it are woken. acks=all produces do not wait on the machine yet
-// (they are answered after the append, or after the sync flush.messages
-// started), so nothing is released.
+// for it are woken; the acks=all produces the replica released are
+// answered.
 func (p *partition) publishReplica() {
 	if !p.rep.HasReady() {
 		return
@@ -142,6 +150,15 @@ func (p *partition) publishReplica() {
 	rd := p.rep.Ready()
 	if rd.Proposal != nil && p.proposeISR != nil {
 		p.proposeISR(p, *rd.Proposal)
+	}
+	for _, rel := range rd.Released {
+		if w, ok := p.ackWaits[rel.ID]; ok {
+			delete(p.ackWaits, rel.ID)
+			if w.timer != nil {
+				w.timer.Stop()
+			}
+			w.release(int16(rel.Code))
+		}
 	}
 	if rd.HighWatermarkChanged {
 		p.log.SetHighWatermark(rd.HighWatermark)

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -92,4 +95,78 @@ func (b *Broker) tickReplicas(now time.Time) {
 			p.publishReplica()
 		})
 	}
+}
+
+// ackWait is an acks=all produce waiting on its partition's owner shard
+// for the high watermark to pass its last offset (replica.Machine.Wait),
+// or for its request timeout.
+type ackWait struct {
+	release func(code int16) // 0, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT
+	timer   interface{ Stop() bool }
+}
+
+// ackFuture is an acks=all produce's answer: done once released, then
+// running the fan-in's continuation, whichever comes first.
+type ackFuture struct {
+	mu   sync.Mutex
+	done bool
+	then func()
+}
+
+func (f *ackFuture) fire() {
+	f.mu.Lock()
+	then := f.then
+	f.done, f.then = true, nil
+	f.mu.Unlock()
+	if then != nil {
+		then()
+	}
+}
+
+func (f *ackFuture) wait(then func()) {
+	f.mu.Lock()
+	if !f.done {
+		f.then = then
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	then()
+}
+
+// waitReplicated parks an acks=all produce whose last offset is last until
+// the ISR has it (the high watermark passes it): Kafka's produce
+// purgatory. It answers into code: NOT_ENOUGH_REPLICAS_AFTER_APPEND when
+// the ISR fell below min.insync.replicas meanwhile, NOT_LEADER_OR_FOLLOWER
+// when leadership went, REQUEST_TIMED_OUT after timeout. Owner shard only;
+// the returned wait may be called from anywhere.
+func (b *Broker) waitReplicated(p *partition, last int64, timeout time.Duration, code *int16) func(then func()) {
+	f := &ackFuture{}
+	p.ackWaitID++
+	id := p.ackWaitID
+	if p.ackWaits == nil {
+		p.ackWaits = map[uint64]ackWait{}
+	}
+	w := ackWait{release: func(c int16) {
+		if c != 0 {
+			*code = c
+		}
+		f.fire()
+	}}
+	if c := p.rep.Wait(id, last, int(p.minInsync.Load())); c != replica.None {
+		w.release(int16(c))
+		return f.wait
+	}
+	p.ackWaits[id] = w
+	p.publishReplica() // released now when the ISR is this replica alone
+	if _, waiting := p.ackWaits[id]; waiting {
+		w.timer = b.shards.AfterFunc(b.owner(p), timeout, func() {
+			if w, ok := p.ackWaits[id]; ok {
+				delete(p.ackWaits, id)
+				w.release(kerr.RequestTimedOut.Code)
+			}
+		})
+		p.ackWaits[id] = w
+	}
+	return f.wait
 }

@@ -119,6 +119,7 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 			} else if !sameAssignment(p.assigned, t.Partitions[i]) {
 				b.reassign(p, t.Partitions[i])
 			}
+			p.minInsync.Store(int32(tc.values.Int("min.insync.replicas")))
 			tab.byName[partitionKey{t.Name, idx}] = p
 		}
 		tab.byID[t.ID] = t.Name
