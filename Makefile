@@ -24,9 +24,9 @@ build:
 run: build
 	./$(BIN) serve --listeners=PLAINTEXT://127.0.0.1:9092 --log.dirs=./data --node.id=1
 
-# Installs what the tests need (kcat, strace, kafka-python, confluent-kafka)
-# on a fresh machine, then runs every test, with the race detector on the
-# packages whose code is concurrent.
+# Installs what the tests need (kcat, strace, kafka-python, confluent-kafka,
+# node and kafkajs) on a fresh machine, then runs every test, with the race
+# detector on the packages whose code is concurrent.
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./replica/... ./engine/...
