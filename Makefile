@@ -40,9 +40,9 @@ cluster: build
 			--log.dirs=./data/node-$$n 2>&1 | (trap '' INT TERM; sed -u "s/^/node-$$n | /") & \
 	done; wait
 
-# Installs what the tests need (kcat, strace, kafka-python, confluent-kafka)
-# on a fresh machine, then runs every test, with the race detector on the
-# packages whose code is concurrent.
+# Installs what the tests need (kcat, strace, kafka-python, confluent-kafka,
+# node and kafkajs) on a fresh machine, then runs every test, with the race
+# detector on the packages whose code is concurrent.
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./replica/... ./engine/...

@@ -48,13 +48,13 @@ func TestInteropAutoCreate(t *testing.T) {
 	t.Run("confluent-kafka", func(t *testing.T) {
 		py := pythonFor(t, "confluent_kafka", "python3-confluent-kafka")
 		topic, want := "auto-confluent", values("confluent")
-		runPython(t, py, "confluent_client.py", b.addr, topic, len(want), "produce", valueRecords(want))
+		runScript(t, py, "confluent_client.py", b.addr, topic, len(want), "produce", valueRecords(want))
 		wantValues(t, b.addr, topic, want)
 	})
 	t.Run("kafka-python", func(t *testing.T) {
 		py := pythonFor(t, "kafka", "python3-kafka")
 		topic, want := "auto-kafka-python", values("kafka-python")
-		runPython(t, py, "kafka_python_client.py", b.addr, topic, len(want), "produce", valueRecords(want))
+		runScript(t, py, "kafka_python_client.py", b.addr, topic, len(want), "produce", valueRecords(want))
 		wantValues(t, b.addr, topic, want)
 	})
 	t.Run("sarama", func(t *testing.T) {

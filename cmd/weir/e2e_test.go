@@ -26,7 +26,7 @@ func e2eRecords() int {
 
 func createTopic(t *testing.T, addr, topic string, partitions int32) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(addr)...))
 	if err != nil {
 		t.Fatal(err)
 	}

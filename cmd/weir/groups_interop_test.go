@@ -3,17 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	kafka "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
+
+// Consumer groups of real clients. Each flow is a driver taking a
+// bootstrap list (host:port[,host:port...]): the Test functions here run
+// it on a single broker, TestInteropCluster3 on a 3-node cluster, where
+// the group's coordinator is the leader of its __consumer_offsets
+// partition and the topic's partitions are led by different brokers.
 
 type saramaGroupHandler struct{ got chan *sarama.ConsumerMessage }
 
@@ -33,14 +40,54 @@ func (h saramaGroupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama
 	return nil
 }
 
-// Sarama's consumer group with manual commits, then kafka-go's Reader with
-// a GroupID: each resumes where the group committed.
 func TestConsumerGroupInteropSaramaKafkaGo(t *testing.T) {
 	b := startBroker(t, brokerOpts{io: "std", args: groupArgs})
-	const topic = "interop-groups"
-	createTopic(t, b.addr, topic, 3)
-	produceN(t, b.addr, topic, 0, 30)
+	groupInteropSaramaKafkaGo(t, b.addr)
+}
 
+func TestConsumerGroupInteropKcat(t *testing.T) {
+	kcat := kcatPath(t)
+	b := startBroker(t, brokerOpts{io: "std", args: groupArgs})
+	groupInteropKcat(t, kcat, b.addr)
+}
+
+// TestConsumerGroupInteropKafkaPython: kafka-python's KafkaConsumer in a
+// group with manual synchronous commits; a second consumer in the group
+// resumes exactly after what the first committed.
+func TestConsumerGroupInteropKafkaPython(t *testing.T) {
+	py := pythonFor(t, "kafka", "python3-kafka")
+	b := startBroker(t, brokerOpts{io: "uring", args: groupArgs})
+	pythonGroupResumes(t, py, "kafka_python_client.py", b.addr, "interop-groups-python")
+}
+
+// TestConsumerGroupInteropConfluent: confluent-kafka's (librdkafka's)
+// Consumer subscribed in a group with synchronous commits, the same way.
+func TestConsumerGroupInteropConfluent(t *testing.T) {
+	py := pythonFor(t, "confluent_kafka", "python3-confluent-kafka")
+	b := startBroker(t, brokerOpts{io: "uring", args: groupArgs})
+	pythonGroupResumes(t, py, "confluent_client.py", b.addr, "interop-groups-confluent")
+}
+
+func TestConsumerGroupInteropFranzGoKcat(t *testing.T) {
+	kcat := kcatPath(t)
+	b := startBroker(t, brokerOpts{io: "std", args: groupArgs})
+	groupInteropFranzGoKcat(t, kcat, b.addr)
+}
+
+// groupTopic creates topic with parts partitions of one replica through
+// bootstrap and waits until every broker of it knows their leaders.
+func groupTopic(t *testing.T, bootstrap, topic string, parts int) {
+	t.Helper()
+	createTopic(t, bootstrap, topic, int32(parts))
+	waitLeaders(t, bootstrap, topic, parts)
+}
+
+// Sarama's consumer group with manual commits, then kafka-go's Reader with
+// a GroupID: each resumes where the group committed.
+func groupInteropSaramaKafkaGo(t *testing.T, bootstrap string) {
+	const topic = "interop-groups"
+	groupTopic(t, bootstrap, topic, 3)
+	produceN(t, bootstrap, topic, 0, 30)
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V2_8_0_0
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
@@ -49,7 +96,7 @@ func TestConsumerGroupInteropSaramaKafkaGo(t *testing.T) {
 	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
 	saramaRead := func(want int) {
 		t.Helper()
-		g, err := sarama.NewConsumerGroup([]string{b.addr}, "interop", cfg)
+		g, err := sarama.NewConsumerGroup(seedList(bootstrap), "interop", cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,14 +135,14 @@ func TestConsumerGroupInteropSaramaKafkaGo(t *testing.T) {
 	start := time.Now()
 	saramaRead(30)
 	t.Logf("sarama read 30 in %v", time.Since(start))
-	produceN(t, b.addr, topic, 30, 9)
+	produceN(t, bootstrap, topic, 30, 9)
 	start = time.Now()
 	saramaRead(9)
 	t.Logf("sarama read 9 in %v", time.Since(start))
 	start = time.Now()
 
-	produceN(t, b.addr, topic, 39, 6)
-	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.addr}, GroupID: "interop", Topic: topic,
+	produceN(t, bootstrap, topic, 39, 6)
+	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: seedList(bootstrap), GroupID: "interop", Topic: topic,
 		MaxWait: 200 * time.Millisecond, StartOffset: kafka.FirstOffset, HeartbeatInterval: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -115,77 +162,140 @@ func TestConsumerGroupInteropSaramaKafkaGo(t *testing.T) {
 	}
 	rd.Close()
 	t.Logf("kafka-go read 6 in %v", time.Since(start))
-	produceN(t, b.addr, topic, 45, 3)
+	produceN(t, bootstrap, topic, 45, 3)
 	saramaRead(3)
 }
 
 // kcat -G: librdkafka's balanced consumer commits (auto commit) what it
 // read; a second run in the group reads only what came after.
-func TestConsumerGroupInteropKcat(t *testing.T) {
-	kcat, err := exec.LookPath("kcat")
-	if err != nil {
-		t.Skip("kcat not installed (make deps)")
-	}
-	b := startBroker(t, brokerOpts{io: "std", args: groupArgs})
+func groupInteropKcat(t *testing.T, kcat, bootstrap string) {
 	const topic = "kcat-groups"
-	createTopic(t, b.addr, topic, 3)
-	run := func(want int) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, kcat, "-b", b.addr, "-G", "kcat-group", "-X", "auto.offset.reset=earliest", "-e",
-			"-X", "auto.commit.interval.ms=100", "-X", "session.timeout.ms=6000", "-f", "%s\n", topic)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("kcat -G: %v\n%s", err, stderr.String())
-		}
-		if got := strings.Count(string(out), "\n"); got != want {
-			t.Fatalf("kcat -G read %d records, want %d:\n%s\nstderr:\n%s", got, want, out, stderr.String())
-		}
+	groupTopic(t, bootstrap, topic, 3)
+	produceN(t, bootstrap, topic, 0, 20)
+	kcatGroupRead(t, kcat, bootstrap, "kcat-group", topic, 20)
+	wantCommittedSum(t, bootstrap, "kcat-group", 20)
+	produceN(t, bootstrap, topic, 20, 5)
+	kcatGroupRead(t, kcat, bootstrap, "kcat-group", topic, 5)
+}
+
+// kcatGroupRead runs kcat -G group until the end of topic and returns the
+// values it read, which must be want many.
+func kcatGroupRead(t *testing.T, kcat, bootstrap, group, topic string, want int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kcat, "-b", bootstrap, "-G", group, "-X", "auto.offset.reset=earliest", "-e",
+		"-X", "auto.commit.interval.ms=100", "-X", "session.timeout.ms=6000", "-f", "%s\n", topic)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 2 * time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kcat -G: %v\n%s", err, stderr.String())
 	}
-	produceN(t, b.addr, topic, 0, 20)
-	run(20)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr))
+	vals := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(out) == 0 {
+		vals = nil
+	}
+	if len(vals) != want {
+		t.Fatalf("kcat -G read %d records, want %d:\n%s\nstderr:\n%s", len(vals), want, out, stderr.String())
+	}
+	return vals
+}
+
+// wantCommittedSum checks that group's committed offsets add up to sum.
+func wantCommittedSum(t *testing.T, bootstrap, group string, sum int64) {
+	t.Helper()
+	offs := fetchCommitted(t, bootstrap, group)
+	var got int64
+	offs.Each(func(o kadm.OffsetResponse) { got += o.At })
+	if got != sum {
+		t.Fatalf("group %s's committed offsets sum to %d, want %d: %v", group, got, sum, offs)
+	}
+}
+
+// wantCommitted checks group's committed offsets of topic: want, by partition.
+func wantCommitted(t *testing.T, bootstrap, group, topic string, want map[int32]int64) {
+	t.Helper()
+	got := map[int32]int64{}
+	fetchCommitted(t, bootstrap, group).Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic {
+			got[o.Partition] = o.At
+		}
+	})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("group %s committed %v of %s, want %v", group, got, topic, want)
+	}
+}
+
+func fetchCommitted(t *testing.T, bootstrap, group string) kadm.OffsetResponses {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(bootstrap)...), kgo.RetryTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	offs, err := kadm.NewClient(cl).FetchOffsets(context.Background(), "kcat-group")
-	var sum int64
-	offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
-	if err != nil || sum != 20 {
-		t.Fatalf("kcat's committed offsets sum to %d (%v), want 20", sum, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err == nil {
+		err = offs.Error()
 	}
-	produceN(t, b.addr, topic, 20, 5)
-	run(5)
+	if err != nil {
+		t.Fatalf("fetch group %s's offsets: %v", group, err)
+	}
+	return offs
 }
 
-// TestConsumerGroupInteropKafkaPython: kafka-python's KafkaConsumer in a
-// group with manual synchronous commits; a second consumer in the group
-// resumes exactly after what the first committed.
-func TestConsumerGroupInteropKafkaPython(t *testing.T) {
-	py := pythonFor(t, "kafka", "python3-kafka")
-	testPythonGroupResumes(t, py, "kafka_python_client.py", "interop-groups-python")
+// franz-go's group consumer reads what is there and commits it
+// (CommitUncommittedOffsets), then leaves the group; kcat -G in the same
+// group resumes after it and reads only the records produced since.
+func groupInteropFranzGoKcat(t *testing.T, kcat, bootstrap string) {
+	const topic, group = "handoff", "handoff-group"
+	groupTopic(t, bootstrap, topic, 3)
+	produceN(t, bootstrap, topic, 0, 30)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(bootstrap)...), kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
+		kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	for n := 0; n < 30; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			cl.Close()
+			t.Fatalf("franz-go group read %d of 30", n)
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Logf("franz-go fetch %s/%d: %v", topic, p, err) })
+		n += fs.NumRecords()
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("franz-go commit: %v", err)
+	}
+	cl.Close() // leaves the group
+	t.Logf("franz-go group read and committed 30 in %v", time.Since(start))
+	wantCommittedSum(t, bootstrap, group, 30)
+	produceN(t, bootstrap, topic, 30, 10)
+	vals := kcatGroupRead(t, kcat, bootstrap, group, topic, 10)
+	for _, v := range vals {
+		if n, err := strconv.Atoi(v); err != nil || n < 30 {
+			t.Errorf("kcat -G read %q, which franz-go had committed", v)
+		}
+	}
+	wantCommittedSum(t, bootstrap, group, 40)
 }
 
-// TestConsumerGroupInteropConfluent: confluent-kafka's (librdkafka's)
-// Consumer subscribed in a group with synchronous commits, the same way.
-func TestConsumerGroupInteropConfluent(t *testing.T) {
-	py := pythonFor(t, "confluent_kafka", "python3-confluent-kafka")
-	testPythonGroupResumes(t, py, "confluent_client.py", "interop-groups-confluent")
-}
-
-// testPythonGroupResumes: a Python client reads part of a topic in a group
+// pythonGroupResumes: a Python client reads part of a topic in a group
 // and commits; a second run in the group reads exactly the rest.
-func testPythonGroupResumes(t *testing.T, py, script, topic string) {
-	b := startBroker(t, brokerOpts{io: "uring", args: groupArgs})
-	createTopic(t, b.addr, topic, 3)
+func pythonGroupResumes(t *testing.T, py, script, bootstrap, topic string) {
+	groupTopic(t, bootstrap, topic, 3)
 	recs := genRecords(300, false)
-	runPython(t, py, script, b.addr, topic, len(recs), "produce", recs)
-	first := runPython(t, py, script, b.addr, topic, 150, "group", nil, "group=py")
-	second := runPython(t, py, script, b.addr, topic, len(recs)-len(first.records), "group", nil, "group=py")
+	runScript(t, py, script, bootstrap, topic, len(recs), "produce", recs)
+	first := runScript(t, py, script, bootstrap, topic, 150, "group", nil, "group=py-"+topic)
+	second := runScript(t, py, script, bootstrap, topic, len(recs)-len(first.records), "group", nil, "group=py-"+topic)
 	seen := map[[2]int64]bool{}
 	for _, r := range append(first.records, second.records...) {
 		k := [2]int64{int64(r.P), r.O}

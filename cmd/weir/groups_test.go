@@ -198,7 +198,7 @@ func consumeN(t *testing.T, addr, group, topic string, n int, opts ...kgo.Opt) (
 
 func produceN(t *testing.T, addr, topic string, from, n int) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(addr)...), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
 	}

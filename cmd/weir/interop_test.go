@@ -4,25 +4,36 @@ package main
 // creates a fresh topic (3 partitions) with franz-go's kadm, has the client
 // produce a few hundred records with an explicit partition per record (keys,
 // values and headers where the client has them), has the same client consume
-// them back from the beginning without a consumer group, and compares the
-// records per partition: count (exactly), order, offsets, bytes, and the
-// offsets the producer was acknowledged where it reports them. franz-go
-// then reads the topic back too (it tells null from empty, which some of
-// the clients do not), and where the producer compresses, a raw Fetch
+// them back from the beginning (without a consumer group, but for kafkajs,
+// which has no other consumer), and compares the records per partition:
+// count (exactly), order, offsets, bytes, and the offsets the producer was
+// acknowledged where it reports them. franz-go then reads the topic back
+// too (it tells null from empty, which some of the clients do not), and
+// where the producer compresses, a raw Fetch from each partition's leader
 // checks the broker stored and serves the batches in that codec.
 //
-// Clients and their versions (Debian 12 packages from .ci/install-deps, Go
-// modules from go.mod):
+// Each client's test body is a driver taking a bootstrap list
+// (host:port[,host:port...]): the TestInterop* functions run it against
+// interopTarget (one broker), TestInteropCluster3 (interop_cluster_test.go)
+// against a 3-node cluster, where interopTopic checks that each topic's
+// partitions are led by three different brokers. The consumer-group flows
+// of the clients are in groups_interop_test.go, the same way.
+//
+// Clients and their versions (Debian 12 packages and npm packages from
+// .ci/install-deps, Go modules from go.mod):
 //
 //	kcat                     Debian kcat 1.7.1-2, on librdkafka 2.0.2 (librdkafka1 2.0.2-1)
 //	kafka-python             Debian python3-kafka 2.0.2-3 (kafka-python 2.0.2)
 //	confluent-kafka          Debian python3-confluent-kafka 1.7.0-4 (confluent-kafka 1.7.0, librdkafka 2.0.2)
 //	sarama                   github.com/IBM/sarama v1.61.1, Config.Version = V2_8_0_0
 //	kafka-go                 github.com/segmentio/kafka-go v0.4.51
+//	franz-go                 github.com/twmb/franz-go v1.22.3
+//	kafkajs                  npm kafkajs 2.2.4 (testdata/interop/package-lock.json), under node
 //	kfake (target, optional) github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 //
 // Codecs exercised: kcat none, kafka-python gzip, confluent-kafka lz4
-// (idempotent producer) and zstd, sarama snappy, kafka-go none.
+// (idempotent producer) and zstd, sarama snappy (idempotent), kafka-go
+// none, franz-go lz4 (idempotent), kafkajs gzip (idempotent).
 //
 // Requests each client sent, as kfake saw them; kfake serves the newest
 // versions, so these are the versions the clients choose at best:
@@ -33,6 +44,11 @@ package main
 //	                 InitProducerId v4 (idempotent), FindCoordinator v2 (only if advertised)
 //	sarama V2_8_0_0  ApiVersions v3, Metadata v11, Produce v9, ListOffsets v6, Fetch v12
 //	kafka-go         ApiVersions v0, Metadata v6 and v8, Produce v8, ListOffsets v1, Fetch v10
+//	franz-go         ApiVersions v5, Metadata v13, Produce v13, ListOffsets v10, Fetch v18,
+//	                 InitProducerId v5
+//	kafkajs          ApiVersions v2, Metadata v6, Produce v7, ListOffsets v3, Fetch v11,
+//	                 InitProducerId v1, FindCoordinator v2, JoinGroup v5, SyncGroup v3,
+//	                 OffsetCommit v5, OffsetFetch v4, LeaveGroup v3
 //
 // The broker is chosen by interopTarget: by default the real `weir serve`
 // (built by TestMain); WEIR_INTEROP_TARGET=kfake runs franz-go's in-process
@@ -49,7 +65,9 @@ package main
 // The Python clients run as subprocesses of testdata/interop/*.py (see
 // testdata/interop/common.py for their protocol) under the first python3
 // that imports them (WEIR_INTEROP_PYTHON, /usr/bin/python3, python3 on
-// PATH).
+// PATH); kafkajs as testdata/interop/kafkajs_client.js, with the same
+// protocol, under node (WEIR_INTEROP_NODE, node on PATH). A test whose
+// client is missing skips and says what installs it.
 
 import (
 	"bytes"
@@ -63,6 +81,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,9 +112,10 @@ var interopAPIs = []int16{0 /* Produce */, 1 /* Fetch */, 2 /* ListOffsets */, 3
 
 // interopTarget starts the broker the interop tests talk to and returns its
 // bootstrap address and a stop function (also run at cleanup). By default
-// it is weir serve; WEIR_INTEROP_TARGET=kfake starts kfake instead. Against
-// weir, a test skips while weir does not advertise the APIs it needs.
-func interopTarget(t *testing.T) (bootstrap string, stop func()) {
+// it is weir serve, with the serve flags args; WEIR_INTEROP_TARGET=kfake
+// starts kfake instead. Against weir, a test skips while weir does not
+// advertise the APIs it needs.
+func interopTarget(t *testing.T, args ...string) (bootstrap string, stop func()) {
 	t.Helper()
 	switch target := os.Getenv("WEIR_INTEROP_TARGET"); target {
 	case "kfake":
@@ -105,7 +125,7 @@ func interopTarget(t *testing.T) (bootstrap string, stop func()) {
 		if io == "" {
 			io = "std"
 		}
-		b := startBroker(t, brokerOpts{io: io})
+		b := startBroker(t, brokerOpts{io: io, args: args})
 		requireAPIs(t, b.addr)
 		return b.addr, func() { b.stop() }
 	default:
@@ -115,9 +135,9 @@ func interopTarget(t *testing.T) (bootstrap string, stop func()) {
 }
 
 // requireAPIs skips the test unless the broker advertises interopAPIs.
-func requireAPIs(t *testing.T, addr string) {
+func requireAPIs(t *testing.T, bootstrap string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RetryTimeout(5*time.Second))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(bootstrap)...), kgo.RetryTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,47 +337,101 @@ func observeAPIs(t *testing.T, bootstrap, client string) (report func()) {
 	return func() { t.Logf("APIs %s sent (kfake): %s", client, log) }
 }
 
-// interopTopic creates a fresh topic of interopParts partitions and returns
-// its name and id.
+// seedList splits a bootstrap list, host:port[,host:port...].
+func seedList(bootstrap string) []string { return strings.Split(bootstrap, ",") }
+
+// interopTopic creates a fresh topic of interopParts partitions of one
+// replica through the brokers of bootstrap, waits until every one of them
+// names the same leader for every partition (waitLeaders), and returns its
+// name and id. Its partitions must be spread over as many leaders as
+// bootstrap names brokers (up to interopParts): weir places partition p of
+// a new topic on broker p%n+1, so a cluster's clients meet every broker.
 func interopTopic(t *testing.T, bootstrap, client string) (string, [16]byte) {
 	t.Helper()
 	topic := fmt.Sprintf("interop-%s-%d", client, time.Now().UnixNano())
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.RetryTimeout(5*time.Second))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(bootstrap)...), kgo.RetryTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(cl)
-	resp, err := adm.CreateTopic(ctx, interopParts, 1, nil, topic)
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, interopParts, 1, nil, topic)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil {
 		t.Fatalf("create topic %s: %v", topic, err)
 	}
-	// Wait until metadata shows every partition with a leader.
+	leaders, id := waitLeaders(t, bootstrap, topic, interopParts)
+	distinct := map[int32]bool{}
+	for _, l := range leaders {
+		distinct[l] = true
+	}
+	if want := min(len(seedList(bootstrap)), interopParts); len(distinct) != want {
+		t.Errorf("topic %s: partitions led by %v, want %d different brokers", topic, leaders, want)
+	}
+	return topic, id
+}
+
+// waitLeaders waits (10 s at most) until every broker of bootstrap answers
+// Metadata with topic's parts partitions, each with the same leader on
+// every broker, and returns the leaders by partition and the topic id.
+func waitLeaders(t *testing.T, bootstrap, topic string, parts int) ([]int32, [16]byte) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		md, err := adm.Metadata(ctx, topic)
-		if err == nil {
-			if td, ok := md.Topics[topic]; ok && td.Err == nil && len(td.Partitions) == interopParts {
-				led := 0
-				for _, p := range td.Partitions {
-					if p.Leader >= 0 && p.Err == nil {
-						led++
-					}
+		var leaders []int32
+		var id [16]byte
+		agree := true
+		for _, seed := range seedList(bootstrap) {
+			l, tid, err := leadersOn(seed, topic, parts)
+			if err != nil || leaders != nil && !slices.Equal(l, leaders) {
+				agree = false
+				if time.Now().After(deadline) {
+					t.Fatalf("topic %s: %s says leaders %v (%v), others %v after 10 s", topic, seed, l, err, leaders)
 				}
-				if led == interopParts {
-					return topic, td.ID
-				}
+				break
 			}
+			leaders, id = l, tid
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("topic %s has no leaders after 10s: %v", topic, err)
+		if agree {
+			return leaders, id
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// leadersOn is topic's leaders by partition as the broker at addr answers
+// Metadata; an error unless it has parts partitions, each led.
+func leadersOn(addr, topic string, parts int) ([]int32, [16]byte, error) {
+	c, err := dialRaw(addr)
+	if err != nil {
+		return nil, [16]byte{}, err
+	}
+	defer c.conn.Close()
+	c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	resp, err := c.do(metadataAll())
+	if err != nil {
+		return nil, [16]byte{}, err
+	}
+	for _, tp := range resp.(*kmsg.MetadataResponse).Topics {
+		if tp.Topic == nil || *tp.Topic != topic {
+			continue
+		}
+		if tp.ErrorCode != 0 || len(tp.Partitions) != parts {
+			return nil, tp.TopicID, fmt.Errorf("error %d, %d partitions", tp.ErrorCode, len(tp.Partitions))
+		}
+		leaders := make([]int32, parts)
+		for _, p := range tp.Partitions {
+			if p.ErrorCode != 0 || p.Leader < 0 || int(p.Partition) >= parts {
+				return nil, tp.TopicID, fmt.Errorf("partition %d: error %d, leader %d", p.Partition, p.ErrorCode, p.Leader)
+			}
+			leaders[p.Partition] = p.Leader
+		}
+		return leaders, tp.TopicID, nil
+	}
+	return nil, [16]byte{}, fmt.Errorf("no topic %s", topic)
 }
 
 // irec is one record as produced or consumed. Nil Key or Value is null.
@@ -533,11 +607,13 @@ func irecShowHdrs(h []ihdr) string {
 	return "[" + strings.Join(s, " ") + "]"
 }
 
-// storedCodecs fetches the whole topic with a raw Fetch and counts its
-// record batches by compression codec, as the broker stores and serves them.
+// storedCodecs fetches the whole topic with a raw Fetch from each
+// partition's leader and counts its record batches by compression codec, as
+// the brokers store and serve them.
 func storedCodecs(t *testing.T, bootstrap, topic string, id [16]byte) map[string]int {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.RetryTimeout(5*time.Second))
+	leaders, _ := waitLeaders(t, bootstrap, topic, interopParts)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(bootstrap)...), kgo.RetryTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,9 +636,9 @@ func storedCodecs(t *testing.T, bootstrap, topic string, id [16]byte) map[string
 			rp.CurrentLeaderEpoch, rp.LogStartOffset = -1, -1
 			rt.Partitions = append(rt.Partitions, rp)
 			req.Topics = append(req.Topics, rt)
-			resp, err := req.RequestWith(ctx, cl)
+			resp, err := req.RequestWith(ctx, cl.Broker(int(leaders[p])))
 			if err != nil {
-				t.Fatalf("raw fetch %s/%d@%d: %v", topic, p, next, err)
+				t.Fatalf("raw fetch %s/%d@%d from broker %d: %v", topic, p, next, leaders[p], err)
 			}
 			if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
 				t.Fatalf("raw fetch %s/%d: %d topics in the response", topic, p, len(resp.Topics))
@@ -629,46 +705,53 @@ func wantStoredCodec(t *testing.T, bootstrap, topic string, id [16]byte, codec s
 // tells null from empty, of what the client under test produced.
 func kgoReadsBack(t *testing.T, bootstrap, topic string, want []irec) {
 	t.Run("franz-go reads back", func(t *testing.T) {
-		parts := map[int32]kgo.Offset{}
-		for p := int32(0); p < interopParts; p++ {
-			parts[p] = kgo.NewOffset().AtStart()
-		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.RetryTimeout(5*time.Second),
-			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}), kgo.FetchMaxWait(200*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), interopRunTimeout)
-		defer cancel()
-		var got []irec
-		poll := func(ctx context.Context) {
-			fs := cl.PollFetches(ctx)
-			fs.EachError(func(topic string, p int32, err error) {
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Errorf("franz-go fetch %s/%d: %v", topic, p, err)
-				}
-			})
-			fs.EachRecord(func(r *kgo.Record) {
-				g := irec{P: r.Partition, O: r.Offset, Key: r.Key, Val: r.Value}
-				for _, h := range r.Headers {
-					g.Hdrs = append(g.Hdrs, ihdr{h.Key, h.Value})
-				}
-				got = append(got, g)
-			})
-		}
-		for len(got) < len(want) && ctx.Err() == nil && !t.Failed() {
-			poll(ctx)
-		}
-		// More than was produced is caught by compareRecords.
-		extra, cancelExtra := context.WithTimeout(ctx, 300*time.Millisecond)
-		poll(extra)
-		cancelExtra()
-		compareRecords(t, want, got, nil, cmpOpts{})
+		compareRecords(t, want, kgoConsume(t, bootstrap, topic, len(want)), nil, cmpOpts{})
 	})
 }
 
-// ---- Python clients ----
+// kgoConsume reads topic from the start with franz-go, every partition
+// directly (no group), until it has n records, then briefly for more.
+func kgoConsume(t *testing.T, bootstrap, topic string, n int) []irec {
+	t.Helper()
+	parts := map[int32]kgo.Offset{}
+	for p := int32(0); p < interopParts; p++ {
+		parts[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(bootstrap)...), kgo.RetryTimeout(5*time.Second),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), interopRunTimeout)
+	defer cancel()
+	var got []irec
+	poll := func(ctx context.Context) {
+		fs := cl.PollFetches(ctx)
+		fs.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("franz-go fetch %s/%d: %v", topic, p, err)
+			}
+		})
+		fs.EachRecord(func(r *kgo.Record) {
+			g := irec{P: r.Partition, O: r.Offset, Key: r.Key, Val: r.Value}
+			for _, h := range r.Headers {
+				g.Hdrs = append(g.Hdrs, ihdr{h.Key, h.Value})
+			}
+			got = append(got, g)
+		})
+	}
+	for len(got) < n && ctx.Err() == nil && !t.Failed() {
+		poll(ctx)
+	}
+	// More than was produced is caught by compareRecords.
+	extra, cancelExtra := context.WithTimeout(ctx, 300*time.Millisecond)
+	poll(extra)
+	cancelExtra()
+	return got
+}
+
+// ---- script clients (Python, Node.js) ----
 
 var interopPythonCache sync.Map // module -> interpreter path, or "" if none
 
@@ -706,14 +789,14 @@ func pythonFor(t *testing.T, module, debPkg string) string {
 	return found
 }
 
-// interopPyOut is what a script printed.
-type interopPyOut struct {
+// interopScriptOut is what a script printed.
+type interopScriptOut struct {
 	records   []irec
 	delivered map[int]irec
 	summary   map[string]any
 }
 
-type interopPyLine struct {
+type interopScriptLine struct {
 	Delivered *struct {
 		I int   `json:"i"`
 		P int32 `json:"p"`
@@ -729,9 +812,10 @@ type interopPyLine struct {
 	Summary map[string]any `json:"summary"`
 }
 
-// runPython runs testdata/interop/script under py: BOOTSTRAP TOPIC COUNT MODE opts...,
-// feeding recs (if any) as JSON lines on stdin, and parses its output.
-func runPython(t *testing.T, py, script, bootstrap, topic string, count int, mode string, recs []irec, opts ...string) interopPyOut {
+// runScript runs testdata/interop/script under the interpreter (python3 or
+// node): BOOTSTRAP TOPIC COUNT MODE opts..., feeding recs (if any) as JSON
+// lines on stdin, and parses its output (see testdata/interop/common.py).
+func runScript(t *testing.T, interp, script, bootstrap, topic string, count int, mode string, recs []irec, opts ...string) interopScriptOut {
 	t.Helper()
 	path, err := filepath.Abs(filepath.Join("testdata", "interop", script))
 	if err != nil {
@@ -750,7 +834,7 @@ func runPython(t *testing.T, py, script, bootstrap, topic string, count int, mod
 	ctx, cancel := context.WithTimeout(context.Background(), interopRunTimeout)
 	defer cancel()
 	args := append([]string{path, bootstrap, topic, strconv.Itoa(count), mode, "timeout=" + interopScriptTimeout}, opts...)
-	cmd := exec.CommandContext(ctx, py, args...)
+	cmd := exec.CommandContext(ctx, interp, args...)
 	cmd.Stdin = &in
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -766,9 +850,9 @@ func runPython(t *testing.T, py, script, bootstrap, topic string, count int, mod
 		t.Fatalf("%s %s %v after %v: %v\nstderr:\n%s\nstdout (last 2000 bytes):\n%s", script, mode, opts,
 			time.Since(start).Round(time.Millisecond), err, stderr.String(), interopTail(stdout.String(), 2000))
 	}
-	out := interopPyOut{delivered: map[int]irec{}}
+	out := interopScriptOut{delivered: map[int]irec{}}
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var l interopPyLine
+		var l interopScriptLine
 		if err := json.Unmarshal([]byte(line), &l); err != nil {
 			t.Fatalf("%s: bad output line %q: %v", script, line, err)
 		}
@@ -823,15 +907,69 @@ func interopTail(s string, n int) string {
 
 // ---- the tests ----
 
-// kcat (librdkafka): -P per partition with -K: keys and -H headers, -C from
-// the beginning to the end with a -f format, and -L.
+// Each client's test is a driver that takes the bootstrap list
+// (host:port[,host:port...]) of a running broker or cluster: the
+// Test functions below run it against interopTarget, and
+// TestInteropCluster3 against a 3-node cluster.
+
 func TestInteropKcat(t *testing.T) {
+	kcat := kcatPath(t)
+	bootstrap, stop := interopTarget(t)
+	defer stop()
+	interopKcat(t, kcat, bootstrap)
+}
+
+func TestInteropKafkaPython(t *testing.T) {
+	py := pythonFor(t, "kafka", "python3-kafka")
+	bootstrap, stop := interopTarget(t)
+	defer stop()
+	interopKafkaPython(t, py, bootstrap)
+}
+
+func TestInteropConfluentKafka(t *testing.T) {
+	py := pythonFor(t, "confluent_kafka", "python3-confluent-kafka")
+	for _, c := range confluentCodecs {
+		t.Run(c.codec, func(t *testing.T) {
+			bootstrap, stop := interopTarget(t)
+			defer stop()
+			interopConfluentKafka(t, py, bootstrap, c.codec, c.idempotence)
+		})
+	}
+}
+
+func TestInteropSarama(t *testing.T) {
+	bootstrap, stop := interopTarget(t)
+	defer stop()
+	interopSarama(t, bootstrap)
+}
+
+func TestInteropKafkaGo(t *testing.T) {
+	bootstrap, stop := interopTarget(t)
+	defer stop()
+	interopKafkaGo(t, bootstrap)
+}
+
+func TestInteropFranzGo(t *testing.T) {
+	bootstrap, stop := interopTarget(t)
+	defer stop()
+	interopFranzGo(t, bootstrap)
+}
+
+// kcatPath finds kcat or skips the test.
+func kcatPath(t *testing.T) string {
+	t.Helper()
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Skip("kcat not installed (make deps)")
 	}
-	bootstrap, stop := interopTarget(t)
-	defer stop()
+	return kcat
+}
+
+// kcat (librdkafka): -P per partition with -K: keys and -H headers, -C from
+// the beginning to the end with a -f format, and -L (every broker of
+// bootstrap listed, the partitions led by as many of them as interopTopic
+// spread them over).
+func interopKcat(t *testing.T, kcat, bootstrap string) {
 	topic, _ := interopTopic(t, bootstrap, "kcat")
 	report := observeAPIs(t, bootstrap, "kcat")
 	recs := genRecords(interopRecords, true)
@@ -928,17 +1066,30 @@ func TestInteropKcat(t *testing.T) {
 		if err := json.Unmarshal(out, &md); err != nil {
 			t.Fatalf("kcat -L -J: %v\n%s", err, out)
 		}
-		if len(md.Brokers) != 1 || md.Brokers[0].Name != bootstrap {
-			t.Errorf("kcat -L brokers %+v, want one at %s", md.Brokers, bootstrap)
+		seeds := seedList(bootstrap)
+		ids := map[int32]bool{}
+		for _, b := range md.Brokers {
+			ids[b.ID] = true
+			if !slices.Contains(seeds, b.Name) {
+				t.Errorf("kcat -L broker %d at %s, not one of %v", b.ID, b.Name, seeds)
+			}
+		}
+		if len(md.Brokers) != len(seeds) || len(ids) != len(seeds) {
+			t.Errorf("kcat -L brokers %+v, want one at each of %v", md.Brokers, seeds)
 		}
 		if len(md.Topics) != 1 || md.Topics[0].Topic != topic || md.Topics[0].Error != "" ||
 			len(md.Topics[0].Partitions) != interopParts {
 			t.Fatalf("kcat -L topics: %s", out)
 		}
+		leaders := map[int32]bool{}
 		for _, p := range md.Topics[0].Partitions {
-			if p.Leader != md.Brokers[0].ID || p.Error != "" {
-				t.Errorf("kcat -L partition %+v, want leader %d", p, md.Brokers[0].ID)
+			leaders[p.Leader] = true
+			if !ids[p.Leader] || p.Error != "" {
+				t.Errorf("kcat -L partition %+v, want a leader among the brokers", p)
 			}
+		}
+		if want := min(len(seeds), interopParts); len(leaders) != want {
+			t.Errorf("kcat -L: partitions led by %d brokers, want %d: %s", len(leaders), want, out)
 		}
 	})
 	report()
@@ -946,48 +1097,38 @@ func TestInteropKcat(t *testing.T) {
 }
 
 // kafka-python: KafkaProducer (gzip) and KafkaConsumer in assign mode.
-func TestInteropKafkaPython(t *testing.T) {
-	py := pythonFor(t, "kafka", "python3-kafka")
-	bootstrap, stop := interopTarget(t)
-	defer stop()
+func interopKafkaPython(t *testing.T, py, bootstrap string) {
 	topic, id := interopTopic(t, bootstrap, "kafka-python")
 	report := observeAPIs(t, bootstrap, "kafka-python")
 	recs := genRecords(interopRecords, false)
-	prod := runPython(t, py, "kafka_python_client.py", bootstrap, topic, len(recs), "produce", recs, "compression=gzip")
-	cons := runPython(t, py, "kafka_python_client.py", bootstrap, topic, len(recs), "consume", nil)
+	prod := runScript(t, py, "kafka_python_client.py", bootstrap, topic, len(recs), "produce", recs, "compression=gzip")
+	cons := runScript(t, py, "kafka_python_client.py", bootstrap, topic, len(recs), "consume", nil)
 	report()
 	compareRecords(t, recs, cons.records, prod.delivered, cmpOpts{})
 	kgoReadsBack(t, bootstrap, topic, recs)
 	wantStoredCodec(t, bootstrap, topic, id, "gzip")
 }
 
-// confluent-kafka (librdkafka): Producer with lz4 (idempotent) and with zstd;
-// Consumer in assign mode.
-func TestInteropConfluentKafka(t *testing.T) {
-	py := pythonFor(t, "confluent_kafka", "python3-confluent-kafka")
-	for _, c := range []struct{ codec, idempotence string }{{"lz4", "true"}, {"zstd", "false"}} {
-		t.Run(c.codec, func(t *testing.T) {
-			bootstrap, stop := interopTarget(t)
-			defer stop()
-			topic, id := interopTopic(t, bootstrap, "confluent-"+c.codec)
-			report := observeAPIs(t, bootstrap, "confluent-kafka "+c.codec+" idempotence="+c.idempotence)
-			recs := genRecords(interopRecords, false)
-			prod := runPython(t, py, "confluent_client.py", bootstrap, topic, len(recs), "produce", recs,
-				"compression="+c.codec, "idempotence="+c.idempotence)
-			cons := runPython(t, py, "confluent_client.py", bootstrap, topic, len(recs), "consume", nil)
-			report()
-			compareRecords(t, recs, cons.records, prod.delivered, cmpOpts{})
-			kgoReadsBack(t, bootstrap, topic, recs)
-			wantStoredCodec(t, bootstrap, topic, id, c.codec)
-		})
-	}
+// The confluent-kafka runs: lz4 with the idempotent producer, zstd without.
+var confluentCodecs = []struct{ codec, idempotence string }{{"lz4", "true"}, {"zstd", "false"}}
+
+// confluent-kafka (librdkafka): Producer with codec; Consumer in assign mode.
+func interopConfluentKafka(t *testing.T, py, bootstrap, codec, idempotence string) {
+	topic, id := interopTopic(t, bootstrap, "confluent-"+codec)
+	report := observeAPIs(t, bootstrap, "confluent-kafka "+codec+" idempotence="+idempotence)
+	recs := genRecords(interopRecords, false)
+	prod := runScript(t, py, "confluent_client.py", bootstrap, topic, len(recs), "produce", recs,
+		"compression="+codec, "idempotence="+idempotence)
+	cons := runScript(t, py, "confluent_client.py", bootstrap, topic, len(recs), "consume", nil)
+	report()
+	compareRecords(t, recs, cons.records, prod.delivered, cmpOpts{})
+	kgoReadsBack(t, bootstrap, topic, recs)
+	wantStoredCodec(t, bootstrap, topic, id, codec)
 }
 
 // sarama at protocol version 2.8: idempotent SyncProducer (snappy, manual
 // partitioner) and a partition consumer per partition.
-func TestInteropSarama(t *testing.T) {
-	bootstrap, stop := interopTarget(t)
-	defer stop()
+func interopSarama(t *testing.T, bootstrap string) {
 	topic, id := interopTopic(t, bootstrap, "sarama")
 	report := observeAPIs(t, bootstrap, "sarama V2_8_0_0")
 	recs := genRecords(interopRecords, false)
@@ -1012,7 +1153,7 @@ func TestInteropSarama(t *testing.T) {
 
 	delivered := map[int]irec{}
 	func() {
-		p, err := sarama.NewSyncProducer([]string{bootstrap}, cfg)
+		p, err := sarama.NewSyncProducer(seedList(bootstrap), cfg)
 		if err != nil {
 			t.Fatalf("sarama producer: %v", err)
 		}
@@ -1048,7 +1189,7 @@ func TestInteropSarama(t *testing.T) {
 
 	var got []irec
 	func() {
-		c, err := sarama.NewConsumer([]string{bootstrap}, cfg)
+		c, err := sarama.NewConsumer(seedList(bootstrap), cfg)
 		if err != nil {
 			t.Fatalf("sarama consumer: %v", err)
 		}
@@ -1097,9 +1238,7 @@ func TestInteropSarama(t *testing.T) {
 
 // kafka-go: a Writer (partition chosen by a Balancer) and a Reader per
 // partition without a group.
-func TestInteropKafkaGo(t *testing.T) {
-	bootstrap, stop := interopTarget(t)
-	defer stop()
+func interopKafkaGo(t *testing.T, bootstrap string) {
 	topic, _ := interopTopic(t, bootstrap, "kafka-go")
 	report := observeAPIs(t, bootstrap, "kafka-go")
 	recs := genRecords(interopRecords, false)
@@ -1113,7 +1252,7 @@ func TestInteropKafkaGo(t *testing.T) {
 	delivered := map[int]irec{}
 	var mu sync.Mutex
 	w := &kafka.Writer{
-		Addr:  kafka.TCP(bootstrap),
+		Addr:  kafka.TCP(seedList(bootstrap)...),
 		Topic: topic,
 		Balancer: kafka.BalancerFunc(func(m kafka.Message, _ ...int) int {
 			return int(recs[idx(m)].P)
@@ -1165,7 +1304,7 @@ func TestInteropKafkaGo(t *testing.T) {
 	var got []irec
 	for p := int32(0); p < interopParts; p++ {
 		rd := kafka.NewReader(kafka.ReaderConfig{
-			Brokers:   []string{bootstrap},
+			Brokers:   seedList(bootstrap),
 			Topic:     topic,
 			Partition: int(p),
 			MinBytes:  1,
@@ -1203,4 +1342,45 @@ func TestInteropKafkaGo(t *testing.T) {
 	// reading back, tells them apart.
 	compareRecords(t, want, got, delivered, cmpOpts{nullIsEmpty: true})
 	kgoReadsBack(t, bootstrap, topic, want)
+}
+
+// franz-go: an idempotent producer (lz4, manual partitioner, acks all) and
+// a direct consumer of every partition (kgoConsume).
+func interopFranzGo(t *testing.T, bootstrap string) {
+	topic, id := interopTopic(t, bootstrap, "franz-go")
+	report := observeAPIs(t, bootstrap, "franz-go")
+	recs := genRecords(interopRecords, false)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedList(bootstrap)...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.Lz4Compression()), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.RecordDeliveryTimeout(interopRunTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := map[int]irec{}
+	var mu sync.Mutex
+	ctx, cancel := context.WithTimeout(context.Background(), interopRunTimeout)
+	defer cancel()
+	for i, r := range recs {
+		kr := &kgo.Record{Topic: topic, Partition: r.P, Key: r.Key, Value: r.Val}
+		for _, h := range r.Hdrs {
+			kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Val})
+		}
+		cl.Produce(ctx, kr, func(kr *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("franz-go produce #%d: %v", i, err)
+				return
+			}
+			delivered[i] = irec{P: kr.Partition, O: kr.Offset}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatalf("franz-go flush: %v", err)
+	}
+	cl.Close()
+	got := kgoConsume(t, bootstrap, topic, len(recs))
+	report()
+	compareRecords(t, recs, got, delivered, cmpOpts{})
+	wantStoredCodec(t, bootstrap, topic, id, "lz4")
 }

@@ -44,7 +44,7 @@ func TestConfluentKafkaKeylessOnCompactedTopic(t *testing.T) {
 			recs[i].Key = nil
 		}
 	}
-	out := runPython(t, py, "confluent_client.py", b.addr, topic, len(recs), "produce", recs,
+	out := runScript(t, py, "confluent_client.py", b.addr, topic, len(recs), "produce", recs,
 		"linger=500", "report_errors=true")
 	// librdkafka decides the batches: usually all 100 records go in one
 	// (linger 500 ms) and all fail; a batch it happened to cut smaller

@@ -4,10 +4,13 @@ Every script is run as
 
     python3 SCRIPT BOOTSTRAP TOPIC COUNT MODE [key=value ...]
 
-MODE is "produce" or "consume". In produce mode the records come on stdin,
-one JSON object a line, {"p": partition, "k": b64|null, "v": b64|null,
-"h": [[name, b64|null], ...]}, and COUNT of them are expected. Everything the
-script reports goes to stdout as JSON lines:
+(and kafkajs_client.js under node, which follows the same protocol).
+
+BOOTSTRAP is host:port[,host:port...]. MODE is "produce", "consume" or
+"group". In produce mode the records come on stdin, one JSON object a line,
+{"p": partition, "k": b64|null, "v": b64|null, "h": [[name, b64|null], ...]},
+and COUNT of them are expected. Everything the script reports goes to stdout
+as JSON lines:
 
     {"delivered": {"i": index, "p": partition, "o": offset}}   produce
     {"record": {"p":, "o":, "k":, "v":, "h":}}                   consume

@@ -31,7 +31,7 @@ def produce(a):
     recs = common.read_records(a.count)
     codec = a.opts.get("compression") or None
     p = KafkaProducer(
-        bootstrap_servers=[a.bootstrap],
+        bootstrap_servers=a.bootstrap.split(","),
         client_id=CLIENT_ID,
         acks="all",
         linger_ms=5,
@@ -56,7 +56,7 @@ def produce(a):
 
 def consume(a):
     c = KafkaConsumer(
-        bootstrap_servers=[a.bootstrap],
+        bootstrap_servers=a.bootstrap.split(","),
         client_id=CLIENT_ID,
         group_id=None,
         enable_auto_commit=False,
@@ -95,7 +95,7 @@ def consume(a):
 def group(a):
     c = KafkaConsumer(
         a.topic,
-        bootstrap_servers=[a.bootstrap],
+        bootstrap_servers=a.bootstrap.split(","),
         client_id=CLIENT_ID,
         group_id=a.opts["group"],
         enable_auto_commit=False,
