@@ -147,28 +147,30 @@ func (m *Move) From() *Dir { return m.src }
 func (m *Move) To() *Dir   { return m.dst }
 
 // CatchUp copies about maxBytes of the log below its high watermark into
-// the future log and answers how many offsets the future log is behind
-// the log's end. Any goroutine but the owner's.
-func (m *Move) CatchUp(maxBytes int64) (behind int64, err error) {
+// the future log. It answers whether the copy reached the high watermark
+// (time to switch), and how many offsets the future log is behind the
+// log's end. Any goroutine but the owner's.
+func (m *Move) CatchUp(maxBytes int64) (reached bool, behind int64, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ended {
-		return 0, ErrMoveEnded
+		return false, 0, ErrMoveEnded
 	}
 	l, f := m.l, m.f
 	l.mu.Lock()
 	err = l.usable()
 	l.mu.Unlock()
 	if err != nil {
-		return 0, err
+		return false, 0, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, err := m.copyLocked(l.hw.Load(), maxBytes); err != nil {
-		return 0, err
+	reached, err = m.copyLocked(l.hw.Load(), maxBytes)
+	if err != nil {
+		return false, 0, err
 	}
 	f.hw.Store(min(l.hw.Load(), f.leo.Load()))
-	return l.leo.Load() - f.leo.Load(), nil
+	return reached, l.leo.Load() - f.leo.Load(), nil
 }
 
 // Flush makes what the future log holds durable, so that the switch syncs
@@ -184,19 +186,20 @@ func (m *Move) Flush() error {
 
 // copyLocked copies the log's batches from the future's end up to (not
 // reaching) upTo, at most about budget bytes, into the future log, whose
-// mu the caller holds. It answers the bytes copied.
-func (m *Move) copyLocked(upTo, budget int64) (int64, error) {
+// mu the caller holds. It answers whether it reached upTo (the batch
+// holding upTo, if any, is left for later).
+func (m *Move) copyLocked(upTo, budget int64) (reached bool, err error) {
 	l, f := m.l, m.f
 	var copied int64
 	for copied < budget {
 		from := f.leo.Load()
 		if from >= upTo {
-			break
+			return true, nil
 		}
 		if start := l.logStart.Load(); from < start {
 			// Retention or DeleteRecords passed the copy.
 			if err := f.restartAtLocked(start); err != nil {
-				return copied, err
+				return false, err
 			}
 			continue
 		}
@@ -205,9 +208,9 @@ func (m *Move) copyLocked(upTo, budget int64) (int64, error) {
 		case errors.Is(err, ErrOffsetOutOfRange) && l.logStart.Load() > from:
 			continue
 		case err != nil:
-			return copied, fmt.Errorf("copy %s from offset %d: %w", m.tp, from, err)
+			return false, fmt.Errorf("copy %s from offset %d: %w", m.tp, from, err)
 		case s.Len == 0:
-			return copied, nil // the batch holding from reaches upTo
+			return true, nil // the batch holding from reaches upTo
 		}
 		if int64(cap(m.buf)) < s.Len {
 			m.buf = make([]byte, s.Len)
@@ -217,23 +220,23 @@ func (m *Move) copyLocked(upTo, budget int64) (int64, error) {
 		first := s.FirstOffset
 		s.Release()
 		if err != nil {
-			return copied, fmt.Errorf("%w: copy %s from offset %d: %w", ErrStorage, m.tp, from, err)
+			return false, fmt.Errorf("%w: copy %s from offset %d: %w", ErrStorage, m.tp, from, err)
 		}
 		if first < from {
 			// The log starts inside this batch: so does the future.
 			if f.Size() > 0 {
-				return copied, fmt.Errorf("copy %s: batch at %d straddles the future's end %d", m.tp, first, from)
+				return false, fmt.Errorf("copy %s: batch at %d straddles the future's end %d", m.tp, first, from)
 			}
 			if err := f.restartAtLocked(first); err != nil {
-				return copied, err
+				return false, err
 			}
 		}
 		if err := f.appendCopyLocked(buf); err != nil {
-			return copied, fmt.Errorf("copy %s from offset %d: %w", m.tp, from, err)
+			return false, fmt.Errorf("copy %s from offset %d: %w", m.tp, from, err)
 		}
 		copied += s.Len
 	}
-	return copied, nil
+	return f.leo.Load() >= upTo, nil
 }
 
 // restartAtLocked empties the future log and starts it at offset.

@@ -205,11 +205,11 @@ func (r *moveRig) move(between func()) {
 		r.t.Fatal(err)
 	}
 	for {
-		behind, err := m.CatchUp(32 << 10)
+		reached, _, err := m.CatchUp(32 << 10)
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		if behind < 20 {
+		if reached {
 			break
 		}
 	}
@@ -315,8 +315,8 @@ func TestMoveCrashDuringCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.CatchUp(16 << 10); err != nil {
-		t.Fatal(err)
+	if reached, behind, err := m.CatchUp(16 << 10); err != nil || reached || behind <= 0 {
+		t.Fatalf("after a partial copy: reached %v, behind %d, %v", reached, behind, err)
 	}
 	if f := r.dirs[1].Futures(); len(f) != 1 || f[0].LogEndOffset() == 0 ||
 		f[0].LogEndOffset() >= r.l.LogEndOffset() {
@@ -408,7 +408,7 @@ func TestMoveAbortedByDelete(t *testing.T) {
 	if _, err := r.dirs[0].StartMove(r.tp, r.dirs[1]); err == nil {
 		t.Error("a second move of the same log started")
 	}
-	if _, err := m.CatchUp(8 << 10); err != nil {
+	if _, _, err := m.CatchUp(8 << 10); err != nil {
 		t.Fatal(err)
 	}
 	r.l.compact.run.Lock()
@@ -422,7 +422,7 @@ func TestMoveAbortedByDelete(t *testing.T) {
 	if f := r.dirs[1].Futures(); len(f) != 0 {
 		t.Errorf("futures after the delete: %v", f)
 	}
-	if _, err := m.CatchUp(8 << 10); !errors.Is(err, ErrMoveEnded) {
+	if _, _, err := m.CatchUp(8 << 10); !errors.Is(err, ErrMoveEnded) {
 		t.Errorf("catch up after the delete: %v", err)
 	}
 	if err := m.Switch(nil); !errors.Is(err, ErrMoveEnded) {
