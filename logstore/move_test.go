@@ -31,7 +31,6 @@ type moveRig struct {
 	stopped  chan struct{}
 	model    sync.Map // base offset -> []byte
 	appended atomic.Int64
-	epochs   []EpochEntry
 }
 
 func newMoveRig(t *testing.T) *moveRig {

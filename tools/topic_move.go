@@ -14,7 +14,7 @@ var topicMoveCmd = command{
 	name:  "topic move-log-dir",
 	usage: "weir topic move-log-dir --topic T --partition N[,M...] --log-dir DIR [--broker ID] [--wait]",
 	summary: "Move partitions' replicas to another log dir of their broker (AlterReplicaLogDirs, " +
-		"the log_dirs of kafka-reassign-partitions.sh).",
+		"as kafka-reassign-partitions.sh does for a plan's log_dirs).",
 	examples: `
 		weir topic move-log-dir --topic orders --partition 0 --log-dir /data/disk2
 		weir topic move-log-dir --topic orders --partition 0,1 --log-dir /data/disk2 --broker 2 --wait`,
