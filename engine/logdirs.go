@@ -37,14 +37,10 @@ func (b *Broker) openLogStores(im *metadata.Image) error {
 	return nil
 }
 
-// findLog finds tp's open log in any log dir.
+// findLog finds tp's open log in any log dir (even while a move between
+// log dirs switches it: logstore.FindLog).
 func (b *Broker) findLog(tp logstore.TopicPartition) (*logstore.Dir, *logstore.Log) {
-	for _, d := range b.logDirs {
-		if l := d.Log(tp); l != nil {
-			return d, l
-		}
-	}
-	return nil, nil
+	return logstore.FindLog(b.logDirs, tp)
 }
 
 // placeLog picks the log dir for a new partition: the one with the fewest

@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -41,7 +43,8 @@ import (
 //
 // Locks: a move's mu, then the log's compact.run (tried, never waited
 // for), then the log's mu, then the future's mu, then the two log dirs' mu
-// in path order. Nothing takes a move's mu under a log's mu.
+// in path order (FindLog takes them all in that order). Nothing takes a
+// move's mu under a log's mu.
 
 // ErrMoveBusy: the switch could not start now (a compaction pass or
 // another step of the move holds the log); try again later.
@@ -471,6 +474,24 @@ func (l *Log) abortMove() {
 	if m != nil {
 		m.Abort()
 	}
+}
+
+// FindLog finds tp's log in dirs (one broker's log dirs): the log dir
+// holding it and the log, or nils. Unlike asking each log dir in turn, it
+// never misses a log whose move switches meanwhile: it holds every log
+// dir's mu, taken in path order as a switch takes two of them.
+func FindLog(dirs []*Dir, tp TopicPartition) (*Dir, *Log) {
+	sorted := slices.SortedFunc(slices.Values(dirs), func(a, b *Dir) int { return strings.Compare(a.path, b.path) })
+	for _, d := range sorted {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+	}
+	for _, d := range dirs {
+		if l := d.logs[tp]; l != nil {
+			return d, l
+		}
+	}
+	return nil, nil
 }
 
 // Futures are the future logs of moves into this log dir, sorted by topic

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -295,11 +294,32 @@ func TestMoveUnderAppends(t *testing.T) {
 }
 
 // copyTree copies the directory from to to (a snapshot of a log dir as a
-// crash would leave it: what was written, page cache included).
+// crash would leave it: what was written, page cache included). Files
+// that go meanwhile (.deleted ones, unlinked late) are left out.
 func copyTree(t *testing.T, from, to string) {
 	t.Helper()
-	if out, err := exec.Command("cp", "-a", from+"/.", to).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v %s", err, out)
+	err := filepath.WalkDir(from, func(path string, e os.DirEntry, err error) error {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if e.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -429,4 +449,42 @@ func TestMoveAbortedByDelete(t *testing.T) {
 	}
 	waitGone(t, r.paths[1], regexp.MustCompile(`^moving-3`))
 	waitGone(t, r.paths[0], regexp.MustCompile(`^moving-3`))
+}
+
+// FindLog finds a log in one of the log dirs at every moment of a move,
+// while the switch takes it from one to the other.
+func TestFindLogDuringSwitch(t *testing.T) {
+	r := newMoveRig(t)
+	defer r.close()
+	for n := 0; n < 200; n++ {
+		r.appendOne(n)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// The log dirs in both orders: a switch goes one way.
+			for _, dirs := range [][]*Dir{{r.dirs[0], r.dirs[1]}, {r.dirs[1], r.dirs[0]}} {
+				if d, l := FindLog(dirs, r.tp); d == nil || l != r.l {
+					t.Errorf("FindLog: %v %v", d, l)
+					return
+				}
+			}
+		}
+	}()
+	r.runOwner(200)
+	r.move(nil)
+	r.stopOwner()
+	close(stop)
+	wg.Wait()
+	if d, _ := FindLog(r.dirs[:], r.tp); d != r.dirs[1] {
+		t.Errorf("after the move: in %v", d)
+	}
 }
