@@ -90,16 +90,15 @@ func (d *Dir) StartMove(tp TopicPartition, to *Dir) (*Move, error) {
 		to.mu.Unlock()
 		return nil, fmt.Errorf("move log %s: %s already holds it", tp, to.path)
 	}
-	to.futures[tp] = nil
+	to.futures[tp] = nil // being made
 	to.mu.Unlock()
 	m, err := d.startMove(tp, l, to)
-	to.mu.Lock()
-	defer to.mu.Unlock()
 	if err != nil {
+		to.mu.Lock()
 		delete(to.futures, tp)
+		to.mu.Unlock()
 		return nil, fmt.Errorf("move log %s to %s: %w", tp, to.path, err)
 	}
-	to.futures[tp] = m.f
 	return m, nil
 }
 
@@ -137,13 +136,18 @@ func (d *Dir) startMove(tp TopicPartition, l *Log, to *Dir) (*Move, error) {
 	case l.move != nil:
 		return drop(fmt.Errorf("already moving to %s", l.move.dst.path))
 	}
+	to.mu.Lock()
+	defer to.mu.Unlock()
+	if to.closed {
+		return drop(ErrClosed)
+	}
+	to.futures[tp] = f
 	l.move = m
 	return m, nil
 }
 
-// Log is the log being moved; Future its future log.
-func (m *Move) Log() *Log    { return m.l }
-func (m *Move) Future() *Log { return m.f }
+// Log is the log being moved.
+func (m *Move) Log() *Log { return m.l }
 
 // From and To are the log dirs the log moves between.
 func (m *Move) From() *Dir { return m.src }
