@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"path/filepath"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"golang.org/x/sys/unix"
@@ -14,8 +16,13 @@ import (
 // Behavior:
 // * One result per log dir (absolute path), with every partition log in
 //   it, or those asked for (null Topics: all): its size (all segments'
-//   bytes), offset lag 0 (a leader's high watermark is its log end) and
-//   IsFuture false (no replica moves between dirs).
+//   bytes), offset lag max(high watermark - log end, 0) (0 on a leader)
+//   and IsFuture false.
+// * A replica moving to another log dir (AlterReplicaLogDirs) is listed
+//   twice, as Kafka does: in its dir as above, and in the destination
+//   with IsFuture true, the future log's size, and as offset lag how many
+//   offsets the future log is behind the log's end. Once switched it is
+//   listed in the destination only.
 // * v4+: TotalBytes and UsableBytes of the dir's file system (statfs;
 //   usable is what an unprivileged writer may use, as Java's
 //   getUsableSpace), -1 when statfs fails. Never cordoned (v5).
@@ -52,8 +59,10 @@ func handleDescribeLogDirs(b *Broker, r *request) (kmsg.Response, error) {
 			rd.Dir = abs
 		}
 		rd.TotalBytes, rd.UsableBytes = diskSpace(d.Path())
-		for _, l := range d.Logs() { // sorted by topic, then partition
-			if want != nil && !want[logstore.TopicPartition{Topic: l.Topic(), Partition: l.Partition()}] {
+		for _, e := range dirReplicas(d) {
+			l := e.log
+			tp := logstore.TopicPartition{Topic: l.Topic(), Partition: l.Partition()}
+			if want != nil && !want[tp] {
 				continue
 			}
 			n := len(rd.Topics)
@@ -64,13 +73,43 @@ func handleDescribeLogDirs(b *Broker, r *request) (kmsg.Response, error) {
 				n++
 			}
 			rp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
-			rp.Partition, rp.Size = l.Partition(), l.Size()
+			rp.Partition, rp.Size, rp.IsFuture = l.Partition(), l.Size(), e.future
 			rp.OffsetLag = max(l.HighWatermark()-l.LogEndOffset(), 0)
+			if e.future {
+				rp.OffsetLag = -1 // Kafka's INVALID_OFFSET_LAG: the log is gone
+				if _, cur := b.findLog(tp); cur != nil {
+					rp.OffsetLag = max(cur.LogEndOffset()-l.LogEndOffset(), 0)
+				}
+			}
 			rd.Topics[n-1].Partitions = append(rd.Topics[n-1].Partitions, rp)
 		}
 		resp.Dirs = append(resp.Dirs, rd)
 	}
 	return resp, nil
+}
+
+// dirReplica is a log a log dir holds: a partition's, or the future log
+// of a move into it.
+type dirReplica struct {
+	log    *logstore.Log
+	future bool
+}
+
+// dirReplicas are d's logs and future logs, sorted by topic and partition
+// (a log dir never holds both of one partition).
+func dirReplicas(d *logstore.Dir) []dirReplica {
+	logs, futures := d.Logs(), d.Futures()
+	out := make([]dirReplica, 0, len(logs)+len(futures))
+	for _, l := range logs {
+		out = append(out, dirReplica{log: l})
+	}
+	for _, f := range futures {
+		out = append(out, dirReplica{log: f, future: true})
+	}
+	slices.SortStableFunc(out, func(a, b dirReplica) int {
+		return cmp.Or(cmp.Compare(a.log.Topic(), b.log.Topic()), cmp.Compare(a.log.Partition(), b.log.Partition()))
+	})
+	return out
 }
 
 // logStores are the log dirs; the list is fixed once Open returns.

@@ -77,6 +77,7 @@ type Broker struct {
 	fetchers     fetchers
 	logDirs      []*logstore.Dir
 	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
+	moves        logMoves          // moves of logs between log dirs (logmoves.go)
 	effective    atomic.Pointer[config.Config]
 	topicConfigs atomic.Pointer[map[string]*topicConfig]
 

@@ -39,7 +39,11 @@
 // cluster id and checked on every start after. The first also holds the
 // metadata log, __cluster_metadata-0, in KRaft's format (package
 // metalog's doc draws it); producer id reservations are records in it too.
-// Partition logs go to the log dir with the fewest.
+// Partition logs go to the log dir with the fewest (or the one an
+// AlterReplicaLogDirs named before the partition came). AlterReplicaLogDirs
+// moves a hosted partition's log to another log dir in the background
+// (logmoves.go over logstore's Move): its *logstore.Log stays the same
+// value, and its switch to the new files runs on the owner shard.
 //
 // # Metadata changes (topics, configs)
 //
@@ -169,8 +173,10 @@
 // Locks, in the order they may nest: the control plane's mutex (metadata
 // changes; controller.Local's own mutex nests under it as a leaf), a
 // fetch's mutex, a partition's waiter mutex; the fetch-session and
-// group-coordinator mutexes are leaves (the coordinator
-// posts appends to owner shards and never waits on them under its lock).
+// group-coordinator mutexes are leaves (the coordinator posts appends to
+// owner shards and never waits on them under its lock), and so is the log
+// moves' mutex (their request mutex, which AlterReplicaLogDirs holds
+// while it waits for a cancelled move, nests none of the above).
 // The partition table, the image and the effective configs are immutable
 // values behind atomic pointers.
 //

@@ -9,6 +9,11 @@ import "os"
 //
 //	delete-topics-committed  DeleteTopics wrote the removal to the metadata
 //	                         log and published it; no log is renamed yet
+//	log-move-copying         a move between log dirs copied its first chunk
+//	                         into the future log (logmoves.go)
+//	log-move-switching       a move's switch renamed the log's directory
+//	                         `-delete`, not yet the future's into place (on
+//	                         the partition's owner shard, which stops there)
 //
 // Unset outside tests.
 var haltAt = os.Getenv("WEIR_TEST_HALT_AT")

@@ -12,7 +12,8 @@ import (
 
 // openLogStores opens a logstore.Dir on every log dir, in log.dirs order;
 // each existing log opens with its topic's configuration in im (a log of
-// no topic in im with the broker's topic defaults).
+// no topic in im with the broker's topic defaults). Then the moves between
+// log dirs that a stop interrupted are settled (logstore.FinishMoves).
 func (b *Broker) openLogStores(im *metadata.Image) error {
 	broker := b.brokerConfigOf(im)
 	configs := b.topicConfigsOf(im, broker)
@@ -30,17 +31,16 @@ func (b *Broker) openLogStores(im *metadata.Image) error {
 		}
 		b.logDirs = append(b.logDirs, d)
 	}
+	if err := logstore.FinishMoves(b.logDirs); err != nil {
+		return fmt.Errorf("settle the log moves a stop interrupted: %w", err)
+	}
 	return nil
 }
 
-// findLog finds tp's open log in any log dir.
+// findLog finds tp's open log in any log dir (even while a move between
+// log dirs switches it: logstore.FindLog).
 func (b *Broker) findLog(tp logstore.TopicPartition) (*logstore.Dir, *logstore.Log) {
-	for _, d := range b.logDirs {
-		if l := d.Log(tp); l != nil {
-			return d, l
-		}
-	}
-	return nil, nil
+	return logstore.FindLog(b.logDirs, tp)
 }
 
 // placeLog picks the log dir for a new partition: the one with the fewest
@@ -76,6 +76,10 @@ func (b *Broker) createLogs(logs []newLog) error {
 	}
 	dirs := make([]*logstore.Dir, len(logs))
 	for i := range logs {
+		if d := b.preferredLogDir(logs[i].tp); d != nil {
+			dirs[i] = d
+			continue
+		}
 		best := 0
 		for j := range counts {
 			if counts[j] < counts[best] {
@@ -118,7 +122,8 @@ func (b *Broker) createLog(tp logstore.TopicPartition, id [16]byte, cfg logstore
 	return b.createLogIn(nil, tp, id, cfg)
 }
 
-// createLogIn is createLog in the log dir in (nil: the emptiest).
+// createLogIn is createLog in the log dir in (nil: the one an
+// AlterReplicaLogDirs asked for, else the emptiest).
 func (b *Broker) createLogIn(in *logstore.Dir, tp logstore.TopicPartition, id [16]byte, cfg logstore.Config) (*logstore.Log, error) {
 	if d, l := b.findLog(tp); l != nil {
 		old, ok := l.TopicID()
@@ -130,6 +135,9 @@ func (b *Broker) createLogIn(in *logstore.Dir, tp logstore.TopicPartition, id [1
 		if err := d.DeleteLog(tp); err != nil {
 			return nil, err
 		}
+	}
+	if in == nil {
+		in = b.preferredLogDir(tp)
 	}
 	if in == nil {
 		in = b.placeLog()
@@ -144,11 +152,22 @@ func (b *Broker) createLogIn(in *logstore.Dir, tp logstore.TopicPartition, id [1
 	return l, nil
 }
 
-// deleteLog closes and deletes tp's log, wherever it is; fetches holding
-// its segments keep reading the unlinked files until they release them.
+// deleteLog closes and deletes tp's log, wherever it is, after cancelling
+// its move between log dirs (the future log is deleted first); fetches
+// holding its segments keep reading the unlinked files until they release
+// them.
 func (b *Broker) deleteLog(tp logstore.TopicPartition) error {
-	if d, _ := b.findLog(tp); d != nil {
-		return d.DeleteLog(tp)
+	b.cancelMove(tp)
+	// A move that switched between findLog and DeleteLog took the log to
+	// another dir: look again.
+	for range len(b.logDirs) + 1 {
+		d, _ := b.findLog(tp)
+		if d == nil {
+			return nil
+		}
+		if err := d.DeleteLog(tp); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -260,6 +279,7 @@ func (b *Broker) allLogs() []*logstore.Log {
 // the clean-shutdown marker left for the next start. Closing twice is a
 // no-op; the list stays (DescribeLogDirs may still read it).
 func (b *Broker) closeLogStores() error {
+	b.stopMoves() // their future logs deleted; the shard runtime still runs
 	if b.cleaner != nil {
 		b.cleaner.Close() // a pass under way ends first
 	}

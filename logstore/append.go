@@ -102,6 +102,10 @@ func (l *Log) Append(p []byte, leaderEpoch int32) (AppendResult, error) {
 func (l *Log) AppendAsFollower(p []byte) (AppendResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.appendAsFollowerLocked(p)
+}
+
+func (l *Log) appendAsFollowerLocked(p []byte) (AppendResult, error) {
 	if err := l.usable(); err != nil {
 		return AppendResult{}, err
 	}

@@ -123,7 +123,7 @@ func (c *Cleaner) CleanOnce() bool {
 	case errors.Is(err, ErrClosed):
 		return false
 	case err != nil:
-		c.logger.Warn("logstore: compaction failed; leaving the log uncleaned", "log", l.dir, "err", err)
+		c.logger.Warn("logstore: compaction failed; leaving the log uncleaned", "log", l.Dir(), "err", err)
 		c.mu.Lock()
 		c.failed[l] = true
 		c.mu.Unlock()

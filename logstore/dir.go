@@ -31,10 +31,18 @@ type Dir struct {
 	mu       sync.Mutex
 	logs     map[TopicPartition]*Log
 	creating map[TopicPartition]bool // logs CreateLog is making, outside mu
+	// futures are the future logs of moves into this log dir (move.go); a
+	// nil one is being made.
+	futures  map[TopicPartition]*Log
 	closed   bool
 	stop     chan struct{}
 	done     sync.WaitGroup
 	removals *remover // deletes `-delete` directories in the background
+	// left is what OpenDir found of moves a stop interrupted, until
+	// FinishMoves settles it.
+	left *leftMoves
+
+	ckMu sync.Mutex // one Checkpoint at a time: they share the .tmp files
 }
 
 // OpenDir opens every `<topic>-<partition>` log under path. Without the
@@ -42,13 +50,15 @@ type Dir struct {
 // its checkpointed recovery point. The marker is removed once all are open,
 // so a crash from here on is seen as one. Directories of deletes a stop
 // interrupted (`-delete`) are removed in the background, at once (no reader
-// can hold their files now); stray ones (`-stray`) are logged and kept.
+// can hold their files now); stray ones (`-stray`) are logged and kept;
+// future logs of moves (`-future`) wait for FinishMoves.
 func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (*Dir, error) {
 	opts = opts.withDefaults()
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, err
 	}
-	d := &Dir{path: path, opts: opts, configFor: configFor, logs: map[TopicPartition]*Log{}}
+	d := &Dir{path: path, opts: opts, configFor: configFor, logs: map[TopicPartition]*Log{},
+		futures: map[TopicPartition]*Log{}}
 	marker := filepath.Join(path, CleanShutdownFile)
 	_, err := os.Stat(marker)
 	clean := err == nil
@@ -58,12 +68,14 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 		return nil, err
 	}
 	var tps []TopicPartition
-	var gone []string
+	var gone, futures []string
 	for _, e := range ents {
 		switch name := e.Name(); {
 		case !e.IsDir():
 		case movedAside(name, deleteDirSuffix):
 			gone = append(gone, filepath.Join(path, name))
+		case movedAside(name, futureDirSuffix):
+			futures = append(futures, name)
 		case movedAside(name, strayDirSuffix):
 			d.opts.Logger.Warn("logstore: a stray partition directory (of no topic the metadata "+
 				"knows, moved aside at an earlier start), kept; remove it when its data is not needed",
@@ -107,6 +119,9 @@ func OpenDir(path string, opts Options, configFor func(TopicPartition) Config) (
 		if err := syncPath(path); err != nil {
 			return nil, d.closeAfter(err)
 		}
+	}
+	if len(futures) > 0 {
+		d.left = &leftMoves{futures: futures, rps: rps, lss: lss, hws: hws}
 	}
 	d.removals = startRemover(opts.Logger)
 	for _, g := range gone {
@@ -168,9 +183,17 @@ func (d *Dir) Log(tp TopicPartition) *Log {
 func (d *Dir) Logs() []*Log {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]*Log, 0, len(d.logs))
-	for _, l := range d.logs {
-		out = append(out, l)
+	return sortedLogs(d.logs)
+}
+
+// sortedLogs are the logs of m that are not nil, sorted by topic and
+// partition.
+func sortedLogs(m map[TopicPartition]*Log) []*Log {
+	out := make([]*Log, 0, len(m))
+	for _, l := range m {
+		if l != nil {
+			out = append(out, l)
+		}
 	}
 	slices.SortFunc(out, func(a, b *Log) int {
 		if c := strings.Compare(a.topic, b.topic); c != 0 {
@@ -251,6 +274,7 @@ func (d *Dir) deleteLog(tp TopicPartition, delayed bool) error {
 		return nil
 	}
 	l.closeForDelete()
+	l.abortMove() // its future log first: a future without its log is a finished move
 	gone := filepath.Join(d.path, asideName(tp, deleteDirSuffix))
 	if err := d.moveAside(l, gone); err != nil {
 		return fmt.Errorf("delete log %s: %w", tp, err)
@@ -275,6 +299,7 @@ func (d *Dir) StrayLog(tp TopicPartition) error {
 	if err := l.Close(); err != nil {
 		return fmt.Errorf("set stray log %s aside: %w", tp, err)
 	}
+	l.abortMove()
 	if err := d.moveAside(l, filepath.Join(d.path, asideName(tp, strayDirSuffix))); err != nil {
 		return fmt.Errorf("set stray log %s aside: %w", tp, err)
 	}
@@ -300,10 +325,14 @@ func (d *Dir) moveAside(l *Log, path string) error {
 }
 
 // Checkpoint writes the recovery points, log start offsets and high
-// watermarks of every log to the three checkpoint files.
+// watermarks of every log to the three checkpoint files, and those of the
+// future logs of moves into this log dir, as Kafka does (FinishMoves opens
+// a finished move's log with them).
 func (d *Dir) Checkpoint() error {
+	d.ckMu.Lock()
+	defer d.ckMu.Unlock()
 	rps, lss, hws := map[TopicPartition]int64{}, map[TopicPartition]int64{}, map[TopicPartition]int64{}
-	for _, l := range d.Logs() {
+	for _, l := range append(d.Logs(), d.Futures()...) {
 		tp := TopicPartition{l.topic, l.partition}
 		rps[tp], lss[tp], hws[tp] = l.RecoveryPoint(), l.LogStartOffset(), l.HighWatermark()
 	}
@@ -347,7 +376,7 @@ func (d *Dir) MaintainOnce() {
 	now := d.opts.Now()
 	for _, l := range d.Logs() {
 		if _, err := l.Maintain(now); err != nil && !errors.Is(err, ErrClosed) {
-			d.opts.Logger.Warn("logstore: maintenance", "log", l.dir, "err", err)
+			d.opts.Logger.Warn("logstore: maintenance", "log", l.Dir(), "err", err)
 		}
 	}
 	if err := d.Checkpoint(); err != nil {
@@ -372,6 +401,9 @@ func (d *Dir) Close() error {
 		d.done.Wait()
 	}
 	d.removals.close() // what it has not removed, the next open finds
+	for _, f := range d.Futures() {
+		f.closeForDelete() // the next open deletes it (move.go)
+	}
 	logs := d.Logs()
 	errs := inParallel(len(logs), func(i int) error { return logs[i].Close() })
 	if err := d.Checkpoint(); err != nil {

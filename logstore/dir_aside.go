@@ -15,22 +15,49 @@ import (
 )
 
 // Suffixes of partition directories moved aside (Kafka's): a directory
-// being deleted, and a stray one (a log the metadata does not know), kept
-// for the operator. Neither parses as `<topic>-<partition>`, so OpenDir
-// never opens them as logs. These names are part of the on-disk format
-// shared with Kafka and must not change.
+// being deleted, a stray one (a log the metadata does not know), kept for
+// the operator, and the future log of a move to another log dir (move.go).
+// None parses as `<topic>-<partition>`, so OpenDir never opens them as
+// logs. These names are part of the on-disk format shared with Kafka and
+// must not change.
 const (
 	deleteDirSuffix = "-delete"
 	strayDirSuffix  = "-stray"
+	futureDirSuffix = "-future"
 )
 
-// asidePattern matches the names asideName gives (Kafka's DeleteDirPattern
-// and StrayDirPattern): a directory of another name is never removed.
-var asidePattern = regexp.MustCompile(`^\S+-\S+\.\S+(` + deleteDirSuffix + `|` + strayDirSuffix + `)$`)
+// asidePattern matches the names asideName gives (Kafka's DeleteDirPattern,
+// StrayDirPattern and FutureDirPattern): a directory of another name is
+// never removed.
+var asidePattern = regexp.MustCompile(`^\S+-\S+\.\S+(` + deleteDirSuffix + `|` + strayDirSuffix + `|` +
+	futureDirSuffix + `)$`)
 
 // movedAside says whether name is a directory moved aside with suffix.
 func movedAside(name, suffix string) bool {
 	return strings.HasSuffix(name, suffix) && asidePattern.MatchString(name)
+}
+
+// parseAsideName is the partition of a directory moved aside with suffix:
+// `<topic>-<partition>.<32 hex digits><suffix>`. A name whose topic
+// asideName cut does not parse back to the partition; a move is refused
+// for such a topic (see FutureDirFits), so a future's name always does.
+func parseAsideName(name, suffix string) (TopicPartition, bool) {
+	s, ok := strings.CutSuffix(name, suffix)
+	i := strings.LastIndexByte(s, '.')
+	if !ok || i < 0 || len(s)-i-1 != 32 {
+		return TopicPartition{}, false
+	}
+	if _, err := hex.DecodeString(s[i+1:]); err != nil {
+		return TopicPartition{}, false
+	}
+	return ParsePartitionDir(s[:i])
+}
+
+// FutureDirFits says whether tp's future log directory name
+// (`<topic>-<partition>.<uuid>-future`) fits in a file name uncut, as
+// Kafka requires before a move (InvalidTopicException otherwise).
+func FutureDirFits(tp TopicPartition) bool {
+	return len(tp.String())+1+32+len(futureDirSuffix) <= nameBytesMax
 }
 
 // nameBytesMax is the longest file name Linux file systems take.

@@ -23,12 +23,18 @@
 //	    partition.metadata
 //	  <topic>-<partition>.<uuid>-delete/ a deleted log, being removed
 //	  <topic>-<partition>.<uuid>-stray/  a log set aside, kept (Dir.StrayLog)
+//	  <topic>-<partition>.<uuid>-future/ a log moving here from another log
+//	                                     dir of the broker (move.go)
 //
 // A deleted log's directory is renamed at once (Dir.DeleteLog; the log dir
 // fsynced) and removed in the background after file.delete.delay.ms; open
 // removes `-delete` leftovers in the background and logs `-stray` ones.
-// Both names are Kafka's: `<uuid>` is 32 hex digits, and the topic is cut
-// so that the name stays within 255 bytes.
+// A log moves between log dirs (AlterReplicaLogDirs) through a future
+// log that is filled by copying and switched on the owner (move.go, which
+// says what a crash at each step leaves and how FinishMoves settles it).
+// These names are Kafka's: `<uuid>` is 32 hex digits, and the topic is cut
+// so that the name stays within 255 bytes (never a future's: such a move
+// is refused).
 //
 // Segment names are the base offset in 20 decimal digits. A deleted
 // segment's files are renamed with a `.deleted` suffix at once and unlinked
@@ -164,6 +170,11 @@
 //     cleaned ones in; it reads and rewrites sealed segments below the high
 //     watermark without it. A Cleaner's goroutines (cleaner.go) call it,
 //     one at a time per log, besides the owner.
+//   - A move (move.go) copies on its own goroutine, reading the log as any
+//     reader does and writing only its future log; its Switch runs on the
+//     owner, holding the log's mutex, and replaces the Log's segments and
+//     directory in place: whoever holds the *Log keeps a valid one. It
+//     never waits for a compaction pass (it answers ErrMoveBusy).
 //   - Any goroutine may call Read, OffsetForTimestamp, the offset getters
 //     (LogEndOffset, LogStartOffset, HighWatermark, RecoveryPoint), Size,
 //     EndOffsetForEpoch and LeaderEpochs, concurrently with the owner. They

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -136,4 +137,24 @@ func (l *Log) LeaderEpochs() []EpochEntry { return l.epochs.entries() }
 // epoch this log knows and the offset where it ended (-1, -1: none).
 func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
 	return l.epochs.endOffsetFor(epoch, l.leo.Load())
+}
+
+// replace makes the cache hold e (a moved log's entries) and writes the
+// file, unless it holds them already.
+func (c *epochCache) replace(e []EpochEntry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Equal(c.e, e) {
+		return nil
+	}
+	c.e = append([]EpochEntry(nil), e...)
+	return c.persist()
+}
+
+// moveTo is where the file is now that its directory was renamed; the
+// entries are those already written there.
+func (c *epochCache) moveTo(path string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.path = path
 }

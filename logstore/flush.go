@@ -194,6 +194,6 @@ func (l *Log) durableErr(offset int64) error {
 	case l.DurableOffset() > offset:
 		return nil
 	default:
-		return fmt.Errorf("%w: %s before offset %d was durable", ErrClosed, l.dir, offset)
+		return fmt.Errorf("%w: %s before offset %d was durable", ErrClosed, l.Dir(), offset)
 	}
 }

@@ -22,7 +22,11 @@ const maxRelOffset = math.MaxInt32
 // Log is one partition's log: its segments, offsets and leader epochs. See
 // the package doc for who may call what concurrently.
 type Log struct {
+	// dir is the `<topic>-<partition>` directory. A move's switch
+	// (move.go) changes it, holding mu and compact.run; other goroutines
+	// read dirName.
 	dir       string
+	dirName   atomic.Pointer[string]
 	topic     string
 	partition int32
 	cfg       Config
@@ -54,6 +58,9 @@ type Log struct {
 	noFallocate bool         // the file system cannot reserve blocks
 	compact     compactState // owner only, under mu
 	topicID     atomic.Pointer[[16]byte]
+	// move is the log's move to another log dir under way (move.go), or
+	// nil. Under mu.
+	move *Move
 }
 
 // OpenState is what the log dir remembers of a log between runs.
@@ -87,6 +94,7 @@ func Open(dir, topic string, partition int32, cfg Config, opts Options, st OpenS
 		logger:    opts.Logger.With("topic", topic, "partition", partition),
 		lastFlush: opts.Now(),
 	}
+	l.dirName.Store(&dir)
 	if err := l.load(st); err != nil {
 		l.releaseAll()
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
@@ -368,8 +376,9 @@ func (l *Log) dropAfterDamage(bases []int64) error {
 	return syncPath(l.dir)
 }
 
-// Dir is the log's `<topic>-<partition>` directory.
-func (l *Log) Dir() string { return l.dir }
+// Dir is the log's `<topic>-<partition>` directory (in another log dir
+// once a move switched it there).
+func (l *Log) Dir() string { return *l.dirName.Load() }
 
 // Topic and Partition name the log.
 func (l *Log) Topic() string    { return l.topic }

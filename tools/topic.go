@@ -11,13 +11,15 @@ import (
 
 // Topic runs `weir topic <subcommand>`.
 func Topic(args []string, io IO) int {
-	return dispatch("topic", "Create, list, describe, alter and delete topics; elect their leaders.", []subcommand{
+	return dispatch("topic", "Create, list, describe, alter and delete topics; elect their leaders; "+
+		"move their replicas between log dirs.", []subcommand{
 		{topicCreateCmd, topicCreate},
 		{topicListCmd, topicList},
 		{topicDescribeCmd, topicDescribe},
 		{topicAlterCmd, topicAlter},
 		{topicDeleteCmd, topicDelete},
 		{topicElectCmd, topicElect},
+		{topicMoveCmd, topicMove},
 	}, args, io)
 }
 
