@@ -127,6 +127,7 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 	b.topicConfigs.Store(&configs)
 	b.parts.Store(tab)
 	b.image.Store(im)
+	b.followCoordinatorLeadership(im)
 }
 
 // closeMetadata waits for a change in progress, then closes the
