@@ -140,8 +140,8 @@
 // appends its records as uncompressed batches to the partition on its
 // owner shard through the partition's write path (a commit is answered
 // after its append, and after its sync when flush.messages started one),
-// and only while this broker leads the partition (NOT_COORDINATOR
-// otherwise); one time.Timer, reset by groups' Wake, runs its Tick
+// and only while this broker leads the partition at the epoch the
+// coordinator loaded it at (NOT_COORDINATOR otherwise); one time.Timer, reset by groups' Wake, runs its Tick
 // (session, rebalance, initial delay timeouts); a ticker runs the offsets
 // expiry (offsets.retention.minutes) for the groups this broker still
 // coordinates. JoinGroup and SyncGroup that must wait are answered later

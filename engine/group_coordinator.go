@@ -3,6 +3,7 @@ package engine
 import (
 	"hash/crc32"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,8 +26,10 @@ type groupCoordinator struct {
 	stop  chan struct{}
 
 	// led are the __consumer_offsets partitions this broker leads in the
-	// published image (b.ctl.mu).
-	led map[int32]ledPartition
+	// published image (b.ctl.mu); loadedAt is each one's load epoch, for
+	// the owner shards' appends.
+	led      map[int32]ledPartition
+	loadedAt atomic.Pointer[map[int32]int32]
 	// loads are the loads reading logs, each closed when it ends; stopped:
 	// close began, and no load starts (loadMu).
 	loadMu  sync.Mutex
@@ -41,6 +44,7 @@ type groupCoordinator struct {
 func (b *Broker) coord() *groupCoordinator {
 	b.groupsOnce.Do(func() {
 		c := &groupCoordinator{b: b, led: map[int32]ledPartition{}, loads: map[chan struct{}]struct{}{}}
+		c.loadedAt.Store(&map[int32]int32{})
 		c.timer = time.AfterFunc(time.Hour, func() { c.Tick(time.Now()) })
 		c.timer.Stop()
 		c.Coordinator = groups.New(groups.Options{
@@ -148,9 +152,12 @@ type offsetsLog struct{ b *Broker }
 // partition's write path; done (if set) runs after the append with its
 // error code: on the owner shard, or where the sync completes when
 // flush.messages made the append wait for one. A partition this broker
-// no longer leads when the append runs is not written: NOT_COORDINATOR,
-// as Kafka answers a coordinator append that finds NOT_LEADER_OR_FOLLOWER.
-func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int16)) {
+// does not lead under the leadership loaded at epoch when the append runs
+// (it moved away, maybe back again, since the coordinator decided) is not
+// written: NOT_COORDINATOR, as Kafka answers a coordinator append that
+// finds NOT_LEADER_OR_FOLLOWER, so a commit is never written to a
+// follower's log nor behind a newer load's back.
+func (o offsetsLog) Append(part, epoch int32, recs []groups.Record, done func(code int16)) {
 	b := o.b
 	p := b.lookupPartition(offsetsTopic, part)
 	if p == nil {
@@ -167,7 +174,7 @@ func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int1
 				done(kerr.UnknownServerError.Code)
 			}
 		}
-		if p.rep.Status().Role != replica.Leader {
+		if at, ok := (*b.coord().loadedAt.Load())[part]; !ok || at != epoch || p.rep.Status().Role != replica.Leader {
 			if done != nil {
 				done(kerr.NotCoordinator.Code)
 			}

@@ -24,8 +24,8 @@ import (
 //     log made anew), is unloaded at once: its groups are dropped and
 //     answer NOT_COORDINATOR (groupError sees the image first), so their
 //     clients find the new coordinator with FindCoordinator;
-//   - a partition it still leads at a new leader epoch keeps its groups
-//     (the epoch is noted).
+//   - a partition it still leads at a new leader epoch (its ISR
+//     changed) keeps its groups, and the epoch it was loaded at.
 //
 // The calls reach the coordinator in image order, so the newest
 // leadership wins: a replay still reading when its partition is unloaded
@@ -33,9 +33,16 @@ import (
 // shard loop nor under b.ctl.mu. Start waits for the loads of the images
 // published before it, so a broker serves its groups from its first
 // request, as it did when it loaded them once at Start.
+//
+// The coordinator's appends name the epoch their partition was loaded at,
+// and are written only while that leadership lasts (offsetsLog.Append
+// checks loadedAt on the owner shard): an append that runs after its
+// partition moved away, or away and back (a new load, which may have read
+// the log before it), answers NOT_COORDINATOR and writes nothing.
 
 // ledPartition is a __consumer_offsets partition this broker leads in
-// the published image: its leader epoch and the unit it was loaded from.
+// the published image: the leader epoch it was loaded at and the unit it
+// was loaded from.
 type ledPartition struct {
 	epoch int32
 	unit  *partition
@@ -57,6 +64,14 @@ func (b *Broker) followCoordinatorLeadership(im *metadata.Image) {
 			}
 		}
 	}
+	loadedAt := map[int32]int32{}
+	for part, now := range led {
+		if was, ok := c.led[part]; ok && was.unit == now.unit {
+			led[part] = was // the same leadership, maybe at a new epoch: nothing to read
+		}
+		loadedAt[part] = led[part].epoch
+	}
+	c.loadedAt.Store(&loadedAt)
 	for part, was := range c.led {
 		if now, ok := led[part]; !ok || now.unit != was.unit {
 			n := c.Unload(part)
@@ -64,11 +79,9 @@ func (b *Broker) followCoordinatorLeadership(im *metadata.Image) {
 		}
 	}
 	for part, now := range led {
-		if was, ok := c.led[part]; ok && was.unit == now.unit {
-			c.Load(part, now.epoch) // the same leadership at a new epoch: nothing to read
-			continue
+		if was, ok := c.led[part]; !ok || was.unit != now.unit {
+			c.load(part, now)
 		}
-		c.load(part, now)
 	}
 	c.led = led
 }

@@ -58,7 +58,7 @@ func coordinatorOf(t *testing.T, b *Broker) int32 {
 }
 
 // wantCoordinator checks the coordinator's record of partition 0 against
-// the image: led at the image's leader epoch and loaded, or not led.
+// the image: led and loaded at the image's leader epoch, or not led.
 func wantCoordinator(t *testing.T, b *Broker, led bool) {
 	t.Helper()
 	epoch, isLed, loaded := b.coord().Partition(0)
@@ -195,19 +195,48 @@ func TestCoordinatorUnloadWinsOverLoad(t *testing.T) {
 }
 
 // The coordinator's appends go only to a partition this broker leads
-// when they run: one that raced a move of leadership answers
-// NOT_COORDINATOR and writes nothing.
+// under the leadership the coordinator loaded it at, when they run: one
+// that raced a move of leadership (away, or away and back) answers
+// NOT_COORDINATOR and writes nothing; a new epoch of the same leadership
+// (its ISR shrank) changes nothing.
 func TestCoordinatorAppendsOnlyAsLeader(t *testing.T) {
 	b := offsetsOn(t)
-	changeByHand(t, b, offsetsTopic, 0, 2, 2, 1)
 	p := b.lookupPartition(offsetsTopic, 0)
+	appendAt := func(epoch int32) int16 {
+		done := make(chan int16, 1)
+		offsetsLog{b}.Append(0, epoch, []groups.Record{{Key: []byte("k"), Value: []byte("v")}},
+			func(code int16) { done <- code })
+		return <-done
+	}
+	e0 := partitionOf(b, offsetsTopic, 0).LeaderEpoch
+	if code := appendAt(e0); code != 0 {
+		t.Fatalf("append as the leader: %v", kerr.ErrorForCode(code))
+	}
+	changeByHand(t, b, offsetsTopic, 0, 2, 2, 1)
 	end := p.log.LogEndOffset()
-	done := make(chan int16, 1)
-	offsetsLog{b}.Append(0, []groups.Record{{Key: []byte("k"), Value: []byte("v")}}, func(code int16) { done <- code })
-	if code := <-done; code != kerr.NotCoordinator.Code {
+	if code := appendAt(e0); code != kerr.NotCoordinator.Code {
 		t.Fatalf("append to a partition led elsewhere: %v", kerr.ErrorForCode(code))
 	}
+	roundTrip(t, b, electReq(2, 0, electTopic(offsetsTopic, 0)))
+	e2 := partitionOf(b, offsetsTopic, 0).LeaderEpoch
+	if e2 <= e0 {
+		t.Fatalf("led again at epoch %d, was %d", e2, e0)
+	}
+	if code := appendAt(e0); code != kerr.NotCoordinator.Code {
+		t.Fatalf("append of an earlier leadership: %v", kerr.ErrorForCode(code))
+	}
 	if p.log.LogEndOffset() != end {
-		t.Fatal("written to a partition led elsewhere")
+		t.Fatal("written by appends of another leadership")
+	}
+	b.coord().awaitLoads()
+	changeByHand(t, b, offsetsTopic, 0, 1, 1) // the ISR shrinks: a new epoch, the same leader
+	if e := partitionOf(b, offsetsTopic, 0).LeaderEpoch; e <= e2 {
+		t.Fatalf("ISR change at epoch %d, was %d", e, e2)
+	}
+	if code := appendAt(e2); code != 0 {
+		t.Fatalf("append after the ISR changed: %v", kerr.ErrorForCode(code))
+	}
+	if epoch, led, loaded := b.coord().Partition(0); epoch != e2 || !led || !loaded {
+		t.Fatalf("after the ISR changed: loaded at %d (%v %v), want %d", epoch, led, loaded, e2)
 	}
 }

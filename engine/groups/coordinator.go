@@ -19,11 +19,15 @@ type Config struct {
 
 // Log writes records to the __consumer_offsets partitions.
 type Log interface {
-	// Append writes recs, in order, to partition part as one batch. done,
-	// when not nil, is called once with 0 or the Kafka error code once the
+	// Append writes recs, in order, to partition part as one batch, as
+	// its leader since leader epoch epoch (the one it was loaded at): when
+	// the append runs and the broker no longer leads the partition, or
+	// leads it again since a later Load, nothing is written and done gets
+	// NOT_COORDINATOR. done, when
+	// not nil, is called once with 0 or the Kafka error code once the
 	// append is over; it may be called on any goroutine, including inside
 	// Append, and never needs the coordinator's lock to be free.
-	Append(part int32, recs []Record, done func(code int16))
+	Append(part, epoch int32, recs []Record, done func(code int16))
 }
 
 // Options are a coordinator's collaborators.

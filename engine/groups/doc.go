@@ -45,7 +45,9 @@
 //     that must wait returns nil; its respond callback gets the answer
 //     later, from the request or Tick that completes it (under the
 //     coordinator's lock: respond must not call back). Appends go to
-//     Log.Append, which reports its outcome through done; a commit is
+//     Log.Append with the leader epoch the partition was loaded at (the
+//     Log refuses them, NOT_COORDINATOR, if that leadership ended), which
+//     reports its outcome through done; a commit is
 //     answered, and its offsets visible, only after its append.
 //  4. Time: session, rebalance, initial-delay and sync timeouts are
 //     deadlines. Wake(at) asks the caller to run Tick at or after at;

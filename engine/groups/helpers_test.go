@@ -57,14 +57,14 @@ type memLog struct {
 }
 
 type partRecord struct {
-	part int32
+	part, epoch int32
 	Record
 }
 
-func (l *memLog) Append(part int32, recs []Record, done func(code int16)) {
+func (l *memLog) Append(part, epoch int32, recs []Record, done func(code int16)) {
 	l.mu.Lock()
 	for _, r := range recs {
-		l.recs = append(l.recs, partRecord{part, r})
+		l.recs = append(l.recs, partRecord{part, epoch, r})
 	}
 	l.mu.Unlock()
 	if done != nil {

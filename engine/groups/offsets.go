@@ -84,10 +84,9 @@ func (c *Coordinator) Commit(req *kmsg.OffsetCommitRequest, part int32, resp *km
 	}
 	c.append(part, recs, func(code int16) {
 		// done may run on the partition's owner, or under c.mu: the lock is
-		// taken on a goroutine of its own.
-		// Its offsets are applied only while the partition is still the
-		// load they were committed to: an Unload in between dropped the
-		// group, and the records are read again by the next load.
+		// taken on a goroutine of its own. The offsets are applied only
+		// while the partition is still the load they were committed to: an
+		// Unload in between dropped the group, and the next load reads them.
 		go func() {
 			if code == 0 {
 				c.mu.Lock()

@@ -16,7 +16,7 @@ import (
 
 // partState is a partition led here.
 type partState struct {
-	epoch  int32  // the leader epoch of the latest Load
+	epoch  int32  // the leader epoch it was loaded at
 	seq    uint64 // the load that made it (Replay.seq)
 	loaded bool   // the load is Done
 }
@@ -24,17 +24,14 @@ type partState struct {
 // Load is the broker becoming leader of partition part at leader epoch
 // epoch. It returns the replay to feed the partition's records to, or nil
 // when there is nothing to load: the partition is loaded or loading
-// already (a new epoch of the same leadership: its groups stay, the epoch
-// is noted), or the coordinator is closed. A replay started earlier and
-// not done yet loses to this one.
+// already (a new epoch of the same leadership, as when its ISR changes:
+// its groups stay, with the epoch they were loaded at), or the
+// coordinator is closed. A replay started earlier and not done yet loses
+// to this one.
 func (c *Coordinator) Load(part, epoch int32) *Replay {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return nil
-	}
-	if st := c.parts[part]; st != nil {
-		st.epoch = max(st.epoch, epoch)
+	if c.closed || c.parts[part] != nil {
 		return nil
 	}
 	c.seq++
@@ -73,8 +70,8 @@ func (c *Coordinator) Loaded(part int32) bool {
 }
 
 // Partition tells whether partition part is led here (led: Load was
-// called and no Unload since), at which leader epoch, and whether its
-// groups are loaded.
+// called and no Unload since), the leader epoch it was loaded at, and
+// whether its groups are loaded.
 func (c *Coordinator) Partition(part int32) (epoch int32, led, loaded bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -165,11 +165,19 @@ func TestLoadsRaceUnloads(t *testing.T) {
 	if h.c.Load(0, 6) != nil {
 		t.Fatal("a loaded partition's new epoch starts a replay")
 	}
-	if epoch, led, loaded := h.c.Partition(0); epoch != 6 || !led || !loaded {
+	if epoch, led, loaded := h.c.Partition(0); epoch != 5 || !led || !loaded {
 		t.Fatalf("after a new epoch: epoch %d led %v loaded %v", epoch, led, loaded)
 	}
 	if off, _ := h.fetch("solo", "t", 0); off != 5 {
 		t.Fatalf("offset %d after a new epoch, want 5", off)
+	}
+	// Appends name the leadership the partition was loaded at.
+	if code := h.commit(commitReq("solo", "", -1, "t", 0, 6)); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	recs := h.log.records()
+	if last := recs[len(recs)-1]; last.epoch != 5 {
+		t.Fatalf("appended at epoch %d, want 5", last.epoch)
 	}
 }
 
@@ -180,8 +188,8 @@ type holdLog struct {
 	held []func()
 }
 
-func (l *holdLog) Append(part int32, recs []Record, done func(code int16)) {
-	l.memLog.Append(part, recs, nil)
+func (l *holdLog) Append(part, epoch int32, recs []Record, done func(code int16)) {
+	l.memLog.Append(part, epoch, recs, nil)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if done != nil {
