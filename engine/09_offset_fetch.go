@@ -60,22 +60,26 @@ func handleOffsetFetch(b *Broker, r *request) (kmsg.Response, error) {
 }
 
 func (b *Broker) fetchGroupOffsets(c *groupCoordinator, rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchResponseGroup {
+	part, code := b.groupError(rg.Group)
+	if code == 0 {
+		out := c.FetchOffsets(rg, part)
+		if out.ErrorCode == 0 {
+			return out
+		}
+		code = out.ErrorCode // the partition was unloaded since groupError
+	}
 	out := kmsg.NewOffsetFetchResponseGroup()
 	out.Group = rg.Group
-	_, code := b.groupError(rg.Group)
-	if code != 0 {
-		out.ErrorCode = code
-		for _, t := range rg.Topics {
-			ot := kmsg.NewOffsetFetchResponseGroupTopic()
-			ot.Topic = t.Topic
-			for _, p := range t.Partitions {
-				op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-				op.Partition, op.Offset, op.ErrorCode = p, -1, code
-				ot.Partitions = append(ot.Partitions, op)
-			}
-			out.Topics = append(out.Topics, ot)
+	out.ErrorCode = code
+	for _, t := range rg.Topics {
+		ot := kmsg.NewOffsetFetchResponseGroupTopic()
+		ot.Topic = t.Topic
+		for _, p := range t.Partitions {
+			op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+			op.Partition, op.Offset, op.ErrorCode = p, -1, code
+			ot.Partitions = append(ot.Partitions, op)
 		}
-		return out
+		out.Topics = append(out.Topics, ot)
 	}
-	return c.FetchOffsets(rg)
+	return out
 }

@@ -169,8 +169,9 @@ func (b *Broker) openLogDirs() error {
 // are closed again.
 func (b *Broker) Start() error {
 	// Groups and offsets come back from __consumer_offsets before any
-	// request can ask for them.
-	b.loadGroups()
+	// request can ask for them: the loads of the partitions the published
+	// image says this broker leads (group_leadership.go).
+	b.coord().awaitLoads()
 	b.coord().startExpiry()
 	for _, l := range b.cfg.Listeners {
 		srv, err := b.opts.Listen(b.shards.rt, netio.ListenConfig{

@@ -45,7 +45,10 @@ import (
 //     (publishLocked), which creates the logs of the partitions whose
 //     replicas name this node, deletes those of deleted topics and of
 //     partitions moved off it, and makes each hosted partition leader or
-//     follower as the image says (with its leader epoch).
+//     follower as the image says (with its leader epoch); the group
+//     coordinator loads the groups of the __consumer_offsets partitions
+//     it comes to lead and unloads those of the ones it stops leading
+//     (group_leadership.go).
 //   - On SIGTERM, ControlledShutdown asks the controller to move
 //     leadership off it (WantShutDown) and waits until told to stop.
 //

@@ -157,24 +157,36 @@
 // (OffsetCommitKey v1 / OffsetCommitValue v3, GroupMetadataKey v2 /
 // GroupMetadataValue v3), with an injected clock and no I/O. The engine
 // serves the groups whose __consumer_offsets partition this broker leads
-// (groupPartition; NOT_COORDINATOR otherwise): the handlers (08, 09,
-// 11-16, 42, 47) check the coordinator errors, decode, call groups and
-// encode, never taking its lock. group_coordinator.go wires it: groups.Log
+// (groupPartition; NOT_COORDINATOR otherwise, COORDINATOR_LOAD_IN_PROGRESS
+// while the partition loads): the handlers (08, 09, 11-16, 42, 47) check
+// the coordinator errors, decode, call groups and encode, never taking
+// its lock. The coordinator follows the leadership of __consumer_offsets
+// (group_leadership.go): each published image ends with
+// followCoordinatorLeadership, which loads the partitions this broker
+// has come to lead (groups.Load, the log read into the replay on a
+// goroutine of its own, to the log end) and unloads those it no longer
+// leads (groups.Unload: their groups dropped, their waiting joins and
+// syncs answered NOT_COORDINATOR), in image order, so a load overtaken by
+// an unload installs nothing. Start waits for the loads the images
+// published at Open began, so a broker serves its groups from its first
+// request. group_coordinator.go wires it: groups.Log
 // appends its records as uncompressed batches to the partition on its
 // owner shard through the partition's write path (a commit is answered
-// after its append, and after its sync when flush.messages started one);
-// one time.Timer, reset by groups' Wake, runs its Tick (session,
-// rebalance, initial delay timeouts); a ticker runs the offsets expiry (offsets.retention.minutes)
-// for the groups this broker still coordinates. Start replays every
-// hosted __consumer_offsets partition into it before listening (the last
-// record per key wins, a null value deletes). JoinGroup and SyncGroup
-// that must wait are answered later through r.respond.
+// after its append, and after its sync when flush.messages started one),
+// and only while this broker leads the partition at the epoch the
+// coordinator loaded it at (NOT_COORDINATOR otherwise); one time.Timer, reset by groups' Wake, runs its Tick
+// (session, rebalance, initial delay timeouts); a ticker runs the offsets
+// expiry (offsets.retention.minutes) for the groups this broker still
+// coordinates. JoinGroup and SyncGroup that must wait are answered later
+// through r.respond.
 //
 // Locks, in the order they may nest: the control plane's mutex (metadata
 // changes; controller.Local's own mutex nests under it as a leaf), a
-// fetch's mutex, a partition's waiter mutex; the fetch-session and
-// group-coordinator mutexes are leaves (the coordinator posts appends to
-// owner shards and never waits on them under its lock), and so is the log
+// fetch's mutex, a partition's waiter mutex; the fetch-session,
+// group-coordinator and coordinator-load mutexes are leaves (the
+// coordinator posts appends to owner shards and never waits on them under
+// its lock; the publisher takes the last two under the control plane's
+// to load and unload, and reads no log under either), and so is the log
 // moves' mutex (their request mutex, which AlterReplicaLogDirs holds
 // while it waits for a cancelled move, nests none of the above).
 // The partition table, the image and the effective configs are immutable

@@ -1,33 +1,50 @@
 package engine
 
 import (
-	"bytes"
-	"fmt"
 	"hash/crc32"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirmq/weir/engine/groups"
-	"github.com/weirmq/weir/logstore"
+	"github.com/weirmq/weir/replica"
 )
 
 // groupCoordinator is the engine's side of the group coordinator
 // (engine/groups): it drives its timers with one time.Timer, runs the
-// offsets expiry pass, and appends its records to __consumer_offsets.
+// offsets expiry pass, appends its records to __consumer_offsets, and
+// loads and unloads the partitions this broker leads
+// (group_leadership.go).
 type groupCoordinator struct {
 	*groups.Coordinator
 	b *Broker
 	// timer runs Tick when the coordinator asks (Wake).
 	timer *time.Timer
 	stop  chan struct{}
+
+	// led are the __consumer_offsets partitions this broker leads in the
+	// published image (b.ctl.mu); loadedAt is each one's load epoch, for
+	// the owner shards' appends.
+	led      map[int32]ledPartition
+	loadedAt atomic.Pointer[map[int32]int32]
+	// loads are the loads reading logs, each closed when it ends; stopped:
+	// close began, and no load starts (loadMu).
+	loadMu  sync.Mutex
+	loads   map[chan struct{}]struct{}
+	stopped bool
+	// holdLoad, set by tests before the loads it holds start, runs on a
+	// load's goroutine before it reads.
+	holdLoad func(part int32)
 }
 
 // coord returns the broker's coordinator, made on first use.
 func (b *Broker) coord() *groupCoordinator {
 	b.groupsOnce.Do(func() {
-		c := &groupCoordinator{b: b}
+		c := &groupCoordinator{b: b, led: map[int32]ledPartition{}, loads: map[chan struct{}]struct{}{}}
+		c.loadedAt.Store(&map[int32]int32{})
 		c.timer = time.AfterFunc(time.Hour, func() { c.Tick(time.Now()) })
 		c.timer.Stop()
 		c.Coordinator = groups.New(groups.Options{
@@ -74,14 +91,17 @@ func (c *groupCoordinator) startExpiry() {
 }
 
 // expireOffsets runs the coordinator's offsets expiry at now, for the
-// groups this broker still coordinates.
+// groups this broker still coordinates: loaded (the only groups it has)
+// and led here in the published image, which may be ahead of the unloads
+// (owned runs under the coordinator's lock: it must not call back).
 func (c *groupCoordinator) expireOffsets(now time.Time) {
-	c.ExpireOffsets(now, func(group string) bool { _, code := c.b.groupError(group); return code == 0 })
+	c.ExpireOffsets(now, func(group string) bool { _, code := c.b.groupLeader(group); return code == 0 })
 }
 
-// close stops the coordinator's timers and expiry pass.
+// close stops the coordinator's timers, expiry pass and loads.
 func (c *groupCoordinator) close() {
 	c.Close()
+	c.stopLoads()
 	c.timer.Stop()
 	if c.stop != nil {
 		close(c.stop)
@@ -91,9 +111,23 @@ func (c *groupCoordinator) close() {
 
 // groupError is the coordinator error for group on this broker, or 0:
 // COORDINATOR_NOT_AVAILABLE before __consumer_offsets exists,
-// NOT_COORDINATOR when its partition is led elsewhere,
-// COORDINATOR_LOAD_IN_PROGRESS while the groups load.
+// NOT_COORDINATOR when its partition is led elsewhere in the published
+// image, COORDINATOR_LOAD_IN_PROGRESS until this broker has loaded the
+// partition's groups (group_leadership.go). The handlers call groups
+// after it; groups checks the partition again under its lock, so a
+// request that races an unload is answered NOT_COORDINATOR there.
 func (b *Broker) groupError(group string) (int32, int16) {
+	idx, code := b.groupLeader(group)
+	if code == 0 && !b.coord().Loaded(idx) {
+		return -1, kerr.CoordinatorLoadInProgress.Code
+	}
+	return idx, code
+}
+
+// groupLeader is groupError without the load: the group's partition, or
+// the error when this broker does not lead it in the published image or
+// has no unit for it.
+func (b *Broker) groupLeader(group string) (int32, int16) {
 	t, ok := b.image.Load().Topic(offsetsTopic)
 	if !ok || len(t.Partitions) == 0 {
 		return -1, kerr.CoordinatorNotAvailable.Code
@@ -104,9 +138,6 @@ func (b *Broker) groupError(group string) (int32, int16) {
 	}
 	if b.lookupPartition(offsetsTopic, int32(idx)) == nil {
 		return -1, kerr.CoordinatorNotAvailable.Code
-	}
-	if !b.coord().Loaded() {
-		return -1, kerr.CoordinatorLoadInProgress.Code
 	}
 	return int32(idx), 0
 }
@@ -120,8 +151,13 @@ type offsetsLog struct{ b *Broker }
 // Append writes recs to partition part on its owner shard, through the
 // partition's write path; done (if set) runs after the append with its
 // error code: on the owner shard, or where the sync completes when
-// flush.messages made the append wait for one.
-func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int16)) {
+// flush.messages made the append wait for one. A partition this broker
+// does not lead under the leadership loaded at epoch when the append runs
+// (it moved away, maybe back again, since the coordinator decided) is not
+// written: NOT_COORDINATOR, as Kafka answers a coordinator append that
+// finds NOT_LEADER_OR_FOLLOWER, so a commit is never written to a
+// follower's log nor behind a newer load's back.
+func (o offsetsLog) Append(part, epoch int32, recs []groups.Record, done func(code int16)) {
 	b := o.b
 	p := b.lookupPartition(offsetsTopic, part)
 	if p == nil {
@@ -137,6 +173,12 @@ func (o offsetsLog) Append(part int32, recs []groups.Record, done func(code int1
 			if done != nil {
 				done(kerr.UnknownServerError.Code)
 			}
+		}
+		if at, ok := (*b.coord().loadedAt.Load())[part]; !ok || at != epoch || p.rep.Status().Role != replica.Leader {
+			if done != nil {
+				done(kerr.NotCoordinator.Code)
+			}
+			return
 		}
 		res, err := p.append(batch, originCoordinator, done != nil)
 		switch {
@@ -174,81 +216,4 @@ func buildGroupBatch(recs []groups.Record) []byte {
 	b = rb.AppendTo(b[:0])
 	rb.CRC = int32(crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
 	return rb.AppendTo(b[:0])
-}
-
-// loadGroups reads every hosted __consumer_offsets partition this broker
-// leads into the coordinator (groups.Replay).
-func (b *Broker) loadGroups() {
-	rp := b.coord().Replay()
-	if t, ok := b.image.Load().Topic(offsetsTopic); ok {
-		for i := range t.Partitions {
-			p := b.lookupPartition(offsetsTopic, int32(i))
-			if p == nil || t.Partitions[i].Leader != b.nodeID {
-				continue
-			}
-			err := readRecords(p, func(key, value []byte) { rp.Record(int32(i), key, value) })
-			if err != nil {
-				b.log.Warn("cannot read __consumer_offsets", "partition", i, "err", err)
-			}
-		}
-	}
-	if n := rp.Done(); n > 0 {
-		b.log.Info("loaded consumer groups", "groups", n)
-	}
-}
-
-// readRecords calls fn with every record's key and value (nil: a
-// tombstone) in p's log below the high watermark, skipping control
-// batches. A damaged batch is skipped from its first bad record on, as the
-// rest of the log is read; the first such error is returned at the end.
-func readRecords(p *partition, fn func(key, value []byte)) error {
-	l := p.log
-	var dec logstore.Decoder
-	var damaged error
-	off, hw := l.LogStartOffset(), l.HighWatermark()
-	for off < hw {
-		s, err := l.Read(off, 1<<20, hw)
-		if err != nil {
-			return err
-		}
-		if s.Len == 0 {
-			return damaged
-		}
-		buf := make([]byte, s.Len)
-		_, err = s.Seg.File().ReadAt(buf, s.Pos)
-		s.Release()
-		if err != nil {
-			return err
-		}
-		for len(buf) >= logstore.BatchHeaderSize {
-			b := logstore.Batch(buf)
-			size := b.Size()
-			if size > int64(len(buf)) || size < logstore.BatchHeaderSize {
-				return damaged
-			}
-			b, buf = b[:size], buf[size:]
-			off = max(off, b.LastOffset()+1)
-			if b.IsControl() {
-				continue
-			}
-			// buf is read afresh each time and fn's decoders may keep views
-			// of it; a compressed batch's records are in dec's buffer, which
-			// the next batch reuses, so they are copied.
-			copied := b.Codec() != 0
-			err := dec.ForEachRecord(b, func(r logstore.Record) error {
-				if r.Offset < l.LogStartOffset() {
-					return nil
-				}
-				if copied {
-					r.Key, r.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
-				}
-				fn(r.Key, r.Value)
-				return nil
-			})
-			if err != nil && damaged == nil {
-				damaged = fmt.Errorf("batch at offset %d: %w", b.BaseOffset(), err)
-			}
-		}
-	}
-	return damaged
 }

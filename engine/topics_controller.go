@@ -129,6 +129,7 @@ func (b *Broker) publishLocked(im *metadata.Image) {
 	b.parts.Store(tab)
 	b.image.Store(im)
 	b.syncFetchers(im, tab)
+	b.followCoordinatorLeadership(im)
 }
 
 // closeMetadata waits for a change in progress, then closes the

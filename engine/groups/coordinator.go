@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -20,11 +19,15 @@ type Config struct {
 
 // Log writes records to the __consumer_offsets partitions.
 type Log interface {
-	// Append writes recs, in order, to partition part as one batch. done,
-	// when not nil, is called once with 0 or the Kafka error code once the
+	// Append writes recs, in order, to partition part as one batch, as
+	// its leader since leader epoch epoch (the one it was loaded at): when
+	// the append runs and the broker no longer leads the partition, or
+	// leads it again since a later Load, nothing is written and done gets
+	// NOT_COORDINATOR. done, when
+	// not nil, is called once with 0 or the Kafka error code once the
 	// append is over; it may be called on any goroutine, including inside
 	// Append, and never needs the coordinator's lock to be free.
-	Append(part int32, recs []Record, done func(code int16))
+	Append(part, epoch int32, recs []Record, done func(code int16))
 }
 
 // Options are a coordinator's collaborators.
@@ -46,23 +49,23 @@ type Coordinator struct {
 	opts   Options
 	mu     sync.Mutex
 	groups map[string]*group
-	loaded atomic.Bool
+	// parts are the partitions led here (Load), loading or loaded; seq
+	// numbers their loads.
+	parts  map[int32]*partState
+	seq    uint64
 	closed bool
 	// wakeAt is the deadline last handed to Wake (zero: none pending).
 	wakeAt time.Time
 }
 
-// New returns a coordinator with no group, not loaded yet.
+// New returns a coordinator with no group and no partition loaded.
 func New(opts Options) *Coordinator {
-	return &Coordinator{opts: opts, groups: map[string]*group{}}
+	return &Coordinator{opts: opts, groups: map[string]*group{}, parts: map[int32]*partState{}}
 }
 
-// Loaded reports whether Replay finished: until then group requests get
-// COORDINATOR_LOAD_IN_PROGRESS.
-func (c *Coordinator) Loaded() bool { return c.loaded.Load() }
-
-// Close stops the timers: Tick and expiry do nothing afterwards and
-// appends answer COORDINATOR_NOT_AVAILABLE.
+// Close stops the timers: Tick and expiry do nothing afterwards, appends
+// answer COORDINATOR_NOT_AVAILABLE, loads in progress are abandoned and
+// no other starts.
 func (c *Coordinator) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -75,12 +78,17 @@ func (c *Coordinator) now() time.Time { return c.opts.Clock() }
 func (c *Coordinator) getGroup(name string, part int32, create bool) *group {
 	g := c.groups[name]
 	if g == nil && create {
-		g = &group{c: c, name: name, part: part, members: map[string]*member{},
-			pending: map[string]*member{}, static: map[string]string{},
-			offsets: map[partitionKey]offsetEntry{}, stateTime: c.now()}
+		g = c.newGroup(name, part)
 		c.groups[name] = g
 	}
 	return g
+}
+
+// newGroup is an Empty group of partition part, not yet in c.groups.
+func (c *Coordinator) newGroup(name string, part int32) *group {
+	return &group{c: c, name: name, part: part, members: map[string]*member{},
+		pending: map[string]*member{}, static: map[string]string{},
+		offsets: map[partitionKey]offsetEntry{}, stateTime: c.now()}
 }
 
 // newMemberID is Kafka's member id: the client (or instance) id and a UUID.

@@ -62,13 +62,15 @@ func (c *Coordinator) List() []Listing {
 
 // Delete deletes an Empty group of partition part (DeleteGroups):
 // tombstones for its metadata and every committed offset are appended.
-// done is called once with the outcome: at once with GROUP_ID_NOT_FOUND
-// or NON_EMPTY_GROUP, or after the append.
+// done is called once with the outcome: at once with GROUP_ID_NOT_FOUND,
+// NON_EMPTY_GROUP or the partition's coordinator error, or after the
+// append.
 func (c *Coordinator) Delete(name string, part int32, done func(code int16)) {
 	c.mu.Lock()
 	g := c.groups[name]
-	var code int16
+	code := c.partError(part)
 	switch {
+	case code != 0:
 	case g == nil || g.state == Dead:
 		code = kerr.GroupIDNotFound.Code
 	case g.state != Empty:

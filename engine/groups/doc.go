@@ -28,26 +28,40 @@
 //
 //  1. New with Options: a Log to append records to, the broker Config, a
 //     Clock and a Wake hook.
-//  2. Replay: feed every record of the __consumer_offsets partitions
-//     the broker leads, in log order, to Replay.Record; Replay.Done
-//     rebuilds the groups and marks the coordinator Loaded.
+//  2. Follow leadership (partitions.go): when the broker becomes leader
+//     of a __consumer_offsets partition, Load(part, epoch) returns a
+//     Replay; feed it the partition's records in log order
+//     (Replay.Record, without the coordinator's lock, on any goroutine);
+//     Replay.Done rebuilds its groups and marks it Loaded. Until then
+//     the partition's groups answer COORDINATOR_LOAD_IN_PROGRESS. When
+//     the broker stops leading it, Unload(part) drops its groups (their
+//     waiting joins and syncs answered NOT_COORDINATOR); groups of a
+//     partition not led here answer NOT_COORDINATOR. Calls for one
+//     partition come in the order of its leader epochs; a Replay whose
+//     partition was loaded or unloaded again since it started installs
+//     nothing.
 //  3. Serve: Join, Sync, Heartbeat, Leave, Commit, FetchOffsets,
 //     DeleteOffsets, Describe, List, Delete. A JoinGroup or SyncGroup
 //     that must wait returns nil; its respond callback gets the answer
 //     later, from the request or Tick that completes it (under the
 //     coordinator's lock: respond must not call back). Appends go to
-//     Log.Append, which reports its outcome through done; a commit is
+//     Log.Append with the leader epoch the partition was loaded at (the
+//     Log refuses them, NOT_COORDINATOR, if that leadership ended), which
+//     reports its outcome through done; a commit is
 //     answered, and its offsets visible, only after its append.
 //  4. Time: session, rebalance, initial-delay and sync timeouts are
 //     deadlines. Wake(at) asks the caller to run Tick at or after at;
 //     Tick(now) fires what is due. ExpireOffsets(now, owned) is the
 //     offsets.retention pass, run by the caller every
-//     offsets.retention.check.interval.ms.
-//  5. Close stops timers, expiry and appends.
+//     offsets.retention.check.interval.ms, over the loaded groups only:
+//     a partition's offsets are expired by the broker that leads it.
+//  5. Close stops timers, expiry, appends and loads.
 //
-// One mutex guards every group; operations are short and never wait on
-// I/O under it. Done callbacks may run under it (Log.Append may call done
-// at once), so Commit applies its offsets on a goroutine of its own.
+// One mutex guards every group and partition; operations are short and
+// never wait on I/O under it (a Replay collects its records without it).
+// Done callbacks may run under it (Log.Append may call done at once), so
+// Commit applies its offsets on a goroutine of its own, and only if its
+// partition was not unloaded in the meantime.
 //
 // # Records
 //

@@ -26,7 +26,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	h := &harness{t: t, log: &memLog{}, cfg: cfg, now: time.UnixMilli(1_700_000_000_000)}
 	h.c = New(Options{Log: h.log, Config: func() Config { return h.cfg }, Clock: h.clock,
 		Wake: func(at time.Time) { h.wake = at }})
-	h.c.Replay().Done() // nothing to load
+	h.c.Load(0, 0).Done() // partition 0, with nothing to load
 	return h
 }
 
@@ -57,14 +57,14 @@ type memLog struct {
 }
 
 type partRecord struct {
-	part int32
+	part, epoch int32
 	Record
 }
 
-func (l *memLog) Append(part int32, recs []Record, done func(code int16)) {
+func (l *memLog) Append(part, epoch int32, recs []Record, done func(code int16)) {
 	l.mu.Lock()
 	for _, r := range recs {
-		l.recs = append(l.recs, partRecord{part, r})
+		l.recs = append(l.recs, partRecord{part, epoch, r})
 	}
 	l.mu.Unlock()
 	if done != nil {

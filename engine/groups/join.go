@@ -12,7 +12,8 @@ type Client struct {
 }
 
 // Join handles a JoinGroup for the group of __consumer_offsets partition
-// part. It returns the answer, or nil when the request waits for the
+// part (NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS unless it is
+// loaded). It returns the answer, or nil when the request waits for the
 // rebalance to complete: respond is then called once with the answer,
 // under the coordinator's lock, by the request or Tick that completes it.
 func (c *Coordinator) Join(req *kmsg.JoinGroupRequest, part int32, cl Client,
@@ -22,6 +23,9 @@ func (c *Coordinator) Join(req *kmsg.JoinGroupRequest, part int32, cl Client,
 	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
 	resp.Generation = -1
 	fail := func(code int16) kmsg.Response { resp.ErrorCode = code; return resp }
+	if code := c.partError(part); code != 0 {
+		return fail(code)
+	}
 	cfg := c.opts.Config()
 	if req.SessionTimeoutMillis < cfg.MinSessionTimeoutMs || req.SessionTimeoutMillis > cfg.MaxSessionTimeoutMs {
 		return fail(kerr.InvalidSessionTimeout.Code)

@@ -12,7 +12,8 @@ import (
 const MetadataMaxBytes = 4096
 
 // Commit handles an OffsetCommit for the group of __consumer_offsets
-// partition part. resp has one partition per request partition, in the
+// partition part (NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS unless
+// it is loaded). resp has one partition per request partition, in the
 // same order, each with error code 0 or, for a partition the caller
 // found unknown and must not be committed, UNKNOWN_TOPIC_OR_PARTITION.
 // Commit fills in the other codes and returns resp, or nil when the
@@ -34,6 +35,11 @@ func (c *Coordinator) Commit(req *kmsg.OffsetCommitRequest, part int32, resp *km
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if code := c.partError(part); code != 0 {
+		setAll(code)
+		return resp
+	}
+	seq := c.loadedSeq(part)
 	g := c.groups[req.Group]
 	if code := g.validateCommit(req); code != 0 {
 		setAll(code)
@@ -78,13 +84,17 @@ func (c *Coordinator) Commit(req *kmsg.OffsetCommitRequest, part int32, resp *km
 	}
 	c.append(part, recs, func(code int16) {
 		// done may run on the partition's owner, or under c.mu: the lock is
-		// taken on a goroutine of its own.
+		// taken on a goroutine of its own. The offsets are applied only
+		// while the partition is still the load they were committed to: an
+		// Unload in between dropped the group, and the next load reads them.
 		go func() {
 			if code == 0 {
 				c.mu.Lock()
-				g := c.getGroup(req.Group, part, true)
-				for _, cm := range commits {
-					g.offsets[cm.pk] = cm.e
+				if c.loadedSeq(part) == seq {
+					g := c.getGroup(req.Group, part, true)
+					for _, cm := range commits {
+						g.offsets[cm.pk] = cm.e
+					}
 				}
 				c.mu.Unlock()
 			} else {
@@ -125,19 +135,25 @@ func (g *group) validateCommit(req *kmsg.OffsetCommitRequest) int16 {
 	return 0
 }
 
-// FetchOffsets answers one group of an OffsetFetch: the committed offsets
-// of the asked partitions (nil Topics: every committed partition, sorted),
-// offset -1 for a partition without one.
-func (c *Coordinator) FetchOffsets(rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchResponseGroup {
+// FetchOffsets answers one group of an OffsetFetch, the group of
+// __consumer_offsets partition part: the committed offsets of the asked
+// partitions (nil Topics: every committed partition, sorted), offset -1
+// for a partition without one. When part is not loaded it returns only
+// the error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) in ErrorCode.
+func (c *Coordinator) FetchOffsets(rg kmsg.OffsetFetchRequestGroup, part int32) kmsg.OffsetFetchResponseGroup {
 	out := kmsg.NewOffsetFetchResponseGroup()
 	out.Group = rg.Group
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if code := c.partError(part); code != 0 {
+		out.ErrorCode = code
+		return out
+	}
 	var offsets map[partitionKey]offsetEntry
 	if g := c.groups[rg.Group]; g != nil {
 		offsets = g.offsets
 	}
-	part := func(topic string, p int32) kmsg.OffsetFetchResponseGroupTopicPartition {
+	answer := func(topic string, p int32) kmsg.OffsetFetchResponseGroupTopicPartition {
 		op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 		op.Partition, op.Offset = p, -1
 		md := ""
@@ -163,7 +179,7 @@ func (c *Coordinator) FetchOffsets(rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetF
 			ot := kmsg.NewOffsetFetchResponseGroupTopic()
 			ot.Topic = n
 			for _, p := range ps {
-				ot.Partitions = append(ot.Partitions, part(n, p))
+				ot.Partitions = append(ot.Partitions, answer(n, p))
 			}
 			out.Topics = append(out.Topics, ot)
 		}
@@ -173,7 +189,7 @@ func (c *Coordinator) FetchOffsets(rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetF
 		ot := kmsg.NewOffsetFetchResponseGroupTopic()
 		ot.Topic = t.Topic
 		for _, p := range t.Partitions {
-			ot.Partitions = append(ot.Partitions, part(t.Topic, p))
+			ot.Partitions = append(ot.Partitions, answer(t.Topic, p))
 		}
 		out.Topics = append(out.Topics, ot)
 	}
@@ -189,6 +205,10 @@ func (c *Coordinator) DeleteOffsets(req *kmsg.OffsetDeleteRequest, part int32,
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if code := c.partError(part); code != 0 {
+		resp.ErrorCode = code
+		return resp
+	}
 	g := c.groups[req.Group]
 	if g == nil || g.state == Dead {
 		resp.ErrorCode = kerr.GroupIDNotFound.Code
@@ -229,8 +249,10 @@ func (c *Coordinator) DeleteOffsets(req *kmsg.OffsetDeleteRequest, part int32,
 // consumers' groups) older than offsets.retention.minutes at now, counted
 // from the later of the commit and the moment the group became empty, as
 // Kafka does: tombstones go to __consumer_offsets. An Empty group left
-// without offsets is deleted (its metadata tombstoned). Groups for which
-// owned is false (coordinated elsewhere now) are left alone.
+// without offsets is deleted (its metadata tombstoned). Only the groups of
+// loaded partitions are here; those for which owned is false (coordinated
+// elsewhere now, not unloaded yet) are left alone. owned runs under the
+// coordinator's lock: it must not call back.
 func (c *Coordinator) ExpireOffsets(now time.Time, owned func(group string) bool) {
 	retention := c.opts.Config().OffsetsRetention
 	c.mu.Lock()

@@ -52,7 +52,7 @@ func (h *harness) fetch(group, topic string, p int32) (int64, string) {
 	gt := kmsg.NewOffsetFetchRequestGroupTopic()
 	gt.Topic, gt.Partitions = topic, []int32{p}
 	rg.Topics = append(rg.Topics, gt)
-	out := h.c.FetchOffsets(rg)
+	out := h.c.FetchOffsets(rg, 0)
 	op := out.Topics[0].Partitions[0]
 	return op.Offset, *op.Metadata
 }
@@ -94,7 +94,7 @@ func TestOffsetsCommitFetch(t *testing.T) {
 	h.commit(commitReq("g", a, gen, "a-topic", 1, 1))
 	rg := kmsg.NewOffsetFetchRequestGroup()
 	rg.Group = "g"
-	out := h.c.FetchOffsets(rg)
+	out := h.c.FetchOffsets(rg, 0)
 	if len(out.Topics) != 2 || out.Topics[0].Topic != "a-topic" || out.Topics[1].Partitions[0].Offset != 7 {
 		t.Fatalf("all offsets: %+v", out.Topics)
 	}

@@ -61,13 +61,22 @@ func (g *group) persistMetadata() {
 	g.c.append(g.part, []Record{g.metadataRecord(false)}, nil)
 }
 
-// append hands recs to the Log; done (if set) gets the outcome. c.mu held.
+// append hands recs to the Log, to be written under the leadership the
+// partition was loaded at; done (if set) gets the outcome. c.mu held.
 func (c *Coordinator) append(part int32, recs []Record, done func(code int16)) {
-	if c.closed {
+	code := int16(0)
+	st := c.parts[part]
+	switch {
+	case c.closed:
+		code = kerr.CoordinatorNotAvailable.Code
+	case st == nil: // its groups were unloaded: cannot happen
+		code = kerr.NotCoordinator.Code
+	}
+	if code != 0 {
 		if done != nil {
-			done(kerr.CoordinatorNotAvailable.Code)
+			done(code)
 		}
 		return
 	}
-	c.opts.Log.Append(part, recs, done)
+	c.opts.Log.Append(part, st.epoch, recs, done)
 }

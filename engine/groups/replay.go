@@ -7,35 +7,42 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Replay rebuilds the groups and offsets from the records of the
-// __consumer_offsets partitions this broker leads, read in log order: the
-// last record per key wins, tombstones delete. Until Done the coordinator
-// answers nothing (Loaded is false) and Replay holds its lock.
+// Replay rebuilds the groups and offsets of one __consumer_offsets
+// partition from its records, read in log order: the last record per key
+// wins, tombstones delete. Load starts it; it collects the records
+// without the coordinator's lock, and Done installs the groups, unless a
+// Load or Unload of the partition came after it.
 type Replay struct {
-	c     *Coordinator
-	metas map[string]*kmsg.GroupMetadataValue // nil value: a tombstone
+	c    *Coordinator
+	part int32
+	seq  uint64
+	// groups and metas are the partition's groups as read so far; a nil
+	// meta is a tombstone.
+	groups map[string]*group
+	metas  map[string]*kmsg.GroupMetadataValue
 }
 
-// Replay starts a replay.
-func (c *Coordinator) Replay() *Replay {
-	c.mu.Lock()
-	return &Replay{c: c, metas: map[string]*kmsg.GroupMetadataValue{}}
-}
-
-// Record takes one record of partition part. Records of unknown or
+// Record takes the partition's next record. Records of unknown or
 // undecodable keys and values are skipped, as Kafka skips them.
-func (r *Replay) Record(part int32, key, value []byte) {
+func (r *Replay) Record(key, value []byte) {
 	if len(key) < 2 {
 		return
 	}
-	c := r.c
+	get := func(name string) *group {
+		g := r.groups[name]
+		if g == nil {
+			g = r.c.newGroup(name, r.part)
+			r.groups[name] = g
+		}
+		return g
+	}
 	switch binary.BigEndian.Uint16(key) {
 	case 0, 1:
 		var k kmsg.OffsetCommitKey
 		if k.ReadFrom(key) != nil {
 			return
 		}
-		g := c.getGroup(k.Group, part, true)
+		g := get(k.Group)
 		pk := partitionKey{k.Topic, k.Partition}
 		if value == nil {
 			delete(g.offsets, pk)
@@ -52,7 +59,7 @@ func (r *Replay) Record(part int32, key, value []byte) {
 		if k.ReadFrom(key) != nil {
 			return
 		}
-		c.getGroup(k.Group, part, true)
+		get(k.Group)
 		if value == nil {
 			r.metas[k.Group] = nil
 			return
@@ -65,24 +72,46 @@ func (r *Replay) Record(part int32, key, value []byte) {
 	}
 }
 
-// Done ends the replay: groups take their last metadata (a group with
-// members is Stable, each member with a fresh session), and the
-// coordinator is loaded. It returns the number of groups.
-func (r *Replay) Done() int {
+// Current says whether the replay is still its partition's load: no Load
+// or Unload of the partition came after it and the coordinator is open.
+// A reader may stop early when it is not.
+func (r *Replay) Current() bool {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.currentLocked()
+}
+
+func (r *Replay) currentLocked() bool {
+	st := r.c.parts[r.part]
+	return !r.c.closed && st != nil && st.seq == r.seq && !st.loaded
+}
+
+// Done ends the replay: the groups take their last metadata (a group with
+// members is Stable, each member with a fresh session) and serve, and the
+// partition is loaded. It returns the partition's number of groups, and
+// false (installing nothing) when the replay is no longer current.
+func (r *Replay) Done() (int, bool) {
 	c := r.c
-	defer c.loaded.Store(true)
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	for name, v := range r.metas {
-		g := c.groups[name]
-		if v == nil {
-			if len(g.offsets) == 0 {
-				delete(c.groups, name)
-			}
-			continue
-		}
-		g.restore(v)
+	if !r.currentLocked() {
+		return 0, false
 	}
-	return len(c.groups)
+	n := 0
+	for name, g := range r.groups {
+		if v, ok := r.metas[name]; ok {
+			if v == nil && len(g.offsets) == 0 {
+				continue // deleted
+			}
+			if v != nil {
+				g.restore(v)
+			}
+		}
+		c.groups[name] = g
+		n++
+	}
+	c.parts[r.part].loaded = true
+	return n, true
 }
 
 // restore sets g from its GroupMetadataValue.

@@ -45,14 +45,14 @@ func TestReplayRestoresGroupsAndOffsets(t *testing.T) {
 
 	h2 := newHarness(t, testConfig())
 	h2.c = New(Options{Log: h2.log, Config: func() Config { return h2.cfg }, Clock: h2.clock})
-	rp := h2.c.Replay()
+	rp := h2.c.Load(0, 0)
 	for _, rec := range h.log.records() {
-		rp.Record(rec.part, rec.Key, rec.Value)
+		rp.Record(rec.Key, rec.Value)
 	}
-	if n := rp.Done(); n != 2 {
-		t.Fatalf("%d groups replayed, want g and solo", n)
+	if n, ok := rp.Done(); n != 2 || !ok {
+		t.Fatalf("%d groups replayed (%v), want g and solo", n, ok)
 	}
-	if !h2.c.Loaded() {
+	if !h2.c.Loaded(0) {
 		t.Fatal("not loaded after Done")
 	}
 	for _, c := range []struct {
@@ -85,11 +85,11 @@ func TestReplayRestoresGroupsAndOffsets(t *testing.T) {
 // Records the coordinator does not know are skipped by the replay.
 func TestReplaySkipsUnknownRecords(t *testing.T) {
 	h := newHarness(t, testConfig())
-	rp := New(Options{Log: h.log, Config: func() Config { return h.cfg }, Clock: h.clock}).Replay()
-	rp.Record(0, []byte{0}, nil)
-	rp.Record(0, []byte{0, 9, 1, 2}, []byte{3})
-	rp.Record(0, []byte{0, 1, 0xff}, []byte{1})
-	if n := rp.Done(); n != 0 {
+	rp := New(Options{Log: h.log, Config: func() Config { return h.cfg }, Clock: h.clock}).Load(0, 0)
+	rp.Record([]byte{0}, nil)
+	rp.Record([]byte{0, 9, 1, 2}, []byte{3})
+	rp.Record([]byte{0, 1, 0xff}, []byte{1})
+	if n, _ := rp.Done(); n != 0 {
 		t.Fatalf("%d groups from junk", n)
 	}
 }
