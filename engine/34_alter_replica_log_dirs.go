@@ -66,14 +66,11 @@ func (b *Broker) alterReplicaLogDirs(r *request, req *kmsg.AlterReplicaLogDirsRe
 	defer b.moves.req.Unlock()
 	byTopic := map[string]int{}
 	for _, tp := range order {
-		i, ok := byTopic[tp.Topic]
-		if !ok {
-			i = len(resp.Topics)
-			byTopic[tp.Topic] = i
+		i := topicSlot(byTopic, &resp.Topics, tp.Topic, func() kmsg.AlterReplicaLogDirsResponseTopic {
 			rt := kmsg.NewAlterReplicaLogDirsResponseTopic()
 			rt.Topic = tp.Topic
-			resp.Topics = append(resp.Topics, rt)
-		}
+			return rt
+		})
 		rp := kmsg.NewAlterReplicaLogDirsResponseTopicPartition()
 		rp.Partition = tp.Partition
 		rp.ErrorCode = b.alterReplicaLogDir(r, tp, dirOf[tp])

@@ -245,14 +245,11 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 		if !st.truncated {
 			continue
 		}
-		i, ok := topics[p.topic]
-		if !ok {
-			i = len(req.Topics)
-			topics[p.topic] = i
+		i := topicSlot(topics, &req.Topics, p.topic, func() kmsg.FetchRequestTopic {
 			rt := kmsg.NewFetchRequestTopic()
 			rt.Topic = p.topic
-			req.Topics = append(req.Topics, rt)
-		}
+			return rt
+		})
 		rp := kmsg.NewFetchRequestTopicPartition()
 		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p.index, p.log.LogEndOffset(), replicaFetchMaxBytes
 		rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = st.epoch, -1, p.log.LogStartOffset()
@@ -342,14 +339,11 @@ func (f *fetcher) truncate(addr string, need []*partition, parts map[*partition]
 			f.markTruncated(p, parts[p].epoch)
 			continue
 		}
-		i, ok := idx[p.topic]
-		if !ok {
-			i = len(req.Topics)
-			idx[p.topic] = i
+		i := topicSlot(idx, &req.Topics, p.topic, func() kmsg.OffsetForLeaderEpochRequestTopic {
 			rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
 			rt.Topic = p.topic
-			req.Topics = append(req.Topics, rt)
-		}
+			return rt
+		})
 		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
 		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = p.index, parts[p].epoch, eps[len(eps)-1].Epoch
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
@@ -390,4 +384,16 @@ func (f *fetcher) truncate(addr string, need []*partition, parts map[*partition]
 		}
 	}
 	return nil
+}
+
+// topicSlot is the index of topic's entry in *list, a request's or
+// response's topics: the one idx names, or a new one mk makes, appended.
+func topicSlot[T any](idx map[string]int, list *[]T, topic string, mk func() T) int {
+	i, ok := idx[topic]
+	if !ok {
+		i = len(*list)
+		idx[topic] = i
+		*list = append(*list, mk())
+	}
+	return i
 }
