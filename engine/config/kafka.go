@@ -62,8 +62,7 @@ var kafkaKeys = []Key{
 	{Name: "metadata.log.max.record.bytes.between.snapshots", Type: Long, Default: "20971520",
 		Validate: AtLeast(1), Doc: "Bytes of metadata log records after which a snapshot is written."},
 	{Name: "metadata.max.retention.bytes", Type: Long, Default: "104857600",
-		Doc: "Most bytes of metadata log and snapshots kept before old ones go; -1: no limit. " +
-			"Weir keeps less: each snapshot replaces the last and compacts the log to 1000 entries below it."},
+		Doc: "Most bytes of metadata log and snapshots kept; Weir keeps 1000 entries under its one snapshot."},
 	{Name: "max.request.partition.size.limit", Type: Int, Default: "2000", Validate: AtLeast(1),
 		Doc: "The most partitions one DescribeTopicPartitions response holds."},
 
