@@ -400,6 +400,29 @@ func TestCluster3Basics(t *testing.T) {
 		}
 	}
 	adm := kadm.NewClient(cl)
+	// DescribeLogDirs across the brokers: each answers for its own dirs,
+	// which hold the partitions it is a replica of.
+	dirs, err := adm.DescribeAllLogDirs(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range c.nodes {
+		held := 0
+		for _, d := range dirs[nd.id] {
+			d.Topics.Each(func(p kadm.DescribedLogDirPartition) {
+				if p.Topic == "spread" {
+					held++
+					if md["spread"][p.Partition][0] != nd.id {
+						t.Errorf("broker %d lists spread-%d, a partition of broker %d", nd.id, p.Partition,
+							md["spread"][p.Partition][0])
+					}
+				}
+			})
+		}
+		if held != 2 {
+			t.Errorf("broker %d lists %d partitions of spread in its log dirs, want 2", nd.id, held)
+		}
+	}
 	// A broker's dynamic config, altered through the cluster (committed by
 	// the active controller), is what that broker describes.
 	v := "1234567"
