@@ -211,7 +211,7 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16, timeout 
 	}
 	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
 	var replicated func(then func())
-	if acks == -1 {
+	if acks == -1 && !b.ackBeforeReplication {
 		replicated = b.waitReplicated(p, res.LastOffset, timeout, &out.ErrorCode)
 	}
 	if res.Durable == nil {

@@ -74,12 +74,17 @@ type Broker struct {
 	// voters (cluster.go); nil on a single node.
 	cluster *cluster
 	// fetchers replicate the partitions this node follows (fetcher.go).
-	fetchers     fetchers
-	logDirs      []*logstore.Dir
-	cleaner      *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
-	moves        logMoves          // moves of logs between log dirs (logmoves.go)
-	effective    atomic.Pointer[config.Config]
-	topicConfigs atomic.Pointer[map[string]*topicConfig]
+	fetchers fetchers
+	// ackBeforeReplication is a test-only switch (environment
+	// WEIR_TEST_ACK_BEFORE_REPLICATION=1): acks=all is answered once the
+	// leader has the records, as a broken broker would, so that the tests
+	// can show their checker catches the loss. Never set it otherwise.
+	ackBeforeReplication bool
+	logDirs              []*logstore.Dir
+	cleaner              *logstore.Cleaner // nil with log.cleaner.enable=false (logdirs.go)
+	moves                logMoves          // moves of logs between log dirs (logmoves.go)
+	effective            atomic.Pointer[config.Config]
+	topicConfigs         atomic.Pointer[map[string]*topicConfig]
 
 	// rebalance runs the preferred-leader rebalance (leader_rebalance.go).
 	rebalance struct{ stop, done chan struct{} }
@@ -103,6 +108,11 @@ func Open(opts Options) (*Broker, error) {
 		}
 	}
 	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID, incarnation: NewUUID()}
+	if os.Getenv("WEIR_TEST_ACK_BEFORE_REPLICATION") == "1" {
+		b.ackBeforeReplication = true
+		b.log.Warn("TEST ONLY: acks=all is answered before the ISR has the records " +
+			"(WEIR_TEST_ACK_BEFORE_REPLICATION=1); acknowledged records can be lost")
+	}
 	ends := b.advertisedSelf(nil)
 	b.endpoints.Store(&ends)
 	b.errs = newErrorLog(opts.Logger, 10*time.Second)
