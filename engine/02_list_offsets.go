@@ -52,7 +52,7 @@ func handleListOffsets(b *Broker, r *request) (kmsg.Response, error) {
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			default:
-				sp.ErrorCode = listOffset(p, rp.Timestamp, &sp)
+				sp.ErrorCode = listOffset(p, rp.Timestamp, req.ReplicaID >= 0, &sp)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -61,7 +61,10 @@ func handleListOffsets(b *Broker, r *request) (kmsg.Response, error) {
 	return resp, nil
 }
 
-func listOffset(p *partition, ts int64, out *kmsg.ListOffsetsResponseTopicPartition) int16 {
+// listOffset answers one partition; a replica (a follower finding where
+// the leader's log ends) reads latest as the log end, not the high
+// watermark, as Kafka answers replica ids.
+func listOffset(p *partition, ts int64, replica bool, out *kmsg.ListOffsetsResponseTopicPartition) int16 {
 	l := p.log
 	out.LeaderEpoch = p.leaderEpoch
 	switch ts {
@@ -70,6 +73,9 @@ func listOffset(p *partition, ts int64, out *kmsg.ListOffsetsResponseTopicPartit
 		return 0
 	case -1:
 		out.Offset = l.HighWatermark()
+		if replica {
+			out.Offset = l.LogEndOffset()
+		}
 		return 0
 	case -5, -6:
 		return 0

@@ -594,6 +594,13 @@ func (b *Broker) reassign(p *partition, reg metadata.Partition) {
 		}
 		b.log.Info("partition leadership changed", "partition", fmt.Sprintf("%s-%d", p.topic, p.index),
 			"role", role, "leader", reg.Leader, "leader_epoch", reg.LeaderEpoch)
+		if reg.Leader == b.nodeID && reg.LeaderRecoveryState == metalog.RecoveringLeader {
+			// unclean.leader.election.enable made a replica outside the
+			// ISR the leader: what the ISR had past its log end is gone.
+			b.log.Warn("leader by an unclean election: records other replicas held at or past this log end are lost",
+				"partition", fmt.Sprintf("%s-%d", p.topic, p.index), "log_end_offset", p.log.LogEndOffset(),
+				"high_watermark", p.log.HighWatermark(), "leader_epoch", reg.LeaderEpoch)
+		}
 	}
 }
 

@@ -278,13 +278,14 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 			case 0:
 				f.apply(p, rp.RecordBatches, rp.HighWatermark)
 			case kerr.OffsetOutOfRange.Code:
-				// Our log end is not in the leader's log: find where it
-				// ends for our epochs again.
-				f.mu.Lock()
-				if st := f.parts[p]; st != nil {
-					st.truncated = false
+				// Our log end is not in the leader's log: past its end
+				// (a leader elected uncleanly, with less) or below its
+				// start (retention ran while we were away).
+				if err := f.outOfRange(addr, p, parts[p].epoch); err != nil {
+					f.b.errs.Error("cannot bring a follower's log into the leader's range", "partition",
+						fmt.Sprintf("%s-%d", p.topic, p.index), "leader", f.leader, "err", err)
+					backoff = true
 				}
-				f.mu.Unlock()
 			default:
 				// Not (yet) the leader in the epoch we follow: the next
 				// image will tell.
@@ -396,4 +397,39 @@ func topicSlot[T any](idx map[string]int, list *[]T, topic string, mk func() T) 
 		*list = append(*list, mk())
 	}
 	return i
+}
+
+// outOfRange handles a fetch offset outside the leader's log, as Kafka's
+// follower does: it asks the leader for its log start and end
+// (ListOffsets as a replica); a log end past the leader's is truncated to
+// it (only an unclean election leaves a leader with less: the log says
+// what is lost), a log end below the leader's start starts over empty
+// there.
+func (f *fetcher) outOfRange(addr string, p *partition, epoch int32) error {
+	offsets := map[int64]int64{}
+	for _, ts := range []int64{-2, -1} {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.Version, req.ReplicaID = 4, f.b.nodeID
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = p.topic
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.Timestamp = p.index, epoch, ts
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := f.client.do(addr, req)
+		if err != nil {
+			return err
+		}
+		lr := resp.(*kmsg.ListOffsetsResponse)
+		if len(lr.Topics) != 1 || len(lr.Topics[0].Partitions) != 1 {
+			return fmt.Errorf("list offsets: %d topics answered", len(lr.Topics))
+		}
+		if c := lr.Topics[0].Partitions[0].ErrorCode; c != 0 {
+			return kerr.ErrorForCode(c)
+		}
+		offsets[ts] = lr.Topics[0].Partitions[0].Offset
+	}
+	done := make(chan error, 1)
+	f.b.shards.Run(f.b.owner(p), func() { done <- p.followLeaderRange(offsets[-2], offsets[-1]) })
+	return <-done
 }

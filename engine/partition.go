@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,7 @@ type partition struct {
 	waiterSeq uint64
 
 	proposeISR func(*partition, replica.Proposal) // partitionEnv's
+	logger     *slog.Logger
 
 	// minInsync is the topic's min.insync.replicas, set at each
 	// publication, read by acks=all produces on the owner shard.
@@ -67,7 +69,7 @@ type partition struct {
 func (b *Broker) newPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 	reg metadata.Partition, lagTimeMax time.Duration) (*partition, error) {
 	return openPartition(topic, topicID, index, l, partitionEnv{self: b.nodeID, lagTimeMax: lagTimeMax,
-		proposeISR: b.proposeISR}, reg)
+		proposeISR: b.proposeISR, logger: b.log}, reg)
 }
 
 // partitionEnv is what a partition takes from its broker.
@@ -77,6 +79,7 @@ type partitionEnv struct {
 	// proposeISR sends the replica's ISR proposals to the controller
 	// (AlterPartition); nil drops them (tests without a broker).
 	proposeISR func(*partition, replica.Proposal)
+	logger     *slog.Logger // nil: slog.Default()
 }
 
 // openPartition builds the unit around l (newPartition; tests call it
@@ -91,7 +94,10 @@ func openPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 		replica.Log{Start: l.LogStartOffset(), End: l.LogEndOffset(), HighWatermark: l.HighWatermark()})
 	p := &partition{topic: topic, index: index, topicID: topicID, log: l,
 		ownerHash: partitionHash(topic, index), leaderEpoch: reg.LeaderEpoch, rep: rep, producers: ps,
-		proposeISR: env.proposeISR}
+		proposeISR: env.proposeISR, logger: env.logger}
+	if p.logger == nil {
+		p.logger = slog.Default()
+	}
 	p.assigned = reg
 	p.assign(env.self, reg)
 	return p, nil

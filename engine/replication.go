@@ -56,7 +56,18 @@ func (p *partition) truncateForLeader(current, epoch int32, end int64) (done boo
 	if code != replica.None {
 		return false, fmt.Errorf("truncation of %s-%d refused: %v", p.topic, p.index, code)
 	}
-	if t.Offset < p.log.LogEndOffset() {
+	if end := p.log.LogEndOffset(); t.Offset < end {
+		// Below the high watermark the records were committed: only an
+		// unclean election takes them back.
+		if hw := p.log.HighWatermark(); t.Offset < hw {
+			p.logger.Warn("truncating committed records: an unclean leader election lost them",
+				"partition", fmt.Sprintf("%s-%d", p.topic, p.index), "from_offset", t.Offset, "to_offset", end,
+				"high_watermark", hw, "leader_epoch", current)
+		} else {
+			p.logger.Info("truncating records the new leader does not have",
+				"partition", fmt.Sprintf("%s-%d", p.topic, p.index), "from_offset", t.Offset, "to_offset", end,
+				"leader_epoch", current)
+		}
 		if err := p.log.TruncateTo(t.Offset); err != nil {
 			return false, err
 		}
@@ -169,4 +180,41 @@ func (b *Broker) waitReplicated(p *partition, last int64, timeout time.Duration,
 		p.ackWaits[id] = w
 	}
 	return f.wait
+}
+
+// followLeaderRange brings a follower's log into the leader's [start, end)
+// after an out-of-range fetch: truncated to end when it is past it,
+// emptied and restarted at start when it is below it. Owner shard only.
+func (p *partition) followLeaderRange(start, end int64) error {
+	name := fmt.Sprintf("%s-%d", p.topic, p.index)
+	switch leo := p.log.LogEndOffset(); {
+	case leo > end:
+		if hw := p.log.HighWatermark(); end < hw {
+			p.logger.Warn("truncating committed records: an unclean leader election lost them",
+				"partition", name, "from_offset", end, "to_offset", leo, "high_watermark", hw)
+		} else {
+			p.logger.Info("truncating records the leader does not have", "partition", name,
+				"from_offset", end, "to_offset", leo)
+		}
+		if err := p.log.TruncateTo(end); err != nil {
+			return err
+		}
+	case leo < start:
+		p.logger.Info("the leader's log starts past this follower's end: starting over there",
+			"partition", name, "log_end_offset", leo, "leader_log_start", start)
+		if err := p.log.TruncateFullyAndStartAt(start); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	ps, err := rebuildProducers(p.log)
+	if err != nil {
+		return err
+	}
+	p.producers = ps
+	p.rep.LogStart(p.log.LogStartOffset())
+	p.rep.LogEnd(p.log.LogEndOffset())
+	p.publishReplica()
+	return nil
 }

@@ -1426,3 +1426,91 @@ func ackedReadBack(acked, got []int) (missing, dups, reordered int) {
 	}
 	return missing, dups, reordered
 }
+
+// Unclean election (unclean.leader.election.enable=true on the topic):
+// the only ISR member dies, the out-of-sync replica becomes leader, and
+// the log says what is lost: the new leader its log end, the old leader,
+// when it comes back, the committed offsets it truncates.
+func TestCluster3UncleanElectionLogsLoss(t *testing.T) {
+	c := startCluster(t, 3, "std", "--replica.lag.time.max.ms=1000", "--broker.session.timeout.ms=3000")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Replicas 2 then 3, on brokers that are not the active controller
+	// when possible; unclean election allowed for this topic only.
+	ctl := c.waitLeader(5 * time.Second)
+	a, b := int32(2), int32(3)
+	if ctl == 2 {
+		a = 1
+	} else if ctl == 3 {
+		b = 1
+	}
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "risky", -1, -1
+	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	ra.Partition, ra.Replicas = 0, []int32{a, b}
+	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	rc := kmsg.NewCreateTopicsRequestTopicConfig()
+	rc.Name, rc.Value = "unclean.leader.election.enable", kmsg.StringPtr("true")
+	rt.Configs = append(rt.Configs, rc)
+	req.Topics = append(req.Topics, rt)
+	if resp, err := req.RequestWith(ctx, c.client()); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create risky: %v %+v", err, resp)
+	}
+	c.metadataAgrees(10 * time.Second)
+	// b falls out of the ISR (stopped past replica.lag.time.max.ms, not
+	// past its session), then a takes records b never sees.
+	syscall.Kill(c.node(b).b.pid(), syscall.SIGSTOP)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if st := partitionLeaders(t, c.node(a), "risky")[0]; slices.Equal(st.isr, []int32{a}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broker %d still in the ISR of risky-0", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.node(a).addr()), kgo.DefaultProduceTopic("risky"),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("only-on-a")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	c.kill(a)
+	syscall.Kill(c.node(b).b.pid(), syscall.SIGCONT)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if st := partitionLeaders(t, c.node(b), "risky")[0]; st.leader == b {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broker %d not elected leader of risky-0 (unclean)", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.start(a)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if strings.Contains(c.node(a).b.stderr.String(), "truncating committed records") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old leader did not log the committed records it lost:\n%s", c.node(a).b.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(c.node(b).b.stderr.String(), "leader by an unclean election") {
+		t.Errorf("the new leader did not log its unclean election")
+	}
+	for _, line := range strings.Split(c.node(a).b.stderr.String(), "\n") {
+		if strings.Contains(line, "truncating committed records") {
+			t.Logf("%s", line)
+			if !strings.Contains(line, "from_offset=0") || !strings.Contains(line, "to_offset=20") {
+				t.Errorf("lost offsets not [0, 20): %s", line)
+			}
+		}
+	}
+}
