@@ -14,7 +14,8 @@ import (
 // Admin requests reach the active controller from any broker, as in
 // Kafka 4: a cluster's node that is not the active controller forwards
 // CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
-// IncrementalAlterConfigs and ElectLeaders to it and relays its answer,
+// IncrementalAlterConfigs, ElectLeaders and AlterPartitionReassignments
+// to it and relays its answer,
 // and DescribeQuorum too, which only the leader can answer in full.
 // Kafka wraps them in an Envelope (58) with the client's principal;
 // Weir, with no authentication yet, sends the request itself over the
@@ -23,7 +24,7 @@ import (
 // When no controller answers within forwardTimeout the client's
 // connection is closed, and it retries elsewhere, as it would after a
 // broker failure.
-var forwardedAPIs = map[int16]bool{19: true, 20: true, 33: true, 37: true, 43: true, 44: true, 55: true}
+var forwardedAPIs = map[int16]bool{19: true, 20: true, 33: true, 37: true, 43: true, 44: true, 45: true, 55: true}
 
 // forwardTimeout bounds finding the active controller and its answer.
 const forwardTimeout = 15 * time.Second

@@ -1514,3 +1514,85 @@ func TestCluster3UncleanElectionLogsLoss(t *testing.T) {
 		}
 	}
 }
+
+// Reassignment (KIP-455): a partition on broker A with records moves to
+// brokers B and C: they follow, join the ISR, the reassignment completes
+// (ListPartitionReassignments empties), A drops its log and leadership,
+// the records read back from the new replicas, whose logs hold the same
+// bytes; a cancel with nothing in progress and a target naming an
+// unknown broker are refused.
+func TestCluster3Reassignment(t *testing.T) {
+	c := startCluster(t, 3, "std")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := c.client(kgo.DefaultProduceTopic("moving"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "moving"); err != nil {
+		t.Fatal(err)
+	}
+	c.metadataAgrees(10 * time.Second)
+	from := partitionLeaders(t, c.nodes[0], "moving")[0].leader
+	var to []int32
+	for _, nd := range c.nodes {
+		if nd.id != from {
+			to = append(to, nd.id)
+		}
+	}
+	for i := 0; i < 300; i++ {
+		cl.Produce(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var reqs kadm.AlterPartitionAssignmentsReq
+	reqs.Assign("moving", 0, to)
+	res, err := adm.AlterPartitionAssignments(ctx, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Error(); err != nil {
+		t.Fatalf("reassign moving-0 to %v: %v", to, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		st := partitionLeaders(t, c.node(to[0]), "moving")[0]
+		listed, err := adm.ListPartitionReassignments(ctx, nil)
+		if err == nil && len(listed) == 0 && !slices.Contains(st.isr, from) && slices.Contains(to, st.leader) &&
+			!c.node(from).hasLog("moving", 0) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reassignment not complete: %+v, listed %v (%v), log on %d: %v", st, listed, err, from,
+				c.node(from).hasLog("moving", 0))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	md := c.metadataAgrees(10 * time.Second)
+	if got := md["moving"][0]; !slices.Equal(got, to) {
+		t.Errorf("replicas %v, want %v", got, to)
+	}
+	data := c.waitSameLogs("moving", 0, to, 10*time.Second)
+	if !bytes.Contains(data, []byte("299")) {
+		t.Errorf("the new replicas lack the records written before the move")
+	}
+	cons := c.client(kgo.ConsumeTopics("moving"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	for n := 0; n < 300; {
+		fs := cons.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of 300 records after the move", n)
+		}
+		n += fs.NumRecords()
+	}
+	// Refusals.
+	var cancelReq kadm.AlterPartitionAssignmentsReq
+	cancelReq.CancelAssign("moving", 0)
+	res, err = adm.AlterPartitionAssignments(ctx, cancelReq)
+	if err != nil || res.Error() == nil || !strings.Contains(res.Error().Error(), "NO_REASSIGNMENT_IN_PROGRESS") {
+		t.Errorf("cancel with none in progress: %v %v", err, res.Error())
+	}
+	var bad kadm.AlterPartitionAssignmentsReq
+	bad.Assign("moving", 0, []int32{to[0], 42})
+	res, err = adm.AlterPartitionAssignments(ctx, bad)
+	if err != nil || res.Error() == nil || !strings.Contains(res.Error().Error(), "INVALID_REPLICA_ASSIGNMENT") {
+		t.Errorf("unknown broker 42: %v %v", err, res.Error())
+	}
+}

@@ -47,7 +47,8 @@ type ISRResult struct {
 //     INELIGIBLE_REPLICA;
 //   - else a PartitionChangeRecord with the new ISR (the leader and its
 //     epoch unchanged; the partition epoch moves), none when the ISR is
-//     the same.
+//     the same; and when a reassignment's whole target is then in the
+//     ISR, the record that completes it (CompleteReassignment).
 //
 // results holds the answer per change, in order; recs the records to
 // commit as one change.
@@ -83,7 +84,25 @@ func PlanAlterPartition(im *metadata.Image, brokerID int32, brokerEpoch int64, c
 		next := p
 		next.ISR = slices.Clone(c.ISR)
 		next.PartitionEpoch++
-		results[i].Partition = next
+		// A reassignment whose whole target is in the ISR now completes.
+		if done, ok := CompleteReassignment(im, c.TopicID, c.Partition, next, next.ISR); ok {
+			recs = append(recs, done)
+		}
+	}
+	if len(recs) > 0 {
+		// Each partition answered as the change leaves it.
+		after, err := im.Apply(recs...)
+		if err != nil {
+			panic("controller: AlterPartition records that do not apply: " + err.Error())
+		}
+		for i, c := range changes {
+			if results[i].Code != 0 {
+				continue
+			}
+			if t, ok := after.TopicByID(c.TopicID); ok {
+				results[i].Partition = t.Partitions[c.Partition]
+			}
+		}
 	}
 	return recs, results, nil
 }

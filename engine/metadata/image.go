@@ -48,6 +48,9 @@ type Partition struct {
 	// LeaderRecoveryState is metalog.RecoveringLeader after an unclean
 	// election, until the leader says it has recovered.
 	LeaderRecoveryState int8
+	// AddingReplicas and RemovingReplicas are a reassignment in progress
+	// (KIP-455): Replicas holds both the target and the replicas leaving.
+	AddingReplicas, RemovingReplicas []int32
 }
 
 // internalTopics are Kafka's internal topics (Topic.isInternal).
@@ -181,7 +184,8 @@ func (a *applier) apply(r Record) error {
 		}
 		t = a.mutable(t)
 		p := Partition{Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR), Leader: r.Leader,
-			LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch, LeaderRecoveryState: r.LeaderRecoveryState}
+			LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch, LeaderRecoveryState: r.LeaderRecoveryState,
+			AddingReplicas: nonEmpty(r.AddingReplicas), RemovingReplicas: nonEmpty(r.RemovingReplicas)}
 		if int(r.Partition) == len(t.Partitions) {
 			t.Partitions = append(t.Partitions, p)
 		} else {
@@ -237,6 +241,12 @@ func (a *applier) applyPartitionChange(r PartitionChangeRecord) error {
 	}
 	if r.ISR != nil {
 		p.ISR = slices.Clone(r.ISR)
+	}
+	if r.AddingReplicas != nil {
+		p.AddingReplicas = nonEmpty(r.AddingReplicas)
+	}
+	if r.RemovingReplicas != nil {
+		p.RemovingReplicas = nonEmpty(r.RemovingReplicas)
 	}
 	if r.Leader != metalog.LeaderUnchanged {
 		p.Leader = r.Leader
@@ -321,7 +331,8 @@ func (im *Image) Records() []Record {
 		for i, p := range t.Partitions {
 			out = append(out, PartitionRecord{TopicID: t.ID, Partition: int32(i), Replicas: p.Replicas,
 				ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
-				LeaderRecoveryState: p.LeaderRecoveryState})
+				LeaderRecoveryState: p.LeaderRecoveryState, AddingReplicas: p.AddingReplicas,
+				RemovingReplicas: p.RemovingReplicas})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(im.brokerConfigs)) {
@@ -335,4 +346,12 @@ func (im *Image) Records() []Record {
 		out = append(out, ProducerIdsRecord{BrokerID: im.NodeID, BrokerEpoch: -1, NextProducerID: im.nextProducerID})
 	}
 	return out
+}
+
+// nonEmpty is a copy of s, nil when it is empty.
+func nonEmpty(s []int32) []int32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }
