@@ -12,7 +12,7 @@ import (
 // Topic runs `weir topic <subcommand>`.
 func Topic(args []string, io IO) int {
 	return dispatch("topic", "Create, list, describe, alter and delete topics; elect their leaders; "+
-		"move their replicas between log dirs.", []subcommand{
+		"move their replicas to other brokers and between log dirs.", []subcommand{
 		{topicCreateCmd, topicCreate},
 		{topicListCmd, topicList},
 		{topicDescribeCmd, topicDescribe},
@@ -20,6 +20,7 @@ func Topic(args []string, io IO) int {
 		{topicDeleteCmd, topicDelete},
 		{topicElectCmd, topicElect},
 		{topicMoveCmd, topicMove},
+		{topicReassignCmd, topicReassign},
 	}, args, io)
 }
 

@@ -1595,4 +1595,30 @@ func TestCluster3Reassignment(t *testing.T) {
 	if err != nil || res.Error() == nil || !strings.Contains(res.Error().Error(), "INVALID_REPLICA_ASSIGNMENT") {
 		t.Errorf("unknown broker 42: %v %v", err, res.Error())
 	}
+
+	// And back with the tool, as kafka-reassign-partitions.sh would:
+	// a plan file, --execute, then --verify until it is complete.
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	back := fmt.Sprintf(`{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[%d,%d]}]}`, from, to[0])
+	if err := os.WriteFile(plan, []byte(back), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed := "--bootstrap-server=" + c.seeds()[0]
+	if code, out, errOut := runAdminTool(t, "topic", "reassign", "--reassignment-json-file", plan, "--execute", seed); code != 0 ||
+		!strings.Contains(out, "Started the reassignment of partition moving-0") {
+		t.Fatalf("weir topic reassign --execute: exit %d: %s%s", code, out, errOut)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		code, out, _ := runAdminTool(t, "topic", "reassign", "--reassignment-json-file", plan, "--verify", seed)
+		if code == 0 && strings.Contains(out, "Reassignment of partition moving-0 is completed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("weir topic reassign --verify: exit %d: %s", code, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := c.metadataAgrees(10 * time.Second)["moving"][0]; !slices.Equal(got, []int32{from, to[0]}) {
+		t.Errorf("replicas after moving back %v, want [%d %d]", got, from, to[0])
+	}
 }
