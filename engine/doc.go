@@ -105,7 +105,11 @@
 // byte on their owner shards (partition.appendReplicated); the leader's
 // replica learns each follower's log end from its fetch offsets, moves
 // the high watermark over the ISR and proposes ISR changes, which go to
-// the active controller as AlterPartition (56).
+// the active controller as AlterPartition (56). acks=all produces wait on
+// the replica until the high watermark passes them (the purgatory,
+// partition.ackWaits), and min.insync.replicas refuses appends to a small
+// ISR. Reassignments (45, 46) grow the replicas, and AlterPartition
+// completes them once the whole target is in the ISR.
 //
 // # The data path (produce, fetch)
 //
