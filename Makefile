@@ -11,7 +11,7 @@ BIN       := bin/weir
 PKGS      := ./...
 FUZZTIME  ?= 20s
 
-.PHONY: all build run cluster test test-scale test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
+.PHONY: all build run cluster test test-faults test-scale test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
 
 all: build
 
@@ -46,6 +46,11 @@ cluster: build
 test: deps build
 	$(GO) test -count=1 -timeout 10m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./replica/... ./engine/...
+
+# The replication fault tests alone, verbose: nodes in network namespaces
+# cut off and healed (root and iproute2; make test runs them too).
+test-faults: build
+	$(GO) test -count=1 -timeout 10m -run 'TestFaults' -v ./cmd/weir
 
 # 10,000 partitions on one node (make test runs the same test with 2,000):
 # creation time, memory, open files and disk per partition, restarts.

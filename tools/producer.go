@@ -23,7 +23,8 @@ type producer struct {
 	lines     int64
 
 	mu        sync.Mutex
-	completed int64 // promises called
+	pending   map[int64]bool // lines produced whose promise has not been called
+	completed int64          // promises called
 	records   int64 // acknowledged
 	bytes     int64
 	parts     map[int32]*partitionRange
@@ -46,7 +47,7 @@ type partitionRange struct {
 
 func newProducer(cl *kgo.Client, topic string, partition int32, timeout time.Duration) *producer {
 	return &producer{cl: cl, topic: topic, partition: partition, timeout: timeout,
-		parts: map[int32]*partitionRange{}}
+		parts: map[int32]*partitionRange{}, pending: map[int64]bool{}}
 }
 
 // produceLines turns every line into a record and produces it. A line that
@@ -75,6 +76,9 @@ func (p *producer) produceLines(lr *lineReader, lf *lineFormat) error {
 			r.Partition = p.partition
 		}
 		n := lr.n
+		p.mu.Lock()
+		p.pending[n] = true
+		p.mu.Unlock()
 		p.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) { p.onAck(n, r, err) })
 	}
 }
@@ -83,6 +87,7 @@ func (p *producer) onAck(line int64, r *kgo.Record, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.completed++
+	delete(p.pending, line)
 	if err != nil {
 		if errors.Is(err, kgo.ErrAborting) || errors.Is(err, kgo.ErrRecordTimeout) {
 			err = fmt.Errorf("not acknowledged within --request-timeout %v: %w", p.timeout, err)
@@ -145,12 +150,18 @@ type produceSummary struct {
 	Failures   []lineFailure    `json:"failures"`
 }
 
-// summary is taken after flush, when every promise has been called.
+// summary is taken after flush. A line whose promise was not called
+// (the abort gave up on a request still in flight) is a failure too: its
+// record may or may not have been written, and it was not acknowledged.
 func (p *producer) summary() produceSummary {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := produceSummary{Topic: p.topic, Lines: p.lines, Records: p.records, Bytes: p.bytes,
 		Partitions: []partitionRange{}, Failures: append([]lineFailure{}, p.failures...)}
+	for line := range p.pending {
+		s.Failures = append(s.Failures, lineFailure{line, fmt.Sprintf(
+			"not acknowledged within --request-timeout %v: still in flight when the tool gave up", p.timeout)})
+	}
 	for _, pr := range p.parts {
 		if p.noAcks {
 			pr.FirstOffset, pr.LastOffset = -1, -1

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,6 +33,7 @@ type testCluster struct {
 	voters string
 	args   []string // more serve flags for every node
 	env    []string // more environment variables for every node
+	net    *faultNet // nodes in network namespaces (faults_test.go); nil: 127.0.0.1
 }
 
 type clusterNode struct {
@@ -39,12 +41,20 @@ type clusterNode struct {
 	port    int
 	ctlPort int  // 0: a broker that is not a voter
 	ctlOnly bool // a voter that is not a broker (process.roles=controller)
+	host    string // "" is 127.0.0.1
 	dir     string
 	b       *broker // nil while stopped
 }
 
-func (n *clusterNode) addr() string    { return "127.0.0.1:" + strconv.Itoa(n.port) }
-func (n *clusterNode) ctlAddr() string { return "127.0.0.1:" + strconv.Itoa(n.ctlPort) }
+func (n *clusterNode) addr() string    { return net.JoinHostPort(n.ip(), strconv.Itoa(n.port)) }
+func (n *clusterNode) ctlAddr() string { return net.JoinHostPort(n.ip(), strconv.Itoa(n.ctlPort)) }
+
+func (n *clusterNode) ip() string {
+	if n.host == "" {
+		return "127.0.0.1"
+	}
+	return n.host
+}
 
 // Cluster timings of the tests: an election timeout of 500 ms (etcd
 // raft draws each follower's in [500 ms, 1 s)), heartbeats every 100 ms,
@@ -110,7 +120,11 @@ func (c *testCluster) start(id int32) {
 		"--controller.quorum.election.timeout.ms=" + strconv.Itoa(int(testElectionTimeout.Milliseconds())),
 		"--broker.session.timeout.ms=" + strconv.Itoa(int(testSessionTimeout.Milliseconds())),
 		"--broker.heartbeat.interval.ms=100"}
-	nd.b = startBroker(c.t, brokerOpts{io: c.io, logDir: nd.dir, port: nd.port, args: append(args, c.args...), env: c.env})
+	o := brokerOpts{io: c.io, logDir: nd.dir, port: nd.port, args: append(args, c.args...), env: c.env, host: nd.host}
+	if c.net != nil {
+		o.wrap = []string{"ip", "netns", "exec", c.net.ns(strconv.Itoa(int(id)))}
+	}
+	nd.b = startBroker(c.t, o)
 }
 
 // kill SIGKILLs node id.

@@ -61,6 +61,7 @@ type brokerOpts struct {
 	args   []string // more serve flags
 	wrap   []string // a command to run weir under (strace)
 	env    []string // more environment variables, KEY=value
+	host   string   // the address it listens on; "" is 127.0.0.1
 }
 
 // broker is a running `weir serve` process.
@@ -91,7 +92,10 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 	if o.port == 0 {
 		o.port = freePort(t)
 	}
-	b := &broker{t: t, port: o.port, addr: "127.0.0.1:" + strconv.Itoa(o.port), logDir: o.logDir,
+	if o.host == "" {
+		o.host = "127.0.0.1"
+	}
+	b := &broker{t: t, port: o.port, addr: net.JoinHostPort(o.host, strconv.Itoa(o.port)), logDir: o.logDir,
 		stderr: &syncBuffer{}, done: make(chan struct{})}
 	args := append([]string{"serve", "--listeners=PLAINTEXT://" + b.addr, "--log.dirs=" + o.logDir,
 		"--node.id=1", "--io=" + o.io, "--shards=2"}, smallDiskArgs...)
@@ -136,10 +140,11 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 
 // pid is weir's own process id: under a wrapper, the wrapper's child.
 func (b *broker) pid() int {
-	if b.cmd.Path == weirBin {
-		return b.cmd.Process.Pid
-	}
 	p := b.cmd.Process.Pid
+	// A wrapper that execs weir in its place (ip netns exec) is weir.
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p)); b.cmd.Path == weirBin || exe == weirBin {
+		return p
+	}
 	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
 		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p, p))

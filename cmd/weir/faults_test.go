@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// The fault harness: a cluster whose nodes each run in a network
+// namespace of their own, joined by veth pairs to a bridge in a hub
+// namespace, with one more veth from the test's own namespace to the
+// bridge so the test's clients reach them. A node is cut off by taking
+// its veth's bridge end down (no packet in or out), and healed by taking
+// it up; SIGSTOP and SIGCONT hang and resume one. Everything is made by
+// the test under names of its own and removed when it ends. It needs
+// root and iproute2; without them the tests skip.
+type faultNet struct {
+	t      *testing.T
+	prefix string // of every namespace and link name
+	subnet string // 10.213.X, one per harness
+}
+
+// newFaultNet makes the hub and the link from this namespace.
+func newFaultNet(t *testing.T) *faultNet {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("network namespaces need iproute2's ip")
+	}
+	var id [3]byte
+	rand.Read(id[:])
+	x, _ := rand.Int(rand.Reader, big.NewInt(200))
+	f := &faultNet{t: t, prefix: "wf" + hex.EncodeToString(id[:]), subnet: fmt.Sprintf("10.213.%d", 20+x.Int64())}
+	t.Cleanup(f.remove)
+	f.run("ip", "netns", "add", f.ns("hub"))
+	f.inHub("ip", "link", "add", "br0", "type", "bridge")
+	f.inHub("ip", "link", "set", "br0", "up")
+	// This namespace's end: the test's clients.
+	f.run("ip", "link", "add", f.link("c"), "type", "veth", "peer", "name", f.link("ch"))
+	f.run("ip", "link", "set", f.link("ch"), "netns", f.ns("hub"))
+	f.inHub("ip", "link", "set", f.link("ch"), "master", "br0", "up")
+	f.run("ip", "addr", "add", f.subnet+".254/24", "dev", f.link("c"))
+	f.run("ip", "link", "set", f.link("c"), "up")
+	return f
+}
+
+func (f *faultNet) ns(name string) string   { return f.prefix + "-" + name }
+func (f *faultNet) link(name string) string { return f.prefix + name }
+
+// addr is node id's address.
+func (f *faultNet) addr(id int32) string { return fmt.Sprintf("%s.%d", f.subnet, id) }
+
+// addNode makes node id's namespace, linked to the bridge.
+func (f *faultNet) addNode(id int32) {
+	n := strconv.Itoa(int(id))
+	f.run("ip", "netns", "add", f.ns(n))
+	f.run("ip", "link", "add", f.link(n), "type", "veth", "peer", "name", f.link(n+"h"))
+	f.run("ip", "link", "set", f.link(n), "netns", f.ns(n))
+	f.run("ip", "link", "set", f.link(n+"h"), "netns", f.ns("hub"))
+	f.inHub("ip", "link", "set", f.link(n+"h"), "master", "br0", "up")
+	f.run("ip", "netns", "exec", f.ns(n), "ip", "addr", "add", f.addr(id)+"/24", "dev", f.link(n))
+	f.run("ip", "netns", "exec", f.ns(n), "ip", "link", "set", f.link(n), "up")
+	f.run("ip", "netns", "exec", f.ns(n), "ip", "link", "set", "lo", "up")
+}
+
+// isolate cuts node id off the network; heal joins it again.
+func (f *faultNet) isolate(id int32) { f.inHub("ip", "link", "set", f.link(strconv.Itoa(int(id))+"h"), "down") }
+func (f *faultNet) heal(id int32)    { f.inHub("ip", "link", "set", f.link(strconv.Itoa(int(id))+"h"), "up") }
+
+func (f *faultNet) inHub(args ...string) {
+	f.run(append([]string{"ip", "netns", "exec", f.ns("hub")}, args...)...)
+}
+
+func (f *faultNet) run(args ...string) {
+	f.t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		f.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// remove deletes the namespaces (their links go with them) and this
+// namespace's link. The cluster's processes stopped before (cleanups run
+// last registered first).
+func (f *faultNet) remove() {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, _, _ := strings.Cut(line, " "); strings.HasPrefix(name, f.prefix+"-") {
+			exec.Command("ip", "netns", "del", name).Run()
+		}
+	}
+	exec.Command("ip", "link", "del", f.link("c")).Run()
+}
+
+// startFaultCluster starts n combined nodes, each in its namespace on
+// f's network, listening on 9092 (broker) and 9093 (controller) at its
+// own address.
+func startFaultCluster(t *testing.T, f *faultNet, n int, args ...string) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, io: "std", args: args, net: f}
+	var voters []string
+	for i := int32(1); i <= int32(n); i++ {
+		f.addNode(i)
+		c.nodes = append(c.nodes, &clusterNode{id: i, host: f.addr(i), port: 9092, ctlPort: 9093, dir: t.TempDir()})
+		voters = append(voters, fmt.Sprintf("%d@%s:9093", i, f.addr(i)))
+	}
+	c.voters = strings.Join(voters, ",")
+	for _, nd := range c.nodes {
+		c.start(nd.id)
+	}
+	c.waitHealthy(30 * time.Second)
+	return c
+}
+
+// Scenarios 2 and 3 of the replication issue, on RF=3 partitions with
+// min.insync.replicas=2 and the default (idempotent, acks=all) producer:
+//
+//   - a follower cut off: the ISR shrinks within replica.lag.time.max.ms
+//     and writes go on; healed, it catches up and rejoins the ISR;
+//   - the leader cut off, with a producer on its side too: it cannot
+//     acknowledge acks=all (its ISR cannot shrink without the controller,
+//     and its followers do not fetch), the majority elects a new leader
+//     and takes writes; healed, the old leader truncates to the new one.
+//
+// After each, every acknowledged record reads back once and in order, and
+// the replicas hold the same bytes.
+func TestFaultsIsolation(t *testing.T) {
+	f := newFaultNet(t)
+	c := startFaultCluster(t, f, 3, "--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=3000")
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(c.client())
+	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kmsg.StringPtr("2")}, "iso"); err != nil {
+		t.Fatal(err)
+	}
+	c.metadataAgrees(10 * time.Second)
+	p := newAckedProducer(ctx, t, c, "iso")
+
+	// A follower cut off.
+	st := partitionLeaders(t, c.nodes[0], "iso")[0]
+	follower := st.isr[0]
+	if follower == st.leader {
+		follower = st.isr[1]
+	}
+	f.isolate(follower)
+	cutAt := time.Now()
+	leaderNode := c.node(st.leader)
+	for !slices.Equal(sortedIDs(partitionLeaders(t, leaderNode, "iso")[0].isr), sortedIDs(without(st.isr, follower))) {
+		if time.Since(cutAt) > 15*time.Second {
+			t.Fatalf("the ISR did not shrink without follower %d: %+v", follower, partitionLeaders(t, leaderNode, "iso")[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("follower %d cut off: out of the ISR after %v", follower, time.Since(cutAt))
+	p.waitAcks(100, 20*time.Second, "while a follower was cut off")
+	f.heal(follower)
+	for deadline := time.Now().Add(30 * time.Second); !slices.Contains(partitionLeaders(t, leaderNode, "iso")[0].isr, follower); {
+		if time.Now().After(deadline) {
+			t.Fatalf("follower %d not back in the ISR", follower)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("follower %d healed and back in the ISR", follower)
+
+	// The leader cut off, a producer on its side.
+	st = partitionLeaders(t, leaderNode, "iso")[0]
+	old := st.leader
+	f.isolate(old)
+	lone := exec.Command("ip", "netns", "exec", f.ns(strconv.Itoa(int(old))), weirBin, "produce",
+		"--bootstrap-server", c.node(old).addr(), "--topic", "iso", "--partition", "0", "--request-timeout", "4s",
+		"--output", "json")
+	lone.Stdin = strings.NewReader("from-the-cut-off-side\n")
+	loneOut, loneErr := lone.CombinedOutput()
+	if loneErr == nil {
+		t.Errorf("the cut-off leader %d acknowledged an acks=all write: %s\n%s", old, loneOut, c.node(old).b.stderr)
+	}
+	var next int32
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		for _, nd := range c.nodes {
+			if nd.id != old {
+				if s := partitionLeaders(t, nd, "iso")[0]; s.leader >= 0 && s.leader != old {
+					next = s.leader
+				}
+			}
+		}
+		if next > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new leader while %d is cut off", old)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The producer's requests to the cut-off leader time out first (no
+	// packet comes back), then it finds the new leader.
+	p.waitAcks(100, 60*time.Second, fmt.Sprintf("by the new leader %d", next))
+	f.heal(old)
+	c.waitHealthy(30 * time.Second)
+	acked, got := p.stop()
+	missing, dups, reordered := ackedReadBack(acked, got)
+	if missing != 0 || dups != 0 || reordered != 0 {
+		t.Errorf("%d of %d acknowledged records lost, %d read twice, %d out of order", missing, len(acked), dups, reordered)
+	}
+	data := c.waitSameLogs("iso", 0, []int32{1, 2, 3}, 30*time.Second)
+	if strings.Contains(string(data), "from-the-cut-off-side") {
+		t.Errorf("the write the cut-off leader took survived on every replica")
+	}
+	t.Logf("%d records acknowledged through both faults; all read back, replicas identical", len(acked))
+}
+
+// ackedProducer produces numbered records to partition 0 of a topic
+// with the default producer, noting which were acknowledged.
+type ackedProducer struct {
+	t     *testing.T
+	c     *testCluster
+	topic string
+	ctx   context.Context
+	stopc chan struct{}
+	done  chan struct{}
+	acks  chan int
+	acked []int
+}
+
+func newAckedProducer(ctx context.Context, t *testing.T, c *testCluster, topic string) *ackedProducer {
+	p := &ackedProducer{t: t, c: c, topic: topic, ctx: ctx, stopc: make(chan struct{}), done: make(chan struct{}),
+		acks: make(chan int, 1<<16)}
+	// Requests to a broker cut off are given up on after a few seconds
+	// (no answer comes), so the producer moves to the new leader soon.
+	cl := c.client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RecordDeliveryTimeout(90*time.Second), kgo.ProduceRequestTimeout(3*time.Second),
+		kgo.RequestTimeoutOverhead(2*time.Second))
+	go func() {
+		defer close(p.done)
+		for i := 0; ; i++ {
+			select {
+			case <-p.stopc:
+				cl.Flush(ctx)
+				return
+			default:
+			}
+			cl.Produce(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}, func(_ *kgo.Record, err error) {
+				if err == nil {
+					p.acks <- i
+				}
+			})
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return p
+}
+
+// waitAcks waits until n more records are acknowledged, failing the
+// test after timeout.
+func (p *ackedProducer) waitAcks(n int, timeout time.Duration, what string) {
+	p.t.Helper()
+	before := p.count()
+	for deadline := time.Now().Add(timeout); p.count() < before+n; {
+		if time.Now().After(deadline) {
+			p.t.Errorf("%d records acknowledged %s in %v, want %d", p.count()-before, what, timeout, n)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// count is how many records were acknowledged so far.
+func (p *ackedProducer) count() int {
+	for {
+		select {
+		case v := <-p.acks:
+			p.acked = append(p.acked, v)
+		default:
+			return len(p.acked)
+		}
+	}
+}
+
+// stop stops producing and returns what was acknowledged (in order) and
+// what the topic's partition 0 holds.
+func (p *ackedProducer) stop() (acked, got []int) {
+	close(p.stopc)
+	<-p.done
+	p.count()
+	acked = slices.Clone(p.acked)
+	slices.Sort(acked)
+	cons := p.c.client(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.topic: {0: kgo.NewOffset().AtStart()}}))
+	for len(got) < len(acked) {
+		pctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		fs := cons.PollFetches(pctx)
+		cancel()
+		if fs.NumRecords() == 0 && pctx.Err() != nil {
+			break
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			v, _ := strconv.Atoi(string(r.Value))
+			got = append(got, v)
+		})
+	}
+	return acked, got
+}
+
+func sortedIDs(ids []int32) []int32 { s := slices.Clone(ids); slices.Sort(s); return s }
+
+func without(ids []int32, id int32) []int32 {
+	return slices.DeleteFunc(slices.Clone(ids), func(x int32) bool { return x == id })
+}
