@@ -25,7 +25,7 @@ type producer struct {
 	mu        sync.Mutex
 	pending   map[int64]bool // lines produced whose promise has not been called
 	completed int64          // promises called
-	records   int64 // acknowledged
+	records   int64          // acknowledged
 	bytes     int64
 	parts     map[int32]*partitionRange
 	failures  []lineFailure

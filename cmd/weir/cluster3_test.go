@@ -31,16 +31,16 @@ type testCluster struct {
 	io     string
 	nodes  []*clusterNode
 	voters string
-	args   []string // more serve flags for every node
-	env    []string // more environment variables for every node
+	args   []string  // more serve flags for every node
+	env    []string  // more environment variables for every node
 	net    *faultNet // nodes in network namespaces (faults_test.go); nil: 127.0.0.1
 }
 
 type clusterNode struct {
 	id      int32
 	port    int
-	ctlPort int  // 0: a broker that is not a voter
-	ctlOnly bool // a voter that is not a broker (process.roles=controller)
+	ctlPort int    // 0: a broker that is not a voter
+	ctlOnly bool   // a voter that is not a broker (process.roles=controller)
 	host    string // "" is 127.0.0.1
 	dir     string
 	b       *broker // nil while stopped

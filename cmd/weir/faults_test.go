@@ -79,8 +79,12 @@ func (f *faultNet) addNode(id int32) {
 }
 
 // isolate cuts node id off the network; heal joins it again.
-func (f *faultNet) isolate(id int32) { f.inHub("ip", "link", "set", f.link(strconv.Itoa(int(id))+"h"), "down") }
-func (f *faultNet) heal(id int32)    { f.inHub("ip", "link", "set", f.link(strconv.Itoa(int(id))+"h"), "up") }
+func (f *faultNet) isolate(id int32) {
+	f.inHub("ip", "link", "set", f.link(strconv.Itoa(int(id))+"h"), "down")
+}
+func (f *faultNet) heal(id int32) {
+	f.inHub("ip", "link", "set", f.link(strconv.Itoa(int(id))+"h"), "up")
+}
 
 func (f *faultNet) inHub(args ...string) {
 	f.run(append([]string{"ip", "netns", "exec", f.ns("hub")}, args...)...)
