@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -367,4 +371,201 @@ func TestFaultsRollingRestart(t *testing.T) {
 	}
 	c.waitSameLogs("roll", 0, []int32{1, 2, 3}, 30*time.Second)
 	t.Logf("%d records acknowledged through the rolling restart; all read back, replicas identical", len(acked))
+}
+
+// faultProxy forwards the TCP connections it accepts to target, holding
+// every chunk of bytes for delay in each direction (the chunks keep their
+// order and the link its throughput: a delay, not a bandwidth cap).
+type faultProxy struct {
+	ln     net.Listener
+	target string
+	delay  atomic.Int64 // nanoseconds
+}
+
+func newFaultProxy(t *testing.T, listen, target string) *faultProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	return p
+}
+
+func (p *faultProxy) setDelay(d time.Duration) { p.delay.Store(int64(d)) }
+
+func (p *faultProxy) serve(c net.Conn) {
+	u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	go p.pipe(u, c)
+	p.pipe(c, u)
+}
+
+// pipe copies from src to dst, each chunk sent delay after it was read.
+func (p *faultProxy) pipe(dst, src net.Conn) {
+	type chunk struct {
+		at   time.Time
+		data []byte
+	}
+	q := make(chan chunk, 1024)
+	go func() {
+		defer dst.Close()
+		for ch := range q {
+			time.Sleep(time.Until(ch.at))
+			if _, err := dst.Write(ch.data); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(q)
+	defer src.Close()
+	for {
+		buf := make([]byte, 64<<10)
+		n, err := src.Read(buf)
+		if n > 0 {
+			q <- chunk{time.Now().Add(time.Duration(p.delay.Load())), buf[:n]}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// throughFaultProxy sends node from's connections to node to's broker
+// port through a proxy of the test's (nft DNAT in from's namespace).
+func (f *faultNet) throughFaultProxy(t *testing.T, from, to int32, port int) *faultProxy {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("a delayed link needs nft (nftables)")
+	}
+	ln := fmt.Sprintf("%s.254:%d", f.subnet, freePort(t))
+	p := newFaultProxy(t, ln, fmt.Sprintf("%s:%d", f.addr(to), port))
+	ns := f.ns(strconv.Itoa(int(from)))
+	nft := func(args ...string) { f.run(append([]string{"ip", "netns", "exec", ns, "nft"}, args...)...) }
+	nft("add", "table", "ip", "weirfault")
+	nft("add", "chain", "ip", "weirfault", "out", "{ type nat hook output priority -100 ; }")
+	nft("add", "rule", "ip", "weirfault", "out", "ip", "daddr", f.addr(to), "tcp", "dport", strconv.Itoa(port),
+		"dnat", "to", ln)
+	return p
+}
+
+// produceFor produces 1 KiB records to partition 0 of topic for d with
+// acks (-1 or 1), one at a time from each of 8 goroutines, and returns
+// the records per second and the median and p99 latency.
+func produceFor(ctx context.Context, t *testing.T, c *testCluster, topic string, acks int16, d time.Duration) (
+	rate float64, p50, p99 time.Duration) {
+	t.Helper()
+	opts := []kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(0), kgo.RecordDeliveryTimeout(30 * time.Second)}
+	if acks == 1 {
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	}
+	cl := c.client(opts...)
+	value := make([]byte, 1024)
+	var mu sync.Mutex
+	var lat []time.Duration
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				start := time.Now()
+				if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
+					t.Errorf("acks=%d: %v", acks, err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(start))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	cl.Close()
+	if len(lat) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(lat)
+	return float64(len(lat)) / d.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
+}
+
+// Scenario 5: a slow follower (its fetches delayed 50 ms each way by the
+// test's proxy) and a follower hung by SIGSTOP, at acks=1 and acks=all:
+// acks=1 does not wait for followers; acks=all waits for the slow one
+// (it stays in the ISR, so each acknowledgement takes its round trip) and,
+// once the hung one leaves the ISR (replica.lag.time.max.ms), goes on
+// without it. The figures are logged; the test asserts only those
+// behaviours.
+func TestFaultsSlowAndHungFollower(t *testing.T) {
+	f := newFaultNet(t)
+	// Node 3's fetches from node 1 (the leader, replicas 1,2,3) go through
+	// the proxy from the start.
+	for i := int32(1); i <= 3; i++ {
+		f.addNode(i)
+	}
+	proxy := f.throughFaultProxy(t, 3, 1, 9092)
+	c := &testCluster{t: t, io: "std", net: f,
+		args: []string{"--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=3000"}}
+	var voters []string
+	for i := int32(1); i <= 3; i++ {
+		c.nodes = append(c.nodes, &clusterNode{id: i, host: f.addr(i), port: 9092, ctlPort: 9093, dir: t.TempDir()})
+		voters = append(voters, fmt.Sprintf("%d@%s:9093", i, f.addr(i)))
+	}
+	c.voters = strings.Join(voters, ",")
+	for _, nd := range c.nodes {
+		c.start(nd.id)
+	}
+	c.waitHealthy(30 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "slow", -1, -1
+	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	ra.Partition, ra.Replicas = 0, []int32{1, 2, 3}
+	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	req.Topics = append(req.Topics, rt)
+	if resp, err := req.RequestWith(ctx, c.client()); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create slow: %v %+v", err, resp)
+	}
+	c.metadataAgrees(10 * time.Second)
+
+	measure := func(what string) (all50 time.Duration) {
+		r1, a50, a99 := produceFor(ctx, t, c, "slow", 1, 3*time.Second)
+		rA, b50, b99 := produceFor(ctx, t, c, "slow", -1, 3*time.Second)
+		t.Logf("%-22s acks=1: %6.0f rec/s p50 %v p99 %v | acks=all: %6.0f rec/s p50 %v p99 %v",
+			what, r1, a50.Round(10*time.Microsecond), a99.Round(10*time.Microsecond),
+			rA, b50.Round(10*time.Microsecond), b99.Round(10*time.Microsecond))
+		return b50
+	}
+	measure("healthy:")
+	proxy.setDelay(50 * time.Millisecond)
+	slowAll := measure("follower 3 +50 ms:")
+	if slowAll < 50*time.Millisecond {
+		t.Errorf("acks=all took %v at the median with a follower 50 ms away each way: it did not wait for it", slowAll)
+	}
+	if st := partitionLeaders(t, c.node(1), "slow")[0]; !slices.Contains(st.isr, 3) {
+		t.Errorf("the slow follower left the ISR: %+v", st)
+	}
+	proxy.setDelay(0)
+	syscall.Kill(c.node(2).b.pid(), syscall.SIGSTOP)
+	hung := time.Now()
+	measure("follower 2 SIGSTOP:")
+	syscall.Kill(c.node(2).b.pid(), syscall.SIGCONT)
+	t.Logf("(follower 2 hung for %v; replica.lag.time.max.ms 2 s)", time.Since(hung).Round(time.Millisecond))
 }
