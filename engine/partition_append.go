@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/weirmq/weir/logstore"
 )
 
 // appendOrigin says who writes a batch, which decides the checks append
@@ -102,8 +104,22 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 // end) taken through the replica. Owner shard only.
 func (p *partition) appendReplicated(payload []byte, hw int64) error {
 	if len(payload) > 0 {
-		if _, err := p.log.AppendAsFollower(payload); err != nil {
-			return err
+		// One append per run of batches that fits a segment (a fetch may
+		// carry more than a small segment.bytes).
+		limit := p.log.Config().SegmentBytes
+		for rest := payload; len(rest) > 0; {
+			n := 0
+			for n < len(rest) {
+				size := int(logstore.Batch(rest[n:]).Size())
+				if n > 0 && int64(n+size) > limit {
+					break
+				}
+				n += size
+			}
+			if _, err := p.log.AppendAsFollower(rest[:n]); err != nil {
+				return err
+			}
+			rest = rest[n:]
 		}
 		p.producers.record(payload)
 		p.rep.LogEnd(p.log.LogEndOffset())

@@ -1636,3 +1636,46 @@ func TestCluster3Reassignment(t *testing.T) {
 		t.Errorf("replicas after moving back %v, want [%d %d]", got, from, to[0])
 	}
 }
+
+// A follower's fetch can carry more than its segment.bytes (the topic's
+// segments were made larger before segment.bytes was lowered): it is
+// appended a segment's worth at a time. A replica added by reassignment
+// then holds the same records as the leader.
+func TestCluster3ReplicationSmallSegments(t *testing.T) {
+	c := startCluster(t, 3, "std")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := c.client(kgo.DefaultProduceTopic("small"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchMaxBytes(50<<10))
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": kmsg.StringPtr("1048576")},
+		"small"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 800; i++ {
+		value := make([]byte, 1000) // random: no codec shrinks it
+		for j := range value {
+			value[j] = byte(rand.IntN(256))
+		}
+		cl.Produce(ctx, &kgo.Record{Value: value}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "segment.bytes", Value: kmsg.StringPtr("102400")}},
+		"small"); err != nil {
+		t.Fatal(err)
+	}
+	c.metadataAgrees(10 * time.Second)
+	leader := partitionLeaders(t, c.nodes[0], "small")[0].leader
+	other := leader%3 + 1
+	var req kadm.AlterPartitionAssignmentsReq
+	req.Assign("small", 0, []int32{leader, other})
+	if res, err := adm.AlterPartitionAssignments(ctx, req); err != nil || res.Error() != nil {
+		t.Fatalf("add a replica: %v %v", err, res.Error())
+	}
+	data := c.waitSameLogs("small", 0, []int32{leader, other}, 20*time.Second)
+	if len(data) < 800*1000 {
+		t.Errorf("the replicas hold %d bytes", len(data))
+	}
+}
