@@ -268,6 +268,7 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 		return fmt.Errorf("fetch: %v", kerr.ErrorForCode(fr.ErrorCode))
 	}
 	backoff := false
+	var appends []pendingAppend
 	for _, rt := range fr.Topics {
 		for _, rp := range rt.Partitions {
 			p := byName[partitionKey{rt.Topic, rp.Partition}]
@@ -276,7 +277,9 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 			}
 			switch rp.ErrorCode {
 			case 0:
-				f.apply(p, rp.RecordBatches, rp.HighWatermark)
+				if a, ok := f.apply(p, rp.RecordBatches, rp.HighWatermark); ok {
+					appends = append(appends, a)
+				}
 			case kerr.OffsetOutOfRange.Code:
 				// Our log end is not in the leader's log: past its end
 				// (a leader elected uncleanly, with less) or below its
@@ -293,16 +296,31 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 			}
 		}
 	}
-	if backoff {
+	// The owner shards append in parallel; the next fetch offsets are
+	// the new log ends, so all are waited for.
+	failed := false
+	for _, a := range appends {
+		if err := <-a.done; err != nil {
+			f.b.errs.Error("cannot append replicated batches", "partition",
+				fmt.Sprintf("%s-%d", a.p.topic, a.p.index), "leader", f.leader, "err", err)
+			failed = true
+		}
+	}
+	if backoff || failed {
 		f.sleep(100 * time.Millisecond)
 	}
 	return nil
 }
 
-// apply appends the complete batches of data to p and takes the leader's
-// high watermark, on p's owner shard, and waits for it: the next fetch
-// offset is the new log end.
-func (f *fetcher) apply(p *partition, data []byte, hw int64) {
+// pendingAppend is an append posted to a partition's owner shard.
+type pendingAppend struct {
+	p    *partition
+	done chan error
+}
+
+// apply posts to p's owner shard the append of the complete batches of
+// data and the leader's high watermark; false when there is nothing to do.
+func (f *fetcher) apply(p *partition, data []byte, hw int64) (pendingAppend, bool) {
 	n := 0
 	for n+logstore.BatchHeaderSize <= len(data) {
 		size := int(logstore.Batch(data[n:]).Size())
@@ -313,15 +331,11 @@ func (f *fetcher) apply(p *partition, data []byte, hw int64) {
 	}
 	data = data[:n]
 	if len(data) == 0 && hw == p.log.HighWatermark() {
-		return
+		return pendingAppend{}, false
 	}
-	done := make(chan error, 1)
-	f.b.shards.Run(f.b.owner(p), func() { done <- p.appendReplicated(data, hw) })
-	if err := <-done; err != nil {
-		f.b.errs.Error("cannot append replicated batches", "partition", fmt.Sprintf("%s-%d", p.topic, p.index),
-			"leader", f.leader, "err", err)
-		f.sleep(100 * time.Millisecond)
-	}
+	a := pendingAppend{p: p, done: make(chan error, 1)}
+	f.b.shards.Run(f.b.owner(p), func() { a.done <- p.appendReplicated(data, hw) })
+	return a, true
 }
 
 // truncate asks the leader where each partition's last local epoch ends
