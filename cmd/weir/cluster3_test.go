@@ -1341,11 +1341,7 @@ func TestCluster3CheckerCatchesEarlyAcks(t *testing.T) {
 // values read back from the partition afterwards.
 func killLeaderUnderLoad(ctx context.Context, t *testing.T, c *testCluster) (leader int32, acked, got []int) {
 	t.Helper()
-	adm := kadm.NewClient(c.client())
-	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kmsg.StringPtr("2")}, "safe"); err != nil {
-		t.Fatal(err)
-	}
-	c.metadataAgrees(10 * time.Second)
+	c.createSafeTopic(ctx, "safe")
 	leader = partitionLeaders(t, c.nodes[0], "safe")[0].leader
 	cl := c.client(kgo.DefaultProduceTopic("safe"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RecordDeliveryTimeout(30*time.Second))
@@ -1678,4 +1674,15 @@ func TestCluster3ReplicationSmallSegments(t *testing.T) {
 	if len(data) < 800*1000 {
 		t.Errorf("the replicas hold %d bytes", len(data))
 	}
+}
+
+// createSafeTopic creates topic, one partition of three replicas with
+// min.insync.replicas=2, and waits until every node knows it.
+func (c *testCluster) createSafeTopic(ctx context.Context, topic string) {
+	c.t.Helper()
+	adm := kadm.NewClient(c.client())
+	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kmsg.StringPtr("2")}, topic); err != nil {
+		c.t.Fatal(err)
+	}
+	c.metadataAgrees(10 * time.Second)
 }

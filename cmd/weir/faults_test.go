@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -151,11 +150,7 @@ func TestFaultsIsolation(t *testing.T) {
 	c := startFaultCluster(t, f, 3, "--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=3000")
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(c.client())
-	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kmsg.StringPtr("2")}, "iso"); err != nil {
-		t.Fatal(err)
-	}
-	c.metadataAgrees(10 * time.Second)
+	c.createSafeTopic(ctx, "iso")
 	p := newAckedProducer(ctx, t, c, "iso")
 
 	// A follower cut off.
@@ -336,11 +331,7 @@ func TestFaultsRollingRestart(t *testing.T) {
 	c := startFaultCluster(t, f, 3, "--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=3000")
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(c.client())
-	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kmsg.StringPtr("2")}, "roll"); err != nil {
-		t.Fatal(err)
-	}
-	c.metadataAgrees(10 * time.Second)
+	c.createSafeTopic(ctx, "roll")
 	p := newAckedProducer(ctx, t, c, "roll")
 	p.waitAcks(100, 20*time.Second, "before the restarts")
 	for _, nd := range c.nodes {
