@@ -45,13 +45,14 @@ func handleListOffsets(b *Broker, r *request) (kmsg.Response, error) {
 			if req.Version >= 4 {
 				epoch = rp.CurrentLeaderEpoch
 			}
-			p, code, _ := b.leadership(r, rt.Topic, rp.Partition, epoch)
+			p, code, cur := b.leadership(r, rt.Topic, rp.Partition, epoch)
 			switch {
 			case code != 0:
 				sp.ErrorCode = code
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			default:
+				sp.LeaderEpoch = cur.epoch
 				sp.ErrorCode = listOffset(p, rp.Timestamp, req.ReplicaID >= 0, &sp)
 			}
 			st.Partitions = append(st.Partitions, sp)
@@ -66,7 +67,6 @@ func handleListOffsets(b *Broker, r *request) (kmsg.Response, error) {
 // watermark, as Kafka answers replica ids.
 func listOffset(p *partition, ts int64, replica bool, out *kmsg.ListOffsetsResponseTopicPartition) int16 {
 	l := p.log
-	out.LeaderEpoch = p.leaderEpoch
 	switch ts {
 	case -2, -4:
 		out.Offset = l.LogStartOffset()
