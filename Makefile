@@ -44,7 +44,7 @@ cluster: build
 # node and kafkajs) on a fresh machine, then runs every test, with the race
 # detector on the packages whose code is concurrent.
 test: deps build
-	$(GO) test -count=1 -timeout 10m $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m ./ring/... ./netio/... ./logstore/... ./replica/... ./engine/...
 
 # The replication fault tests alone, verbose: nodes in network namespaces
