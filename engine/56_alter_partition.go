@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strconv"
 	"time"
@@ -140,16 +139,7 @@ func (b *Broker) proposeISR(p *partition, prop replica.Proposal) {
 		}
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
-		var resp kmsg.Response
-		var err error
-		if cl.activeController() == b.nodeID {
-			resp = b.alterPartition(req)
-		} else {
-			resp, err = b.toActiveController(req, 5*time.Second)
-			if errors.Is(err, errSelfController) {
-				resp, err = b.alterPartition(req), nil
-			}
-		}
+		resp, err := b.askController(req, 5*time.Second, func() kmsg.Response { return b.alterPartition(req) })
 		code := kerr.UnknownServerError.Code
 		if err == nil {
 			r := resp.(*kmsg.AlterPartitionResponse)

@@ -67,23 +67,16 @@ func (b *Broker) allocateProducerIDs() (start, end int64, err error) {
 	cl := b.cluster
 	deadline := time.Now().Add(b.peerTimeout() * 3)
 	for {
-		leader := cl.activeController()
 		req := kmsg.NewPtrAllocateProducerIDsRequest()
 		req.BrokerID, req.BrokerEpoch = b.nodeID, cl.registeredEpoch()
 		var resp kmsg.Response
-		if leader < 0 {
-			err = errors.New("no active controller is known")
-		} else if leader == b.nodeID {
-			resp = b.allocateProducerIDsFor(req)
-		} else if addr, ok := cl.voters[leader]; ok {
-			resp, err = cl.client.do(addr, req)
-		}
-		if resp != nil {
+		resp, err = b.askController(req, time.Until(deadline), func() kmsg.Response { return b.allocateProducerIDsFor(req) })
+		if err == nil {
 			r := resp.(*kmsg.AllocateProducerIDsResponse)
 			if r.ErrorCode == 0 {
 				return r.ProducerIDStart, r.ProducerIDStart + int64(r.ProducerIDLen), nil
 			}
-			err = kerr.ErrorForCode(r.ErrorCode)
+			err = kerr.ErrorForCode(r.ErrorCode) // not registered yet, a new controller: ask again
 		}
 		if time.Now().After(deadline) {
 			return 0, 0, fmt.Errorf("from the controller: %w", err)

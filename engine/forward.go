@@ -91,6 +91,20 @@ func (b *Broker) toActiveController(req kmsg.Request, timeout time.Duration) (km
 	}
 }
 
+// askController sends req to the active controller and returns its
+// answer; when that is this node (or becomes it meanwhile), local answers
+// it in-process. Errors as toActiveController's.
+func (b *Broker) askController(req kmsg.Request, timeout time.Duration, local func() kmsg.Response) (kmsg.Response, error) {
+	if b.cluster.activeController() == b.nodeID {
+		return local(), nil
+	}
+	resp, err := b.toActiveController(req, timeout)
+	if errors.Is(err, errSelfController) {
+		return local(), nil
+	}
+	return resp, err
+}
+
 // autoCreateRemote asks the active controller to create topics names as
 // auto-creation does (autoCreate), and returns the code to answer each.
 func (b *Broker) autoCreateRemote(names []string) map[string]int16 {

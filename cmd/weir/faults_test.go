@@ -118,6 +118,15 @@ func (f *faultNet) remove() {
 // own address.
 func startFaultCluster(t *testing.T, f *faultNet, n int, args ...string) *testCluster {
 	t.Helper()
+	c := newFaultCluster(t, f, n, args...)
+	c.startFaultNodes()
+	return c
+}
+
+// newFaultCluster makes the namespaces of n nodes on f's network and the
+// cluster that runs in them, not started yet (startFaultNodes).
+func newFaultCluster(t *testing.T, f *faultNet, n int, args ...string) *testCluster {
+	t.Helper()
 	c := &testCluster{t: t, io: "std", args: args, net: f}
 	var voters []string
 	for i := int32(1); i <= int32(n); i++ {
@@ -126,11 +135,16 @@ func startFaultCluster(t *testing.T, f *faultNet, n int, args ...string) *testCl
 		voters = append(voters, fmt.Sprintf("%d@%s:9093", i, f.addr(i)))
 	}
 	c.voters = strings.Join(voters, ",")
+	return c
+}
+
+// startFaultNodes starts every node and waits until the cluster is healthy.
+func (c *testCluster) startFaultNodes() {
+	c.t.Helper()
 	for _, nd := range c.nodes {
 		c.start(nd.id)
 	}
 	c.waitHealthy(30 * time.Second)
-	return c
 }
 
 // Scenarios 2 and 3 of the replication issue, on RF=3 partitions with
@@ -506,22 +520,9 @@ func TestFaultsSlowAndHungFollower(t *testing.T) {
 	f := newFaultNet(t)
 	// Node 3's fetches from node 1 (the leader, replicas 1,2,3) go through
 	// the proxy from the start.
-	for i := int32(1); i <= 3; i++ {
-		f.addNode(i)
-	}
+	c := newFaultCluster(t, f, 3, "--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=3000")
 	proxy := f.throughFaultProxy(t, 3, 1, 9092)
-	c := &testCluster{t: t, io: "std", net: f,
-		args: []string{"--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=3000"}}
-	var voters []string
-	for i := int32(1); i <= 3; i++ {
-		c.nodes = append(c.nodes, &clusterNode{id: i, host: f.addr(i), port: 9092, ctlPort: 9093, dir: t.TempDir()})
-		voters = append(voters, fmt.Sprintf("%d@%s:9093", i, f.addr(i)))
-	}
-	c.voters = strings.Join(voters, ",")
-	for _, nd := range c.nodes {
-		c.start(nd.id)
-	}
-	c.waitHealthy(30 * time.Second)
+	c.startFaultNodes()
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
 	req := kmsg.NewPtrCreateTopicsRequest()
