@@ -40,6 +40,10 @@ import (
 //   (Kafka fills CurrentLeader from v16 only; the field exists from v12).
 //   A partition this node leads but has no log for gets
 //   UNKNOWN_TOPIC_OR_PARTITION.
+// * Divergence (KIP-595, v12+): a fetch naming the epoch of its last batch
+//   (LastFetchedEpoch) that this log ends before the fetch offset gets
+//   DivergingEpoch, the epoch and end offset to truncate by, and no
+//   records; followers truncate by it (fetcher.go).
 // * Fetch sessions (KIP-227, v7+): see fetch_session.go. Incremental
 //   responses carry only partitions with something new; unknown sessions
 //   get FETCH_SESSION_ID_NOT_FOUND, a wrong epoch
@@ -97,6 +101,7 @@ func handleFetch(b *Broker, r *request) (kmsg.Response, error) {
 // ready counts record bytes; urgent says a partition is in error.
 func (fs *fetchState) read() (topics []fetchTopicOut, ready int64, urgent bool) {
 	req := fs.req
+	var seen []replicaPosition // a follower's positions, for the leader's replicas
 	budget := int64(req.MaxBytes)
 	if budget <= 0 {
 		budget = 1 << 62
@@ -120,13 +125,16 @@ func (fs *fetchState) read() (topics []fetchTopicOut, ready int64, urgent bool) 
 		case p == nil:
 			out.errCode = kerr.UnknownTopicOrPartition.Code
 		default:
-			fs.readPartition(p, tg, &out, &budget, ready > 0)
+			if fs.readPartition(p, tg, &out, &budget, ready > 0) && fs.replica >= 0 {
+				seen = append(seen, replicaPosition{p, tg.offset, tg.leaderEp})
+			}
 		}
 		if out.errCode != 0 {
 			urgent = true
 		}
 		ready += out.slice.Len
-		if fs.incr && out.errCode == 0 && out.slice.Len == 0 && out.hw == tg.sentHW && out.logStart == tg.sentLogStart {
+		if fs.incr && out.errCode == 0 && out.diverging == nil && out.slice.Len == 0 &&
+			out.hw == tg.sentHW && out.logStart == tg.sentLogStart {
 			continue // nothing new for the client
 		}
 		if n := len(topics); n == 0 || topics[n-1].name != tg.topic || topics[n-1].id != tg.topicID {
@@ -135,23 +143,30 @@ func (fs *fetchState) read() (topics []fetchTopicOut, ready int64, urgent bool) 
 		t := &topics[len(topics)-1]
 		t.parts = append(t.parts, out)
 	}
+	if len(seen) > 0 {
+		fs.b.followerFetched(fs.replica, seen)
+	}
 	return topics, ready, urgent
 }
 
+// readPartition reads p for one target of the fetch; counted says the
+// fetch offset is a position in this log (a follower's tells the leader's
+// replica how far it has come, replication.go).
 func (fs *fetchState) readPartition(p *partition, tg *fetchTarget,
-	out *fetchPartitionOut, budget *int64, haveData bool) {
+	out *fetchPartitionOut, budget *int64, haveData bool) (counted bool) {
 	hw := p.log.HighWatermark()
 	out.hw, out.lastStable, out.logStart = hw, hw, p.log.LogStartOffset()
+	if d, ok := diverged(p, tg); ok {
+		out.diverging = &d // no records, and the position is not one in this log
+		return false
+	}
 	upTo := hw
 	if fs.replica >= 0 {
-		// A follower reads to the log end, and its fetch offset tells the
-		// leader's replica how far it has come (replication.go).
-		upTo = p.log.LogEndOffset()
-		fs.b.followerFetched(p, fs.replica, tg.offset, tg.leaderEp)
+		upTo = p.log.LogEndOffset() // a follower reads to the log end
 	}
 	limit := min(int64(tg.maxBytes), *budget)
 	if limit <= 0 && haveData {
-		return
+		return true
 	}
 	s, err := p.log.Read(tg.offset, max(limit, 1), upTo)
 	if err != nil {
@@ -164,14 +179,32 @@ func (fs *fetchState) readPartition(p *partition, tg *fetchTarget,
 			out.errCode = kerr.KafkaStorageError.Code
 			fs.b.errs.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
 		}
-		return
+		return true
 	}
 	if s.Len > limit && haveData {
 		s.Release() // only the first partition with data may exceed the limits
-		return
+		return true
 	}
 	out.slice = s
 	*budget -= s.Len
+	return true
+}
+
+// diverged is KIP-595's check of a fetch that names the epoch of its last
+// batch: when this log ends that epoch before the fetch offset, or knows
+// only older epochs, the fetcher's log diverged from it, and the answer
+// is the epoch and end offset it must truncate by. A log with no epochs
+// cannot tell (Kafka would send the field's defaults, which say nothing);
+// the offset range check decides.
+func diverged(p *partition, tg *fetchTarget) (epochEnd, bool) {
+	if tg.lastFetched < 0 {
+		return epochEnd{}, false
+	}
+	epoch, end := p.log.EndOffsetForEpoch(tg.lastFetched)
+	if epoch < 0 || (epoch >= tg.lastFetched && end >= tg.offset) {
+		return epochEnd{}, false
+	}
+	return epochEnd{epoch, end}, true
 }
 
 // park waits for appends to the partitions read, or for max.wait.ms.

@@ -99,10 +99,12 @@
 // shard loop waits on the control plane: the quorum's own messages come
 // in through those loops.
 //
-// Followers replicate (fetcher.go, replication.go): one fetcher per
-// leader fetches the partitions this node follows, truncating first by
-// OffsetForLeaderEpoch in a new epoch, and appends the batches byte for
-// byte on their owner shards (partition.appendReplicated); the leader's
+// Followers replicate (fetcher.go, replication.go): one fetcher per leader
+// and local shard fetches the partitions this node follows over a fetch
+// session, truncating by the DivergingEpoch a leader answers when its log
+// ends the follower's last epoch earlier (KIP-595), and appends the
+// batches byte for byte on their owner shard (partition.appendReplicated,
+// one turn of the loop per response); the leader's
 // replica learns each follower's log end from its fetch offsets, moves
 // the high watermark over the ISR and proposes ISR changes, which go to
 // the active controller as AlterPartition (56). acks=all produces wait on

@@ -22,14 +22,15 @@ import (
 //	                        aborted_transactions nullable array (v4+)
 //	                        preferred_read_replica int32 (v11+)
 //	                        records: length | <file range>
-//	                        | [tags v12+: 1 current_leader] ]
+//	                        | [tags v12+: 0 diverging_epoch, 1 current_leader] ]
 //	          | [tags v12+] ]
 //	| [tags v12+: 0 node_endpoints (v16+)]
 //
 // Arrays, strings and bytes are compact (uvarint length + 1) from v12.
 // Tagged fields are a uvarint count, then per field its tag, its size and
-// its bytes; Weir sends only current_leader {leader_id int32, leader_epoch
-// int32, tags} and node_endpoints [node_id int32, host string, port int32,
+// its bytes; Weir sends only diverging_epoch {epoch int32, end_offset
+// int64, tags}, current_leader {leader_id int32, leader_epoch int32, tags}
+// and node_endpoints [node_id int32, host string, port int32,
 // rack nullable string, tags], and each only when it has something.
 // TestFetchEncodeMatchesKmsg checks every version against kmsg's encoder.
 
@@ -42,6 +43,15 @@ type fetchPartitionOut struct {
 	// tellLeader sends leader as the partition's current_leader (v12+).
 	tellLeader bool
 	leader     currentLeader
+	// diverging, when set, is sent as diverging_epoch (v12+): the
+	// fetcher's log diverged from this one (KIP-595).
+	diverging *epochEnd
+}
+
+// epochEnd is a leader epoch and the offset where it ends in a log.
+type epochEnd struct {
+	epoch int32
+	end   int64
 }
 
 type fetchTopicOut struct {
@@ -149,16 +159,32 @@ func (e *fetchEncoder) partition(p fetchPartitionOut, files *segFiles) error {
 		e.flush()
 		e.pieces = append(e.pieces, piece{file: f, off: p.slice.Pos, n: n})
 	}
-	if e.flexible && p.tellLeader {
-		e.uvarint(1) // one tagged field
+	if !e.flexible {
+		return nil
+	}
+	n = 0
+	if p.diverging != nil {
+		n++
+	}
+	if p.tellLeader {
+		n++
+	}
+	e.uvarint(uint64(n)) // tagged fields, in tag order
+	if p.diverging != nil {
+		e.uvarint(0) // diverging_epoch
+		e.tagged(func() {
+			e.i32(p.diverging.epoch)
+			e.i64(p.diverging.end)
+			e.tags()
+		})
+	}
+	if p.tellLeader {
 		e.uvarint(1) // current_leader
 		e.tagged(func() {
 			e.i32(p.leader.id)
 			e.i32(p.leader.epoch)
 			e.tags()
 		})
-	} else {
-		e.tags()
 	}
 	return nil
 }

@@ -10,14 +10,17 @@ import (
 
 // TestFetchEncodeMatchesKmsg: the hand-framed Fetch response (without
 // record bytes) is byte for byte what kmsg encodes, at every version,
-// with the KIP-951 fields (current_leader v12+, node_endpoints v16+) set
-// and unset.
+// with the KIP-951 fields (current_leader v12+, node_endpoints v16+) and
+// KIP-595's diverging_epoch (v12+) set and unset.
 func TestFetchEncodeMatchesKmsg(t *testing.T) {
 	rack := "r2"
 	nodes := []nodeEndpoint{{id: 2, host: "10.0.0.2", port: 9092, rack: &rack}, {id: 3, host: "h3", port: 1}}
 	topics := []fetchTopicOut{
 		{name: "a", id: [16]byte{1}, parts: []fetchPartitionOut{
 			{partition: 0, hw: 5, lastStable: 5, logStart: 1},
+			{partition: 2, hw: 9, lastStable: 9, logStart: 0, diverging: &epochEnd{3, 7}},
+			{partition: 4, errCode: kerr.FencedLeaderEpoch.Code, hw: -1, lastStable: -1, logStart: -1,
+				diverging: &epochEnd{0, 12}, tellLeader: true, leader: currentLeader{3, 8}},
 			{partition: 1, errCode: kerr.NotLeaderForPartition.Code, hw: -1, lastStable: -1, logStart: -1,
 				tellLeader: true, leader: currentLeader{2, 7}},
 		}},
@@ -64,6 +67,9 @@ func kmsgFetch(v int16, topics []fetchTopicOut, nodes []nodeEndpoint) []byte {
 			rp.Partition, rp.ErrorCode = p.partition, p.errCode
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = p.hw, p.lastStable, p.logStart
 			rp.RecordBatches = []byte{}
+			if p.diverging != nil && v >= 12 {
+				rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset = p.diverging.epoch, p.diverging.end
+			}
 			if p.tellLeader && v >= 12 {
 				rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = p.leader.id, p.leader.epoch
 			}

@@ -14,7 +14,8 @@ import (
 // Fetch sessions (KIP-227). A client that opens a session sends, after its
 // first full fetch, only the partitions whose position changed; the broker
 // remembers the rest and answers only partitions with something new
-// (records, a moved high watermark or log start, an error).
+// (records, a moved high watermark or log start, an error, a divergence).
+// Consumers and followers (fetcher.go) alike.
 //
 //	session id 0, epoch -1   sessionless full fetch
 //	session id 0, epoch 0    full fetch that opens a session
@@ -36,6 +37,9 @@ type fetchTarget struct {
 	offset   int64
 	maxBytes int32
 	leaderEp int32
+	// lastFetched is the epoch of the fetcher's last batch (v12+, -1:
+	// none), checked against this log for divergence (KIP-595).
+	lastFetched int32
 
 	sentHW, sentLogStart int64 // -1: never sent
 }
@@ -105,9 +109,13 @@ func requestTargets(im *metadata.Image, req *kmsg.FetchRequest) []fetchTarget {
 			name = topicNameByID(im, rt.TopicID)
 		}
 		for _, rp := range rt.Partitions {
+			lastFetched := int32(-1)
+			if req.Version >= 12 {
+				lastFetched = rp.LastFetchedEpoch
+			}
 			out = append(out, fetchTarget{topic: name, topicID: rt.TopicID, part: rp.Partition,
 				offset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes, leaderEp: rp.CurrentLeaderEpoch,
-				sentHW: -1, sentLogStart: -1})
+				lastFetched: lastFetched, sentHW: -1, sentLogStart: -1})
 		}
 	}
 	return out
@@ -119,7 +127,7 @@ func requestTargets(im *metadata.Image, req *kmsg.FetchRequest) []fetchTarget {
 func (b *Broker) sessionTargets(im *metadata.Image, req *kmsg.FetchRequest) (
 	s *fetchSession, targets []fetchTarget, code int16) {
 	reqTargets := requestTargets(im, req)
-	if req.Version < 7 || req.ReplicaID >= 0 {
+	if req.Version < 7 {
 		return nil, reqTargets, 0
 	}
 	switch {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -15,43 +16,70 @@ import (
 	"github.com/weirmq/weir/logstore"
 )
 
-// Replication, the follower's side: for each broker that leads partitions
-// this node follows, one fetcher (a goroutine with one connection to the
-// leader's inter-broker listener) fetches them all in one long-polling
-// Fetch, naming this node as the replica. Before it fetches a partition
-// in a new leader epoch, it asks the leader where its own last epoch ends
-// (OffsetForLeaderEpoch, KIP-101/279) and truncates its log there, never
-// to the high watermark alone: an old leader's uncommitted tail goes. The
-// batches that come back are appended byte for byte on the partition's
-// owner shard (partition.appendReplicated), which also takes the leader's
-// high watermark. The set of partitions follows each published image
+// Replication, the follower's side. For each (leader, shard) pair — the
+// broker that leads partitions this node follows, and the shard that owns
+// them here — one fetcher (a goroutine with one connection to the leader's
+// inter-broker listener) fetches them all in one long-polling Fetch that
+// names this node as the replica, over a fetch session (KIP-227): after
+// the first full fetch, a request names only the partitions whose
+// position moved, and the leader answers only those with something new,
+// so idle partitions cost nothing. The batches that come back are
+// appended byte for byte on the owner shard (partition.appendReplicated),
+// all of one response in one turn of that shard's loop, which also takes
+// the leader's high watermark.
+//
+// Each partition's fetch names the epoch of its last batch
+// (LastFetchedEpoch); a leader whose log ends that epoch earlier answers
+// DivergingEpoch and the follower truncates by it (KIP-595, as Kafka's
+// followers do since 2.7 instead of asking OffsetForLeaderEpoch first):
+// an old leader's uncommitted tail goes, never truncated to the high
+// watermark alone. The set of partitions follows each published image
 // (syncFetchers).
 
-// fetchers are this node's fetchers by leader.
+// fetchers are this node's fetchers.
 type fetchers struct {
-	mu       sync.Mutex
-	byLeader map[int32]*fetcher
+	mu    sync.Mutex
+	byKey map[fetcherKey]*fetcher
 }
 
-// fetcher fetches the partitions this node follows from one leader.
+// fetcherKey names a fetcher: the leader it fetches from and the local
+// shard that owns its partitions.
+type fetcherKey struct {
+	leader int32
+	shard  int
+}
+
+// fetcher fetches the partitions one shard of this node follows from one
+// leader.
 type fetcher struct {
 	b      *Broker
-	leader int32
+	key    fetcherKey
 	client *peerClient
 
 	mu    sync.Mutex
-	parts map[*partition]*followed
-	addr  string // the leader's inter-broker endpoint
+	parts map[*partition]int32 // followed partitions: the leader epoch each follows in
+	addr  string               // the leader's inter-broker endpoint
 	wake  chan struct{}
 
 	stop chan struct{}
 	done chan struct{}
+
+	session replicaSession // the run goroutine's
 }
 
-// followed is a partition's state in its fetcher.
-type followed struct {
-	epoch     int32 // the leader epoch it follows in
-	truncated bool  // its log was truncated for epoch (OffsetForLeaderEpoch)
+// replicaSession is a fetcher's side of its fetch session: the session id
+// and the next epoch (0: the next fetch is full and opens a session), and
+// what the leader's session holds for each partition.
+type replicaSession struct {
+	id, epoch int32
+	sent      map[*partition]fetchPosition
+}
+
+// fetchPosition is what a follower's fetch tells the leader about one
+// partition; an incremental fetch names a partition only when it changed.
+type fetchPosition struct {
+	offset, logStart   int64
+	epoch, lastFetched int32
 }
 
 const (
@@ -81,43 +109,45 @@ func (b *Broker) syncFetchers(im *metadata.Image, tab *partitionTable) {
 	if b.cluster == nil || !b.cluster.broker {
 		return
 	}
-	want := map[int32]map[*partition]int32{}
+	want := map[fetcherKey]map[*partition]int32{}
 	for _, p := range tab.byName {
 		reg := p.assigned
 		if reg.Leader < 0 || reg.Leader == b.nodeID || !slices.Contains(reg.Replicas, b.nodeID) {
 			continue
 		}
-		if want[reg.Leader] == nil {
-			want[reg.Leader] = map[*partition]int32{}
+		k := fetcherKey{reg.Leader, b.owner(p)}
+		if want[k] == nil {
+			want[k] = map[*partition]int32{}
 		}
-		want[reg.Leader][p] = reg.LeaderEpoch
+		want[k][p] = reg.LeaderEpoch
 	}
 	fs := &b.fetchers
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.byLeader == nil {
-		fs.byLeader = map[int32]*fetcher{}
+	if fs.byKey == nil {
+		fs.byKey = map[fetcherKey]*fetcher{}
 	}
-	for leader, f := range fs.byLeader {
-		if want[leader] == nil {
-			delete(fs.byLeader, leader)
+	for k, f := range fs.byKey {
+		if want[k] == nil {
+			delete(fs.byKey, k)
 			go f.close()
 		}
 	}
 	listener := b.interBrokerListener()
-	for leader, parts := range want {
+	for k, parts := range want {
 		addr := ""
-		if br, ok := im.Broker(leader); ok {
+		if br, ok := im.Broker(k.leader); ok {
 			if e, ok := br.Endpoints[listener]; ok {
 				addr = net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
 			}
 		}
-		f := fs.byLeader[leader]
+		f := fs.byKey[k]
 		if f == nil {
-			f = &fetcher{b: b, leader: leader, parts: map[*partition]*followed{}, wake: make(chan struct{}, 1),
-				stop: make(chan struct{}), done: make(chan struct{}),
-				client: newPeerClient(fmt.Sprintf("weir-replica-%d", b.nodeID), replicaFetchWait+b.peerTimeout())}
-			fs.byLeader[leader] = f
+			client := newPeerClient(fmt.Sprintf("weir-replica-%d", b.nodeID), replicaFetchWait+b.peerTimeout())
+			client.reuseBody = true // each response is appended before the next fetch
+			f = &fetcher{b: b, key: k, client: client, wake: make(chan struct{}, 1),
+				stop: make(chan struct{}), done: make(chan struct{})}
+			fs.byKey[k] = f
 			go f.run()
 		}
 		f.set(addr, parts)
@@ -128,29 +158,19 @@ func (b *Broker) syncFetchers(im *metadata.Image, tab *partitionTable) {
 func (b *Broker) stopFetchers() {
 	fs := &b.fetchers
 	fs.mu.Lock()
-	all := fs.byLeader
-	fs.byLeader = nil
+	all := fs.byKey
+	fs.byKey = nil
 	fs.mu.Unlock()
 	for _, f := range all {
 		f.close()
 	}
 }
 
-// set replaces the fetcher's partitions; one in a new epoch is truncated
-// again before it is fetched.
+// set replaces the fetcher's partitions and the leader's address.
 func (f *fetcher) set(addr string, parts map[*partition]int32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.addr = addr
-	next := map[*partition]*followed{}
-	for p, epoch := range parts {
-		if st := f.parts[p]; st != nil && st.epoch == epoch {
-			next[p] = st
-		} else {
-			next[p] = &followed{epoch: epoch}
-		}
-	}
-	f.parts = next
+	f.addr, f.parts = addr, parts
 	select {
 	case f.wake <- struct{}{}:
 	default:
@@ -163,25 +183,12 @@ func (f *fetcher) close() {
 	<-f.done
 }
 
-// snapshot is the fetcher's partitions and address now.
-func (f *fetcher) snapshot() (string, map[*partition]*followed) {
+// current is the fetcher's address and partitions now (the map is never
+// changed once set, only replaced).
+func (f *fetcher) current() (string, map[*partition]int32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[*partition]*followed, len(f.parts))
-	for p, st := range f.parts {
-		cp := *st
-		out[p] = &cp
-	}
-	return f.addr, out
-}
-
-// truncated records that p was truncated for epoch, unless it changed.
-func (f *fetcher) markTruncated(p *partition, epoch int32) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if st := f.parts[p]; st != nil && st.epoch == epoch {
-		st.truncated = true
-	}
+	return f.addr, f.parts
 }
 
 func (f *fetcher) sleep(d time.Duration) bool {
@@ -201,7 +208,7 @@ func (f *fetcher) run() {
 			return
 		default:
 		}
-		addr, parts := f.snapshot()
+		addr, parts := f.current()
 		if len(parts) == 0 || addr == "" {
 			select {
 			case <-f.stop:
@@ -212,7 +219,7 @@ func (f *fetcher) run() {
 			continue
 		}
 		if err := f.fetchOnce(addr, parts); err != nil {
-			f.b.log.Debug("replica fetch failed", "leader", f.leader, "err", err)
+			f.b.log.Debug("replica fetch failed", "leader", f.key.leader, "err", err)
 			if !f.sleep(100 * time.Millisecond) {
 				return
 			}
@@ -220,29 +227,35 @@ func (f *fetcher) run() {
 	}
 }
 
-// fetchOnce truncates the partitions that need it, then fetches them all
-// once and appends what comes.
-func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
-	var need []*partition
-	for p, st := range parts {
-		if !st.truncated {
-			need = append(need, p)
-		}
+// position is what this node's fetch says about p now.
+func position(p *partition, epoch int32) fetchPosition {
+	last := int32(-1)
+	if eps := p.log.LeaderEpochs(); len(eps) > 0 {
+		last = eps[len(eps)-1].Epoch
 	}
-	if len(need) > 0 {
-		if err := f.truncate(addr, need, parts); err != nil {
-			return err
-		}
-	}
-	req := kmsg.NewPtrFetchRequest()
+	return fetchPosition{offset: p.log.LogEndOffset(), logStart: p.log.LogStartOffset(), epoch: epoch, lastFetched: last}
+}
+
+// request builds the next Fetch: every partition when the session is
+// new, else those whose position changed, and the ones no longer followed
+// as forgotten. next is what the leader's session will hold once it
+// answers.
+func (s *replicaSession) request(self int32, parts map[*partition]int32) (
+	req *kmsg.FetchRequest, next map[*partition]fetchPosition, byName map[partitionKey]*partition) {
+	req = kmsg.NewPtrFetchRequest()
 	req.Version = 12
-	req.ReplicaID = f.b.nodeID
+	req.ReplicaID = self
 	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = int32(replicaFetchWait.Milliseconds()), 1, 16<<20
-	req.SessionID, req.SessionEpoch = 0, -1
-	byName := map[partitionKey]*partition{}
+	req.SessionID, req.SessionEpoch = s.id, s.epoch
+	full := s.epoch == 0
+	next = make(map[*partition]fetchPosition, len(parts))
+	byName = make(map[partitionKey]*partition, len(parts))
 	topics := map[string]int{}
-	for p, st := range parts {
-		if !st.truncated {
+	for p, epoch := range parts {
+		pos := position(p, epoch)
+		next[p] = pos
+		byName[partitionKey{p.topic, p.index}] = p
+		if sent, ok := s.sent[p]; ok && !full && sent == pos {
 			continue
 		}
 		i := topicSlot(topics, &req.Topics, p.topic, func() kmsg.FetchRequestTopic {
@@ -251,24 +264,80 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 			return rt
 		})
 		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p.index, p.log.LogEndOffset(), replicaFetchMaxBytes
-		rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = st.epoch, -1, p.log.LogStartOffset()
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p.index, pos.offset, replicaFetchMaxBytes
+		rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = epoch, pos.lastFetched, pos.logStart
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
-		byName[partitionKey{p.topic, p.index}] = p
 	}
-	if len(req.Topics) == 0 {
-		return nil
+	if !full {
+		forgot := map[string]int{}
+		for p := range s.sent {
+			if _, ok := parts[p]; ok {
+				continue
+			}
+			i := topicSlot(forgot, &req.ForgottenTopics, p.topic, func() kmsg.FetchRequestForgottenTopic {
+				ft := kmsg.NewFetchRequestForgottenTopic()
+				ft.Topic = p.topic
+				return ft
+			})
+			req.ForgottenTopics[i].Partitions = append(req.ForgottenTopics[i].Partitions, p.index)
+		}
 	}
+	return req, next, byName
+}
+
+// answered moves the session on after a response: a full fetch's answer
+// names the new session (0: the leader keeps none, so every fetch stays
+// full), an incremental one takes the next epoch.
+func (s *replicaSession) answered(sessionID int32, next map[*partition]fetchPosition) {
+	if s.epoch == 0 {
+		s.id = sessionID
+		if s.id != 0 {
+			s.epoch = 1
+		}
+	} else if s.epoch++; s.epoch == math.MaxInt32 {
+		s.epoch = 1 // Kafka's epochs wrap to 1
+	}
+	s.sent = next
+}
+
+// reset makes the next fetch full: after an error the leader's session may
+// hold anything. A full fetch naming the old session closes it.
+func (s *replicaSession) reset(code int16) {
+	if code == kerr.FetchSessionIDNotFound.Code {
+		s.id = 0
+	}
+	s.epoch, s.sent = 0, nil
+}
+
+// replicated is one partition's share of a fetch answer, carried out on
+// its owner shard.
+type replicated struct {
+	p         *partition
+	epoch     int32     // the leader epoch followed
+	data      []byte    // complete batches to append
+	hw        int64     // the leader's high watermark
+	diverging *epochEnd // truncate by it instead
+	err       error
+}
+
+// fetchOnce fetches the partitions once and carries out the answer.
+func (f *fetcher) fetchOnce(addr string, parts map[*partition]int32) error {
+	s := &f.session
+	req, next, byName := s.request(f.b.nodeID, parts)
 	resp, err := f.client.do(addr, req)
 	if err != nil {
+		s.reset(0)
 		return err
 	}
 	fr := resp.(*kmsg.FetchResponse)
 	if fr.ErrorCode != 0 {
+		s.reset(fr.ErrorCode)
 		return fmt.Errorf("fetch: %v", kerr.ErrorForCode(fr.ErrorCode))
 	}
+	s.answered(fr.SessionID, next)
 	backoff := false
-	var appends []pendingAppend
+	var work []replicated
+	var outOfRange []*partition
 	for _, rt := range fr.Topics {
 		for _, rp := range rt.Partitions {
 			p := byName[partitionKey{rt.Topic, rp.Partition}]
@@ -277,18 +346,13 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 			}
 			switch rp.ErrorCode {
 			case 0:
-				if a, ok := f.apply(p, rp.RecordBatches, rp.HighWatermark); ok {
-					appends = append(appends, a)
+				if d := rp.DivergingEpoch; d.Epoch >= 0 || d.EndOffset >= 0 {
+					work = append(work, replicated{p: p, epoch: parts[p], diverging: &epochEnd{d.Epoch, d.EndOffset}})
+				} else if data, ok := wholeBatches(p, rp.RecordBatches, rp.HighWatermark); ok {
+					work = append(work, replicated{p: p, epoch: parts[p], data: data, hw: rp.HighWatermark})
 				}
 			case kerr.OffsetOutOfRange.Code:
-				// Our log end is not in the leader's log: past its end
-				// (a leader elected uncleanly, with less) or below its
-				// start (retention ran while we were away).
-				if err := f.outOfRange(addr, p, parts[p].epoch); err != nil {
-					f.b.errs.Error("cannot bring a follower's log into the leader's range", "partition",
-						fmt.Sprintf("%s-%d", p.topic, p.index), "leader", f.leader, "err", err)
-					backoff = true
-				}
+				outOfRange = append(outOfRange, p)
 			default:
 				// Not (yet) the leader in the epoch we follow: the next
 				// image will tell.
@@ -296,109 +360,73 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]*followed) error {
 			}
 		}
 	}
-	// The owner shards append in parallel; the next fetch offsets are
-	// the new log ends, so all are waited for.
-	failed := false
-	for _, a := range appends {
-		if err := <-a.done; err != nil {
-			f.b.errs.Error("cannot append replicated batches", "partition",
-				fmt.Sprintf("%s-%d", a.p.topic, a.p.index), "leader", f.leader, "err", err)
-			failed = true
+	if len(work) > 0 && !f.onShard(work) {
+		return nil // stopping
+	}
+	for _, w := range work {
+		if w.err != nil {
+			what := "cannot append replicated batches"
+			if w.diverging != nil {
+				what = "cannot truncate a follower's diverging log"
+			}
+			f.b.errs.Error(what, "partition", fmt.Sprintf("%s-%d", w.p.topic, w.p.index),
+				"leader", f.key.leader, "err", w.err)
+			backoff = true
 		}
 	}
-	if backoff || failed {
+	for _, p := range outOfRange {
+		// Our log end is not in the leader's log: past its end (a leader
+		// elected uncleanly, with less) or below its start (retention ran
+		// while we were away).
+		if err := f.outOfRange(addr, p, parts[p]); err != nil {
+			f.b.errs.Error("cannot bring a follower's log into the leader's range", "partition",
+				fmt.Sprintf("%s-%d", p.topic, p.index), "leader", f.key.leader, "err", err)
+			backoff = true
+		}
+	}
+	if backoff {
 		f.sleep(100 * time.Millisecond)
 	}
 	return nil
 }
 
-// pendingAppend is an append posted to a partition's owner shard.
-type pendingAppend struct {
-	p    *partition
-	done chan error
+// onShard carries out work on the fetcher's shard, in one turn of its
+// loop, and waits: the next fetch offsets are the new log ends. False when
+// the fetcher stops meanwhile.
+func (f *fetcher) onShard(work []replicated) bool {
+	done := make(chan struct{})
+	f.b.shards.Run(f.key.shard, func() {
+		for i := range work {
+			w := &work[i]
+			if w.diverging != nil {
+				_, w.err = w.p.truncateForLeader(w.epoch, w.diverging.epoch, w.diverging.end)
+			} else {
+				w.err = w.p.appendReplicated(w.data, w.hw)
+			}
+		}
+		close(done)
+	})
+	select {
+	case <-done:
+		return true
+	case <-f.stop:
+		return false
+	}
 }
 
-// apply posts to p's owner shard the append of the complete batches of
-// data and the leader's high watermark; false when there is nothing to do.
-func (f *fetcher) apply(p *partition, data []byte, hw int64) (pendingAppend, bool) {
+// wholeBatches is data's complete batches (a batch cut by the leader's size
+// limits is fetched again whole); false when there is nothing to do.
+func wholeBatches(p *partition, data []byte, hw int64) ([]byte, bool) {
 	n := 0
 	for n+logstore.BatchHeaderSize <= len(data) {
 		size := int(logstore.Batch(data[n:]).Size())
 		if size < logstore.BatchHeaderSize || n+size > len(data) {
-			break // a batch cut by the leader's size limits
+			break
 		}
 		n += size
 	}
 	data = data[:n]
-	if len(data) == 0 && hw == p.log.HighWatermark() {
-		return pendingAppend{}, false
-	}
-	a := pendingAppend{p: p, done: make(chan error, 1)}
-	f.b.shards.Run(f.b.owner(p), func() { a.done <- p.appendReplicated(data, hw) })
-	return a, true
-}
-
-// truncate asks the leader where each partition's last local epoch ends
-// and truncates the local log there (KIP-279: to the smaller of the
-// leader's end for that epoch and the local end of it); a partition whose
-// log holds no epoch yet starts empty where it is.
-func (f *fetcher) truncate(addr string, need []*partition, parts map[*partition]*followed) error {
-	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
-	req.Version = 4
-	req.ReplicaID = f.b.nodeID
-	idx := map[string]int{}
-	asked := map[partitionKey]*partition{}
-	for _, p := range need {
-		eps := p.log.LeaderEpochs()
-		if len(eps) == 0 {
-			f.markTruncated(p, parts[p].epoch)
-			continue
-		}
-		i := topicSlot(idx, &req.Topics, p.topic, func() kmsg.OffsetForLeaderEpochRequestTopic {
-			rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
-			rt.Topic = p.topic
-			return rt
-		})
-		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
-		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = p.index, parts[p].epoch, eps[len(eps)-1].Epoch
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
-		asked[partitionKey{p.topic, p.index}] = p
-	}
-	if len(asked) == 0 {
-		return nil
-	}
-	resp, err := f.client.do(addr, req)
-	if err != nil {
-		return err
-	}
-	for _, rt := range resp.(*kmsg.OffsetForLeaderEpochResponse).Topics {
-		for _, rp := range rt.Partitions {
-			p := asked[partitionKey{rt.Topic, rp.Partition}]
-			if p == nil || rp.ErrorCode != 0 {
-				continue
-			}
-			epoch := parts[p].epoch
-			type result struct {
-				done bool
-				err  error
-			}
-			res := make(chan result, 1)
-			f.b.shards.Run(f.b.owner(p), func() {
-				done, err := p.truncateForLeader(epoch, rp.LeaderEpoch, rp.EndOffset)
-				res <- result{done, err}
-			})
-			r := <-res
-			if r.err != nil {
-				f.b.errs.Error("cannot truncate a follower's log", "partition",
-					fmt.Sprintf("%s-%d", p.topic, p.index), "err", r.err)
-				continue
-			}
-			if r.done {
-				f.markTruncated(p, epoch)
-			}
-		}
-	}
-	return nil
+	return data, len(data) > 0 || hw != p.log.HighWatermark()
 }
 
 // topicSlot is the index of topic's entry in *list, a request's or
@@ -444,6 +472,11 @@ func (f *fetcher) outOfRange(addr string, p *partition, epoch int32) error {
 		offsets[ts] = lr.Topics[0].Partitions[0].Offset
 	}
 	done := make(chan error, 1)
-	f.b.shards.Run(f.b.owner(p), func() { done <- p.followLeaderRange(offsets[-2], offsets[-1]) })
-	return <-done
+	f.b.shards.Run(f.key.shard, func() { done <- p.followLeaderRange(offsets[-2], offsets[-1]) })
+	select {
+	case err := <-done:
+		return err
+	case <-f.stop:
+		return nil
+	}
 }

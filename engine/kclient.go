@@ -22,6 +22,12 @@ import (
 type peerClient struct {
 	clientID string
 	timeout  time.Duration // bounds a dial and each request
+	// reuseBody reads every response into one buffer, which the next
+	// request overwrites: for a caller done with each response before it
+	// sends the next (a follower's fetches, whose record bytes would
+	// otherwise be a fresh allocation each time).
+	reuseBody bool
+	body      []byte
 
 	mu   sync.Mutex
 	addr string
@@ -106,7 +112,15 @@ func (c *peerClient) exchangeLocked(frame []byte) ([]byte, error) {
 	if corr := int32(binary.BigEndian.Uint32(hdr[4:])); corr != c.corr {
 		return nil, fmt.Errorf("response to request %d, expected %d", corr, c.corr)
 	}
-	body := make([]byte, n-4)
+	var body []byte
+	if c.reuseBody && cap(c.body) >= int(n-4) {
+		body = c.body[:n-4]
+	} else {
+		body = make([]byte, n-4)
+		if c.reuseBody {
+			c.body = body
+		}
+	}
 	if _, err := io.ReadFull(c.rd, body); err != nil {
 		return nil, err
 	}

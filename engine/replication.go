@@ -31,24 +31,48 @@ func fetchReplica(req *kmsg.FetchRequest) int32 {
 	return req.ReplicaID
 }
 
-// followerFetched tells p's replica machine, on p's owner shard, that
-// replica fetched from offset in leader epoch epoch (-1: none given).
-func (b *Broker) followerFetched(p *partition, replicaID int32, offset int64, epoch int32) {
+// replicaPosition is a follower's fetch offset for one partition, in the
+// leader epoch its fetch named (-1: none).
+type replicaPosition struct {
+	p      *partition
+	offset int64
+	epoch  int32
+}
+
+// followerFetched tells the replica machines of the partitions a
+// follower's fetch read where its log ends, on their owner shards: one
+// post per shard, however many partitions.
+func (b *Broker) followerFetched(replicaID int32, seen []replicaPosition) {
 	now := time.Now()
-	b.shards.Run(b.owner(p), func() {
-		p.rep.Fetch(replica.Fetch{Replica: replicaID, Offset: offset, CurrentLeaderEpoch: epoch,
-			LastFetchedEpoch: -1, Now: now})
-		p.publishReplica()
-	})
+	for len(seen) > 0 {
+		shard := b.owner(seen[0].p)
+		var mine []replicaPosition
+		rest := seen[:0:0]
+		for _, s := range seen {
+			if b.owner(s.p) == shard {
+				mine = append(mine, s)
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		seen = rest
+		b.shards.Run(shard, func() {
+			for _, s := range mine {
+				s.p.rep.Fetch(replica.Fetch{Replica: replicaID, Offset: s.offset, CurrentLeaderEpoch: s.epoch,
+					LastFetchedEpoch: -1, Now: now})
+				s.p.publishReplica()
+			}
+		})
+	}
 }
 
 // truncateForLeader truncates a follower's log after the leader answered
-// OffsetForLeaderEpoch with epoch and end for the follower's latest epoch,
+// epoch and end for the follower's latest epoch (DivergingEpoch),
 // as the replica decides (Kafka's rules: never by the high watermark
 // alone while the leader knows epochs), and rebuilds the producer state
 // when records went. current is the leader epoch the follower follows in.
-// done is false when the follower must ask again (KIP-279). Owner shard
-// only.
+// done is false when the follower must ask again (KIP-279: its next fetch
+// names its new latest epoch). Owner shard only.
 func (p *partition) truncateForLeader(current, epoch int32, end int64) (done bool, err error) {
 	le, lo := p.log.EndOffsetForEpoch(epoch)
 	t, code := p.rep.TruncateTo(current, replica.EpochEnd{Epoch: epoch, EndOffset: end},

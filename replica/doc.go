@@ -24,9 +24,11 @@
 //   - Tick: the time passes; a leader looks for followers out of sync.
 //   - Accept, Wait: an append's admission (leadership, min.insync.replicas
 //     for acks=all) and an acks=all produce to release later.
-//   - TruncateTo: on a follower, the leader's OffsetForLeaderEpoch answer
-//     and the local log's for the same epoch; the decision comes back at
-//     once. LeaderHighWatermark: the high watermark a fetch answer carried.
+//   - TruncateTo: on a follower, the leader's answer for the follower's
+//     latest epoch (a fetch's DivergingEpoch, or OffsetForLeaderEpoch) and
+//     the local log's for the same epoch; the decision comes back at once.
+//     LeaderHighWatermark: the high watermark a fetch answer without
+//     divergence carried.
 //   - ProposalFailed: the controller refused an ISR proposal.
 //
 // # Outputs

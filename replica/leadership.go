@@ -67,9 +67,11 @@ func (m *Machine) BecomeLeader(a Assignment, now time.Time) bool {
 
 // BecomeFollower applies an assignment that names another broker the
 // leader. Waiting acks=all produces are released with
-// NOT_LEADER_OR_FOLLOWER. On a new leader epoch the follower must truncate
-// before it fetches: it asks the leader OffsetForLeaderEpoch for its latest
-// epoch and passes the answer to TruncateTo. It returns false, changing
+// NOT_LEADER_OR_FOLLOWER. On a new leader epoch the follower owes a
+// truncation check (Status.Truncating): the leader's answer for its latest
+// epoch (OffsetForLeaderEpoch, or a fetch's DivergingEpoch) goes to
+// TruncateTo, and a fetch answered without divergence settles it
+// (LeaderHighWatermark). It returns false, changing
 // nothing, when a is stale.
 func (m *Machine) BecomeFollower(a Assignment, now time.Time) bool {
 	if a.Leader == m.cfg.ID {
@@ -97,10 +99,13 @@ func (m *Machine) setAssignment(a Assignment) {
 
 // LeaderHighWatermark feeds a follower the high watermark of the leader's
 // fetch answer: a follower's high watermark is the leader's, cut to its own
-// log end (and never below its log start).
+// log end (and never below its log start). The answer carried no
+// divergence, so the follower's log is a prefix of the leader's: no
+// truncation is owed any more (KIP-595).
 func (m *Machine) LeaderHighWatermark(hw int64) {
 	if m.role != Follower {
 		return
 	}
 	m.hw = max(min(hw, m.logEnd), m.logStart)
+	m.truncating = false
 }

@@ -63,8 +63,8 @@ type Machine struct {
 	leaderEpochStart int64
 	followers        []follower // every replica but this one, in replica order
 
-	// On a follower: an OffsetForLeaderEpoch answer is needed before
-	// fetching (a new leader epoch), KIP-101/279.
+	// On a follower in a new leader epoch: the leader has not yet said
+	// whether the log diverged from its own (KIP-101/279/595).
 	truncating bool
 
 	logStart, logEnd, hw int64

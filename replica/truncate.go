@@ -1,16 +1,17 @@
 package replica
 
-// Truncation is a follower's decision after an OffsetForLeaderEpoch answer:
-// truncate the log to Offset (nothing to do when it is the log end). When
-// Done is false the follower must ask again, for its latest epoch after
-// this truncation, before it fetches (KIP-279).
+// Truncation is a follower's decision after the leader's answer for its
+// latest epoch (DivergingEpoch, or OffsetForLeaderEpoch): truncate the log
+// to Offset (nothing to do when it is the log end). When Done is false the
+// follower must ask again, for its latest epoch after this truncation
+// (KIP-279): its next fetch names that epoch.
 type Truncation struct {
 	Offset int64
 	Done   bool
 }
 
-// TruncateTo decides a follower's truncation from the leader's answer to
-// OffsetForLeaderEpoch for the follower's latest epoch. leaderEpoch is the
+// TruncateTo decides a follower's truncation from the leader's answer for
+// the follower's latest epoch (DivergingEpoch or OffsetForLeaderEpoch). leaderEpoch is the
 // leader epoch the request was sent under; an answer for an older one is
 // stale and refused with FENCED_LEADER_EPOCH. local is the follower's own
 // log's answer for the epoch the leader named (leader.Epoch), which the

@@ -1169,9 +1169,9 @@ func (c *testCluster) waitSameLogs(topic string, p int, replicas []int32, timeou
 // Then the leader takes writes its followers never see (acks=1, the
 // followers stopped), and dies; a follower becomes leader and takes other
 // writes; when the old leader comes back it truncates its unreplicated
-// tail (OffsetForLeaderEpoch, never by high watermark alone), rejoins
-// the ISR, and every replica again holds the same bytes, the new
-// leader's.
+// tail (by the DivergingEpoch its first fetch is answered, never by high
+// watermark alone), rejoins the ISR, and every replica again holds the
+// same bytes, the new leader's.
 func TestCluster3Replication(t *testing.T) {
 	// Sessions of 4 s: followers stopped for a second stay unfenced.
 	c := startCluster(t, 3, "std", "--replica.lag.time.max.ms=2000", "--broker.session.timeout.ms=4000")
@@ -1263,6 +1263,9 @@ func TestCluster3Replication(t *testing.T) {
 	data := c.waitSameLogs("rep", 0, all, 20*time.Second)
 	if bytes.Contains(data, []byte("1049")) || !bytes.Contains(data, []byte("2029")) {
 		t.Errorf("the replicas' log holds the old leader's unreplicated records, or not the new leader's")
+	}
+	if !strings.Contains(c.node(old).b.stderr.String(), "truncating records the new leader does not have") {
+		t.Errorf("the old leader did not say it truncated its diverging tail")
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		st := partitionLeaders(t, c.node(now.leader), "rep")[0]
