@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -44,10 +45,6 @@ import (
 //	                 to the old leader, then to the restarted old node (a
 //	                 follower, NOT_LEADER_OR_FOLLOWER), and a record can run out
 //	                 of attempts before the refresh
-//
-// With partition data not yet replicated, the new leader's log is its own
-// (empty): every client's offsets start again near 0 after the move, and
-// what the old leader had acknowledged is not on the new one.
 func TestInteropCluster3(t *testing.T) {
 	if os.Getenv("WEIR_INTEROP_TARGET") == "kfake" {
 		t.Skip("a cluster of weir nodes only")
@@ -87,6 +84,47 @@ func TestInteropCluster3(t *testing.T) {
 		pythonGroupResumes(t, py, "confluent_client.py", bootstrap, "interop-groups-confluent")
 	})
 	logCoordinators(t, bootstrap)
+	c.replicasAgree(30 * time.Second)
+}
+
+// replicasAgree waits until the replicas of every partition (the offsets
+// topic's too) hold the same bytes, and fails the test if they do not
+// within timeout.
+func (c *testCluster) replicasAgree(timeout time.Duration) {
+	c.t.Helper()
+	topics, err := topicsOn(c.nodes[0])
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var all []int32
+	for _, nd := range c.nodes {
+		all = append(all, nd.id)
+	}
+	offsets := make([][]int32, 5) // groupArgs' partitions, a replica on each node
+	for i := range offsets {
+		offsets[i] = all
+	}
+	topics["__consumer_offsets"] = offsets
+	deadline := time.Now().Add(timeout)
+	for topic, parts := range topics {
+		for p, replicas := range parts {
+			for {
+				first := partitionLogBytes(c.t, c.node(replicas[0]), topic, p)
+				same := true
+				for _, id := range replicas[1:] {
+					same = same && bytes.Equal(partitionLogBytes(c.t, c.node(id), topic, p), first)
+				}
+				if same {
+					break
+				}
+				if time.Now().After(deadline) {
+					c.t.Fatalf("%s-%d: replicas %v hold different bytes after %v", topic, p, replicas, timeout)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	c.t.Logf("the replicas of %d topics (the offsets topic's included) hold the same bytes", len(topics))
 }
 
 // logCoordinators logs which broker coordinates each group.

@@ -340,10 +340,11 @@ func observeAPIs(t *testing.T, bootstrap, client string) (report func()) {
 // seedList splits a bootstrap list, host:port[,host:port...].
 func seedList(bootstrap string) []string { return strings.Split(bootstrap, ",") }
 
-// interopTopic creates a fresh topic of interopParts partitions of one
-// replica through the brokers of bootstrap, waits until every one of them
-// names the same leader for every partition (waitLeaders), and returns its
-// name and id. Its partitions must be spread over as many leaders as
+// interopTopic creates a fresh topic of interopParts partitions through
+// the brokers of bootstrap, each partition with a replica on every one of
+// them (up to 3: one on a single node, three on a cluster), waits until
+// every one of them names the same leader for every partition
+// (waitLeaders), and returns its name and id. Its partitions must be spread over as many leaders as
 // bootstrap names brokers (up to interopParts): weir places partition p of
 // a new topic on broker p%n+1, so a cluster's clients meet every broker.
 func interopTopic(t *testing.T, bootstrap, client string) (string, [16]byte) {
@@ -356,7 +357,8 @@ func interopTopic(t *testing.T, bootstrap, client string) (string, [16]byte) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, interopParts, 1, nil, topic)
+	rf := int16(min(len(seedList(bootstrap)), 3))
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, interopParts, rf, nil, topic)
 	if err == nil {
 		err = resp.Err
 	}
