@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,4 +231,67 @@ func groupPartitionOf(group string, n int) int {
 		h = -h
 	}
 	return int(h % int32(n))
+}
+
+// An offsets topic made with fewer replicas than wanted (as on a node that
+// was alone when its first group came, offsets.topic.replication.factor
+// capped at the brokers registered) grows by reassignment, as in Kafka:
+// `weir topic reassign` gives every partition three replicas, the new ones
+// catch up and join the ISR, and a group's committed offsets then survive
+// the loss of the broker that held them alone.
+func TestCluster3GrowOffsetsTopic(t *testing.T) {
+	c := startCluster(t, 3, "std", "--offsets.topic.num.partitions=3", "--offsets.topic.replication.factor=1")
+	adm := kadm.NewClient(c.client(kgo.RetryTimeout(20 * time.Second)))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 2, 3, nil, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	group := "growing"
+	first := c.waitCoordinator(group, -1, 20*time.Second)
+	c.commitAsMember(group, "orders", map[int32]int64{0: 7, 1: 8})
+	offsets := partitionLeaders(t, c.node(first), "__consumer_offsets")
+	var plan []string
+	for p := int32(0); p < 3; p++ {
+		st := offsets[p]
+		if len(st.isr) != 1 {
+			t.Fatalf("__consumer_offsets-%d made with replicas %v, want one", p, st.isr)
+		}
+		replicas := []int32{st.leader} // the preferred leader stays first
+		for _, nd := range c.nodes {
+			if nd.id != st.leader {
+				replicas = append(replicas, nd.id)
+			}
+		}
+		plan = append(plan, fmt.Sprintf(`{"topic":"__consumer_offsets","partition":%d,"replicas":[%d,%d,%d]}`,
+			p, replicas[0], replicas[1], replicas[2]))
+	}
+	file := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(file, []byte(`{"version":1,"partitions":[`+strings.Join(plan, ",")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed := "--bootstrap-server=" + c.seeds()[0]
+	if code, out, errOut := runAdminTool(t, "topic", "reassign", "--reassignment-json-file", file, "--execute", seed); code != 0 {
+		t.Fatalf("reassign --execute: exit %d: %s%s", code, out, errOut)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		code, out, _ := runAdminTool(t, "topic", "reassign", "--reassignment-json-file", file, "--verify", seed)
+		done := code == 0 && !strings.Contains(out, "in progress")
+		for _, st := range partitionLeaders(t, c.node(first), "__consumer_offsets") {
+			done = done && len(st.isr) == 3
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the offsets topic did not grow: %s\n%+v", out, partitionLeaders(t, c.node(first), "__consumer_offsets"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.kill(first)
+	next := c.waitCoordinator(group, first, 20*time.Second)
+	if got := c.committed(group, "orders"); got[0] != 7 || got[1] != 8 {
+		t.Fatalf("committed on the new coordinator %d after %d's loss: %v, want 7 and 8", next, first, got)
+	}
+	t.Logf("offsets topic grown to three replicas; node %d lost, node %d coordinates %s with its offsets", first, next, group)
 }

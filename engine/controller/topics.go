@@ -289,5 +289,5 @@ func AutoTopicRequest(name string, broker *config.Config, brokers int) (t TopicR
 // String words a cap for the broker's warning.
 func (c *Capped) String() string {
 	return "creating an internal topic with fewer replicas than configured: only " +
-		strconv.Itoa(int(c.Factor)) + " broker(s) are registered"
+		strconv.Itoa(int(c.Factor)) + " broker(s) are registered (once more have joined, `weir topic reassign` gives it more)"
 }
