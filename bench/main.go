@@ -97,10 +97,11 @@ func flagSet(name, summary, examples string, stdout io.Writer) *pflag.FlagSet {
 	return fs
 }
 
+// parse reads a scenario's flags. On --help or -h pflag has printed the
+// usage already; parse returns pflag.ErrHelp (exit 0).
 func parse(fs *pflag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fs.Usage()
 		return err
 	}
 	if err != nil {

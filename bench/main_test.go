@@ -45,6 +45,19 @@ func TestMainUsage(t *testing.T) {
 	}
 }
 
+// Every scenario prints its usage once on --help and -h, to stdout.
+func TestHelpPrintsUsageOnce(t *testing.T) {
+	for _, sc := range []string{"produce", "consume", "e2e", "matrix", "compare", "report"} {
+		for _, h := range []string{"--help", "-h"} {
+			var out, errb bytes.Buffer
+			code := Main([]string{sc, h}, nil, &out, &errb)
+			if n := strings.Count(out.String(), "Usage:"); code != 0 || n != 1 || errb.Len() > 0 {
+				t.Errorf("weir bench %s %s = %d, usage %d times on stdout, stderr %q", sc, h, code, n, errb.String())
+			}
+		}
+	}
+}
+
 func TestUnreachableBrokerFails(t *testing.T) {
 	port, err := freePort()
 	if err != nil {
