@@ -11,7 +11,7 @@ BIN       := bin/weir
 PKGS      := ./...
 FUZZTIME  ?= 20s
 
-.PHONY: all build run cluster test test-faults test-scale test-race fuzz lint bench bench-quick bench-micro deps verify-uring clean
+.PHONY: all build run cluster test test-faults test-scale test-race fuzz lint bench bench-quick bench-replication bench-micro deps verify-uring clean
 
 all: build
 
@@ -86,6 +86,15 @@ lint:
 bench: build
 	./$(BIN) bench compare --rounds 3 --duration 5s --matrix --matrix-duration 2s \
 		--markdown bench/RESULTS.md --json bench/results.json --chart-dir bench/charts --notes bench/FINDINGS.md
+
+# The cost of replication (weir bench replication): three Weir nodes on
+# this host, node 1 leading every partition; RF1 acks=1, RF3 acks=1 and
+# RF3 acks=all, three rounds in alternation; throughput, p99 and each
+# node's CPU per GB against the targets. Rewrites bench/REPLICATION.md and
+# bench/replication.json. About 2 minutes.
+bench-replication: build
+	./$(BIN) bench replication --rounds 3 --duration 5s \
+		--markdown bench/REPLICATION.md --json bench/replication.json
 
 # A one-minute smoke run of the same suite, writing to a scratch dir; CI runs it.
 bench-quick: build

@@ -89,7 +89,10 @@ func startChild(name, addr, ready, bin string, args ...string) (*brokerProc, err
 }
 
 // stop sends SIGTERM and waits; after 10 s it kills.
-func (b *brokerProc) stop() {
+func (b *brokerProc) stop() { b.stopWithin(10 * time.Second) }
+
+// stopWithin sends SIGTERM and waits; after bound it kills.
+func (b *brokerProc) stopWithin(bound time.Duration) {
 	select {
 	case <-b.exited:
 		return
@@ -98,7 +101,7 @@ func (b *brokerProc) stop() {
 	b.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-b.exited:
-	case <-time.After(10 * time.Second):
+	case <-time.After(bound):
 		b.cmd.Process.Kill()
 		<-b.exited
 	}

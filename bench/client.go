@@ -17,6 +17,18 @@ type Target struct {
 	Name      string
 	Bootstrap []string
 	PID       int // the broker process, for its CPU; 0 when unknown
+	// NodePIDs are a cluster's broker processes, by node, when the
+	// benchmark started them: their CPU is the broker CPU, summed, and each
+	// node's is reported apart (Result.NodeCPU). PID is then 0.
+	NodePIDs []int
+}
+
+// pids lists the target's broker processes whose CPU is metered.
+func (t Target) pids() []int {
+	if len(t.NodePIDs) > 0 {
+		return t.NodePIDs
+	}
+	return []int{t.PID}
 }
 
 // codec parses --compression and its level (0 = the codec's default).

@@ -203,9 +203,16 @@ func logResult(w io.Writer, round int, r *Result) {
 // median returns the result of scenario on target with the median MB/s
 // over the rounds; nil when there is none.
 func (c *Comparison) median(scenario, target string) *Result {
+	return medianResult(c.Results, scenario, target)
+}
+
+// medianResult returns the result of scenario (on target, or on any when
+// target is "") with the median MB/s; nil when there is none. Of an even
+// count, the lower middle one.
+func medianResult(results []*Result, scenario, target string) *Result {
 	var rs []*Result
-	for _, r := range c.Results {
-		if r.Scenario == scenario && r.Target == target {
+	for _, r := range results {
+		if r.Scenario == scenario && (target == "" || r.Target == target) {
 			rs = append(rs, r)
 		}
 	}

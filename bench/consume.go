@@ -169,7 +169,7 @@ func Consume(ctx context.Context, t Target, s ConsumeSpec, p *progress) (*Result
 	p.start(s.Duration, run.remaining, &run.records, &run.bytes)
 	defer p.stop()
 
-	cpu := startCPU(t.PID)
+	cpu := startCPU(t.pids()...)
 	began := time.Now()
 	runCtx, cancel := context.WithTimeout(ctx, s.Duration)
 	defer cancel()
@@ -220,7 +220,7 @@ func Consume(ctx context.Context, t Target, s ConsumeSpec, p *progress) (*Result
 		Records: run.records.Load(), Bytes: run.bytes.Load(), WireBytes: run.wire.Load(),
 		Elapsed: elapsed, Errors: gaps, FirstErr: firstGap, Partitions: run.sums.list(),
 	}
-	res.finish(cpu.stop())
+	res.finishCPU(cpu)
 	if remaining > 0 {
 		msg := fmt.Sprintf("%d records not read within %v", remaining, s.Duration)
 		if e, ok := fetchErr.Load().(error); ok {

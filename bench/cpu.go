@@ -46,32 +46,52 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// cpuMeter measures the CPU a broker process (when its pid is known) and
-// the benchmark's own clients use over one run.
+// cpuMeter measures the CPU the broker processes (those whose pids are
+// known: one broker, or each node of a cluster) and the benchmark's own
+// clients use over one run.
 type cpuMeter struct {
-	pid           int
-	broker0, self time.Duration
-	brokerOK      bool
+	pids   []int
+	start  []time.Duration // per pid; -1 when /proc could not be read
+	self   time.Duration
+	broker []float64 // per pid, as the last stop read them
 }
 
-func startCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid, self: selfCPU()}
-	if pid > 0 {
-		if c, err := processCPU(pid); err == nil {
-			m.broker0, m.brokerOK = c, true
+func startCPU(pids ...int) *cpuMeter {
+	m := &cpuMeter{self: selfCPU()}
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
 		}
+		c, err := processCPU(pid)
+		if err != nil {
+			c = -1
+		}
+		m.pids, m.start = append(m.pids, pid), append(m.start, c)
 	}
 	return m
 }
 
-// stop returns the broker's and the clients' CPU seconds since start; the
-// broker's is -1 when unknown.
+// stop returns the broker processes' CPU seconds since start, summed, and
+// the clients'. The brokers' is -1 when no pid was given or any could not
+// be read. Each process's share is kept in m.broker (-1 when unknown).
 func (m *cpuMeter) stop() (broker, client float64) {
 	client = (selfCPU() - m.self).Seconds()
+	m.broker = make([]float64, len(m.pids))
 	broker = -1
-	if m.brokerOK {
-		if c, err := processCPU(m.pid); err == nil {
-			broker = (c - m.broker0).Seconds()
+	if len(m.pids) > 0 {
+		broker = 0
+	}
+	for i, pid := range m.pids {
+		m.broker[i] = -1
+		if m.start[i] >= 0 {
+			if c, err := processCPU(pid); err == nil {
+				m.broker[i] = (c - m.start[i]).Seconds()
+			}
+		}
+		if m.broker[i] < 0 {
+			broker = -1
+		} else if broker >= 0 {
+			broker += m.broker[i]
 		}
 	}
 	return broker, client

@@ -15,7 +15,13 @@
 //   - matrix: produce over batch sizes x codecs x record sizes x payloads;
 //   - compare: starts Weir (--io=uring, --io=std) and kfake as child
 //     processes, adds --peer brokers, measures the host's own limits, runs
-//     the scenarios against each in alternation and evaluates the goals.
+//     the scenarios against each in alternation and evaluates the goals;
+//   - replication: starts three Weir nodes (one quorum) as child processes
+//     and produces to RF1 with acks=1, RF3 with acks=1 and RF3 with
+//     acks=all in alternation, node 1 leading every partition, so each
+//     node's CPU is its role's (leader or follower); it reports the ratios
+//     against their targets and checks that the followers hold the
+//     leader's bytes (make bench-replication writes bench/REPLICATION.md).
 //
 // Every run checks its own delivery: producers sum, per partition, the
 // records acknowledged and a checksum of their keys and values; consumers

@@ -126,7 +126,7 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 		warmup = 0
 	}
 	measured := began.Add(warmup)
-	meter := run.startMeasuring(measured, t.PID)
+	meter := run.startMeasuring(measured, t.pids())
 	deadline := measured.Add(s.Duration)
 	var sent int64 // in the measured window
 	for i := int64(0); s.Records <= 0 || i < s.Records; i++ {
@@ -180,7 +180,7 @@ func E2E(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Result, er
 	if run.firstErr != nil {
 		res.FirstErr = run.firstErr.Error()
 	}
-	res.finish(meter().stop())
+	res.finishCPU(meter())
 	// The rate was fixed, so report the achieved rate over the send window.
 	res.RecordsPerSec = float64(produced) / window.Seconds()
 	res.MBPerSec = float64(res.Bytes) / window.Seconds() / 1e6

@@ -40,6 +40,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = matrixCmd(ctx, rest, stdout, stderr)
 	case "compare":
 		err = compareCmd(ctx, rest, stdout, stderr)
+	case "replication":
+		err = replicationCmd(ctx, rest, stdout, stderr)
 	case "report":
 		err = reportCmd(rest, stdout)
 	case "kfake":
@@ -68,12 +70,13 @@ func benchUsage(w io.Writer) {
 	fmt.Fprint(w, `weir bench: measure a Kafka-compatible broker with franz-go clients
 
 Usage:
-  weir bench produce  [flags]   producers at max or fixed rate; records/s, MB/s, latency
-  weir bench consume  [flags]   consumers reading a filled topic from the start
-  weir bench e2e      [flags]   fixed-rate produce with a concurrent consumer; end-to-end latency
-  weir bench matrix   [flags]   batch size x compression x record size x payload, one table
-  weir bench compare  [flags]   Weir (uring, std), kfake and peers side by side, with host limits
-  weir bench report   [flags]   render a saved compare run (its JSON) as Markdown and charts again
+  weir bench produce     [flags]   producers at max or fixed rate; records/s, MB/s, latency
+  weir bench consume     [flags]   consumers reading a filled topic from the start
+  weir bench e2e         [flags]   fixed-rate produce with a concurrent consumer; end-to-end latency
+  weir bench matrix      [flags]   batch size x compression x record size x payload, one table
+  weir bench compare     [flags]   Weir (uring, std), kfake and peers side by side, with host limits
+  weir bench replication [flags]   3 Weir nodes on this host: RF1 vs RF3 acks=1 vs RF3 acks=all, CPU per role
+  weir bench report      [flags]   render a saved compare run (its JSON) as Markdown and charts again
 
 Every scenario takes --help. Figures: MB = 1e6 bytes of record keys and values
 (before compression; "wire" is after); latencies are HdrHistogram percentiles.
@@ -97,10 +100,11 @@ func flagSet(name, summary, examples string, stdout io.Writer) *pflag.FlagSet {
 	return fs
 }
 
+// parse reads a scenario's flags. On --help or -h pflag has printed the
+// usage already; parse returns pflag.ErrHelp (exit 0).
 func parse(fs *pflag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fs.Usage()
 		return err
 	}
 	if err != nil {

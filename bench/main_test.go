@@ -33,6 +33,17 @@ func TestMainUsage(t *testing.T) {
 		{[]string{"compare", "--peer", "kafka"}, 2, "name=host:port"},
 		{[]string{"compare", "--io", "epoll"}, 2, "uring or std"},
 		{[]string{"compare", "--weir-bin", "/no/such/weir"}, 2, "--weir-bin"},
+		{[]string{"replication", "--help"}, 0, "--partitions"},
+		{[]string{"replication", "--io", "epoll"}, 2, "uring or std"},
+		{[]string{"replication", "--rounds", "0"}, 2, "--rounds"},
+		{[]string{"replication", "--duration", "0s"}, 2, "--duration"},
+		{[]string{"replication", "--warmup", "-1s"}, 2, "--warmup"},
+		{[]string{"replication", "--partitions", "0"}, 2, "--partitions"},
+		{[]string{"replication", "--producers", "0"}, 2, "--producers"},
+		{[]string{"replication", "--weir-bin", "/no/such/weir"}, 2, "--weir-bin"},
+		{[]string{"replication", "-o", "xml"}, 2, "--output"},
+		{[]string{"replication", "--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"replication", "extra"}, 2, "unexpected argument"},
 		{[]string{"e2e", "--rate", "0"}, 1, "fixed --rate"},
 		{[]string{"e2e", "--record-size", "4", "--rate", "10"}, 1, "at least 8"},
 	} {
@@ -41,6 +52,19 @@ func TestMainUsage(t *testing.T) {
 		both := out.String() + errb.String()
 		if code != c.code || !strings.Contains(both, c.want) {
 			t.Errorf("weir bench %q = %d, want %d with %q; output:\n%s", c.args, code, c.code, c.want, both)
+		}
+	}
+}
+
+// Every scenario prints its usage once on --help and -h, to stdout.
+func TestHelpPrintsUsageOnce(t *testing.T) {
+	for _, sc := range []string{"produce", "consume", "e2e", "matrix", "compare", "report", "replication"} {
+		for _, h := range []string{"--help", "-h"} {
+			var out, errb bytes.Buffer
+			code := Main([]string{sc, h}, nil, &out, &errb)
+			if n := strings.Count(out.String(), "Usage:"); code != 0 || n != 1 || errb.Len() > 0 {
+				t.Errorf("weir bench %s %s = %d, usage %d times on stdout, stderr %q", sc, h, code, n, errb.String())
+			}
 		}
 	}
 }
@@ -84,6 +108,22 @@ func TestProcessCPU(t *testing.T) {
 	m := startCPU(os.Getpid())
 	if b, c := m.stop(); b < 0 || c < 0 {
 		t.Errorf("cpuMeter = %v, %v", b, c)
+	}
+	// Several processes: each apart, and their sum; one unknown makes
+	// the sum unknown.
+	m = startCPU(os.Getpid(), os.Getpid())
+	for c0 := selfCPU(); selfCPU()-c0 < 50*time.Millisecond; {
+		x++
+	}
+	if b, _ := m.stop(); len(m.broker) != 2 || m.broker[0] <= 0 || b != m.broker[0]+m.broker[1] {
+		t.Errorf("two pids: sum %v of %v", b, m.broker)
+	}
+	m = startCPU(os.Getpid(), 1<<30)
+	if b, _ := m.stop(); b != -1 || len(m.broker) != 2 || m.broker[0] < 0 || m.broker[1] != -1 {
+		t.Errorf("a pid that does not exist: sum %v of %v", b, m.broker)
+	}
+	if b, _ := startCPU(0).stop(); b != -1 {
+		t.Errorf("no pid gave %v broker CPU seconds", b)
 	}
 }
 

@@ -171,20 +171,20 @@ func (r *produceRun) wireOf(bytes int64) int64 {
 
 // startMeasuring ends the warm-up at time at: from then on records count,
 // and the CPU meter starts. It returns the meter, set once at has passed.
-func (r *produceRun) startMeasuring(at time.Time, pid int) func() *cpuMeter {
+func (r *produceRun) startMeasuring(at time.Time, pids []int) func() *cpuMeter {
 	if !at.After(time.Now()) {
-		m := startCPU(pid)
+		m := startCPU(pids...)
 		return func() *cpuMeter { return m }
 	}
 	r.measureFrom.Store(at.UnixNano())
 	var m atomic.Pointer[cpuMeter]
-	timer := time.AfterFunc(time.Until(at), func() { m.Store(startCPU(pid)) })
+	timer := time.AfterFunc(time.Until(at), func() { m.Store(startCPU(pids...)) })
 	return func() *cpuMeter {
 		if meter := m.Load(); meter != nil {
 			return meter
 		}
 		timer.Stop() // the run ended within its warm-up
-		return startCPU(pid)
+		return startCPU(pids...)
 	}
 }
 
@@ -252,7 +252,7 @@ func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Re
 	defer p.stop()
 
 	start := time.Now().Add(warmup)
-	meter := run.startMeasuring(start, t.PID)
+	meter := run.startMeasuring(start, t.pids())
 	deadline := start.Add(s.Duration)
 	var wg sync.WaitGroup
 	for i, cl := range clients {
@@ -288,7 +288,7 @@ func produceInto(ctx context.Context, t Target, s ProduceSpec, p *progress) (*Re
 	if run.firstErr != nil {
 		res.FirstErr = run.firstErr.Error()
 	}
-	res.finish(meter().stop())
+	res.finishCPU(meter())
 	return res, nil
 }
 

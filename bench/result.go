@@ -26,6 +26,10 @@ type Result struct {
 	BrokerCPU      float64 `json:"broker_cpu_s"`        // -1 when the broker's pid is unknown
 	BrokerCPUPerGB float64 `json:"broker_cpu_s_per_gb"` // per 1e9 Bytes; -1 when unknown
 	ClientCPU      float64 `json:"client_cpu_s"`
+	// A cluster's nodes apart (Target.NodePIDs): CPU seconds and per GB,
+	// by node, -1 when unknown; their sums are BrokerCPU and BrokerCPUPerGB.
+	NodeCPU      []float64 `json:"node_cpu_s,omitempty"`
+	NodeCPUPerGB []float64 `json:"node_cpu_s_per_gb,omitempty"`
 
 	Cell       *Cell          `json:"cell,omitempty"` // a matrix run's coordinates
 	Partitions []PartitionSum `json:"partitions,omitempty"`
@@ -44,6 +48,22 @@ func (r *Result) finish(brokerCPU, clientCPU float64) {
 	r.BrokerCPUPerGB = -1
 	if brokerCPU >= 0 && r.Bytes > 0 {
 		r.BrokerCPUPerGB = brokerCPU / (float64(r.Bytes) / 1e9)
+	}
+}
+
+// finishCPU is finish with the CPU a meter measured, each node's apart
+// when it metered a cluster's.
+func (r *Result) finishCPU(m *cpuMeter) {
+	r.finish(m.stop())
+	if len(m.pids) < 2 {
+		return
+	}
+	r.NodeCPU, r.NodeCPUPerGB = m.broker, make([]float64, len(m.broker))
+	for i, c := range m.broker {
+		r.NodeCPUPerGB[i] = -1
+		if c >= 0 && r.Bytes > 0 {
+			r.NodeCPUPerGB[i] = c / (float64(r.Bytes) / 1e9)
+		}
 	}
 }
 
