@@ -18,6 +18,10 @@ type AppendResult struct {
 	// SyncStarted: the flush policy started a sync with this append. With an
 	// asynchronous Syncer, an acks that waits for durability waits for it.
 	SyncStarted bool
+	// Rolled: the append started a new segment at FirstOffset. The owner
+	// saves its producer state of the batches below it then
+	// (SaveProducerSnapshot), as Kafka snapshots at every roll.
+	Rolled bool
 }
 
 // batchInfo is what the append path keeps of each batch it validated.
@@ -185,8 +189,10 @@ func (l *Log) validate(p []byte, origin Origin, nowMs int64) ([]batchInfo, error
 func (l *Log) write(p []byte, infos []batchInfo, now time.Time) (AppendResult, error) {
 	first, last := infos[0].base, infos[len(infos)-1].last
 	seg := l.active()
+	rolled := false
 	if l.shouldRoll(seg, int64(len(p)), infos, now) {
 		var err error
+		rolled = true
 		if seg, err = l.roll(first, now); err != nil {
 			if errors.Is(err, ErrNoSpace) {
 				return AppendResult{}, err
@@ -221,7 +227,7 @@ func (l *Log) write(p []byte, infos []batchInfo, now time.Time) (AppendResult, e
 	l.leo.Store(last + 1)
 	res := AppendResult{
 		FirstOffset: first, LastOffset: last, LogStartOffset: l.logStart.Load(),
-		Batches: len(infos), Records: records,
+		Batches: len(infos), Records: records, Rolled: rolled,
 	}
 	l.unflushed += records
 	if l.unflushed >= l.cfg.FlushMessages {

@@ -19,6 +19,7 @@
 //	    00000000000000000000.index       sparse offset index
 //	    00000000000000000000.timeindex   sparse time index
 //	    00000000000000368769.log ...     next segment: named by its base offset
+//	    00000000000000368769.snapshot    producer state below that offset
 //	    leader-epoch-checkpoint
 //	    partition.metadata
 //	  <topic>-<partition>.<uuid>-delete/ a deleted log, being removed
@@ -35,6 +36,21 @@
 // These names are Kafka's: `<uuid>` is 32 hex digits, and the topic is cut
 // so that the name stays within 255 bytes (never a future's: such a move
 // is refused).
+//
+// A `<offset>.snapshot` file is Kafka's producer-state snapshot (format
+// version 1, producer_snapshot.go): for each idempotent producer, its
+// newest batch below offset (last sequence, last offset, offset delta,
+// max timestamp) and epoch, CRC-32C protected. The engine keeps that
+// state and hands a copy to SaveProducerSnapshot when an append rolls a
+// segment (at the new base) and before a clean close (at the log end);
+// one goroutine per log writes the files (temp file, fsync, rename) and
+// removes them, in the order asked, so the owner never waits on disk. A
+// truncation removes those past the new end, a moved log start those
+// below it but the newest; at most three are kept. At open those past
+// the log end are removed, and LatestProducerSnapshot serves the newest
+// one that decodes, deleting (and logging) any that does not: a torn
+// snapshot costs a longer scan of batch headers, never wrong state. A
+// moved log takes its newest snapshot along.
 //
 // Segment names are the base offset in 20 decimal digits. A deleted
 // segment's files are renamed with a `.deleted` suffix at once and unlinked

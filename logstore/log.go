@@ -61,6 +61,8 @@ type Log struct {
 	// move is the log's move to another log dir under way (move.go), or
 	// nil. Under mu.
 	move *Move
+	// snaps are the producer-state snapshot files (producer_snapshot.go).
+	snaps producerSnaps
 }
 
 // OpenState is what the log dir remembers of a log between runs.
@@ -104,7 +106,7 @@ func Open(dir, topic string, partition int32, cfg Config, opts Options, st OpenS
 
 // load finds the segments, recovers what needs it, and sets the offsets.
 func (l *Log) load(st OpenState) error {
-	bases, err := l.scanDir()
+	bases, snaps, err := l.scanDir()
 	if err != nil {
 		return err
 	}
@@ -141,6 +143,7 @@ func (l *Log) load(st OpenState) error {
 	if err := l.epochs.truncateFromStart(l.logStart.Load()); err != nil {
 		return err
 	}
+	l.snaps.open(l.dir, l.logger, snaps, l.logStart.Load(), leo)
 	if id, ok, err := ReadPartitionMetadata(l.dir); err != nil {
 		l.logger.Warn("logstore: ignoring unreadable partition.metadata", "err", err)
 	} else if ok {
@@ -149,15 +152,16 @@ func (l *Log) load(st OpenState) error {
 	return nil
 }
 
-// scanDir lists the segment base offsets in the directory and removes what
-// an earlier run left half done: .deleted files, orphan indexes, temp files.
-func (l *Log) scanDir() ([]int64, error) {
+// scanDir lists the segment base offsets and the producer snapshots in the
+// directory and removes what an earlier run left half done: .deleted
+// files, orphan indexes, temp files.
+func (l *Log) scanDir() (bases, snaps []int64, err error) {
 	if err := l.completeSwaps(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ents, err := os.ReadDir(l.dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logs := map[int64]bool{}
 	var orphans []string
@@ -169,6 +173,10 @@ func (l *Log) scanDir() ([]int64, error) {
 		case strings.HasSuffix(name, logSuffix):
 			if b, ok := parseBase(name, logSuffix); ok {
 				logs[b] = true
+			}
+		case strings.HasSuffix(name, snapshotSuffix):
+			if o, ok := parseBase(name, snapshotSuffix); ok {
+				snaps = append(snaps, o)
 			}
 		}
 	}
@@ -182,15 +190,15 @@ func (l *Log) scanDir() ([]int64, error) {
 	}
 	for _, name := range orphans {
 		if err := os.Remove(filepath.Join(l.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	bases := make([]int64, 0, len(logs))
+	bases = make([]int64, 0, len(logs))
 	for b := range logs {
 		bases = append(bases, b)
 	}
 	slices.Sort(bases)
-	return bases, nil
+	return bases, snaps, nil
 }
 
 func parseBase(name, suffix string) (int64, bool) {
@@ -488,6 +496,7 @@ func (l *Log) publish(segs []*Segment) { l.segs.Store(&segs) }
 // must be done with ranges past the log end, and every Syncer done must have
 // run: call it after the engine stopped fetches and drained its ring.
 func (l *Log) Close() error {
+	l.snaps.close() // the snapshots asked for are written
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -506,6 +515,7 @@ func (l *Log) Close() error {
 // its directory is about to be deleted (Kafka does not flush a deleted log
 // either), so a large unsynced partition does not delay its delete.
 func (l *Log) closeForDelete() {
+	l.snaps.abandon()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

@@ -317,7 +317,8 @@ func (m *Move) switchLocked(between func()) ([]*Segment, error) {
 	if f.leo.Load() != l.leo.Load() {
 		return nil, fmt.Errorf("switch %s: the future log ends at %d, the log at %d", m.tp, f.leo.Load(), l.leo.Load())
 	}
-	if err := m.prepareLocked(); err != nil {
+	snap, err := m.prepareLocked()
+	if err != nil {
 		return nil, fmt.Errorf("switch %s: %w", m.tp, err)
 	}
 	if !m.swapMaps(true) {
@@ -346,15 +347,17 @@ func (m *Move) switchLocked(between func()) ([]*Segment, error) {
 	if err := syncPath(m.dst.path); err != nil {
 		l.fail(fmt.Errorf("switch to %s: %w", final, err))
 	}
-	old := l.adoptLocked(f, final)
+	old := l.adoptLocked(f, final, snap)
 	m.src.removals.add(gone, time.Duration(l.cfg.FileDeleteDelayMs)*time.Millisecond)
 	l.logger.Info("logstore: log moved", "from", m.src.path, "to", m.dst.path, "log_end_offset", l.leo.Load())
 	return old, nil
 }
 
 // prepareLocked makes the future log the log's equal before the renames:
-// its start offset, high watermark, leader epochs and topic id, all synced.
-func (m *Move) prepareLocked() error {
+// its start offset, high watermark, leader epochs, topic id and newest
+// producer snapshot, all synced. It answers that snapshot's offset, -1
+// for none.
+func (m *Move) prepareLocked() (snap int64, err error) {
 	l, f := m.l, m.f
 	f.hw.Store(l.hw.Load())
 	if start := l.logStart.Load(); start > f.logStart.Load() {
@@ -362,21 +365,27 @@ func (m *Move) prepareLocked() error {
 		f.deleteOldSegments("log start offset", func(_ *Segment, next int64) bool { return next <= start })
 	}
 	if err := f.epochs.replace(l.epochs.entries()); err != nil {
-		return err
+		return -1, err
 	}
 	if id, ok := l.TopicID(); ok {
 		if _, has := f.TopicID(); !has {
 			if err := WritePartitionMetadata(f.dir, id); err != nil {
-				return err
+				return -1, err
 			}
 			f.topicID.Store(&id)
 		}
 	}
+	// The copy's batches are the log's, so is their producer state: the
+	// moved log's next open scans from the snapshot, not the log start.
+	snap, err = l.snaps.copyLatestTo(f.dir, l.logStart.Load(), l.leo.Load())
+	if err != nil {
+		l.logger.Warn("logstore: moved log goes without its producer snapshot", "err", err)
+	}
 	f.flushLocked(f.opts.Now()) // SyncNow: durable on return
 	if err := syncPath(f.dir); err != nil {
-		return err
+		return -1, err
 	}
-	return f.Err()
+	return snap, f.Err()
 }
 
 // swapMaps moves the log from the source's logs to the destination's in
@@ -408,9 +417,10 @@ func (m *Move) swapMaps(in bool) bool {
 
 // adoptLocked gives l the storage of its future f, whose directory is now
 // dir: its segments, directory and file system. l keeps its offsets, its
-// waits and its leader epoch cache (whose file f already holds). It
-// answers l's old segments, for the caller to release. Both mu are held.
-func (l *Log) adoptLocked(f *Log, dir string) []*Segment {
+// waits and its leader epoch cache (whose file f already holds), and its
+// producer snapshot at snap (-1: none), which f holds too. It answers l's
+// old segments, for the caller to release. Both mu are held.
+func (l *Log) adoptLocked(f *Log, dir string, snap int64) []*Segment {
 	old := l.segments()
 	segs := f.segments()
 	for _, s := range segs {
@@ -419,6 +429,7 @@ func (l *Log) adoptLocked(f *Log, dir string) []*Segment {
 	l.dir = dir
 	l.dirName.Store(&dir)
 	l.epochs.moveTo(filepath.Join(dir, leaderEpochFile))
+	l.snaps.relocate(dir, snap)
 	l.noFallocate = f.noFallocate
 	l.unflushed, l.lastFlush, l.modified = 0, l.opts.Now(), true
 	l.compact.cleanedTo = 0 // the copies are not known to be clean

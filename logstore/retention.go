@@ -91,6 +91,7 @@ func (l *Log) deleteOldSegments(why string, del func(s *Segment, next int64) boo
 		if err := l.epochs.truncateFromStart(start); err != nil {
 			l.fail(err)
 		}
+		l.snaps.dropBelow(start)
 	}
 	l.publish(segs[k:])
 	for _, s := range segs[:k] {

@@ -9,7 +9,8 @@ import (
 // offset (Kafka's rule, even when offset falls inside a removed batch).
 // Segments wholly past it are deleted; the one holding it is cut (its bytes
 // zeroed in place) and becomes the active segment. An offset below the first
-// segment truncates the whole log and starts it at offset.
+// segment truncates the whole log and starts it at offset. Producer
+// snapshots past offset go with the batches they cover.
 func (l *Log) TruncateTo(offset int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -39,6 +40,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.logStart.Store(min(l.logStart.Load(), offset))
 	l.flushes.reset(offset)
 	l.publish(keep)
+	l.snaps.dropAbove(offset)
 	for _, s := range drop {
 		l.logger.Info("logstore: deleting segment on truncation", "segment", s.base, "offset", offset)
 		if err := s.markDeleted(); err != nil {
@@ -62,8 +64,9 @@ func (l *Log) TruncateTo(offset int64) error {
 	return l.Err()
 }
 
-// TruncateFullyAndStartAt deletes every segment and starts an empty log at
-// offset, as a follower does when the leader's log starts past its end.
+// TruncateFullyAndStartAt deletes every segment and every producer
+// snapshot and starts an empty log at offset, as a follower does when the
+// leader's log starts past its end.
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -83,6 +86,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.logStart.Store(offset)
 	l.hw.Store(offset)
 	l.flushes.reset(offset)
+	l.snaps.dropAbove(-1)
 	for _, s := range old {
 		if err := s.markDeleted(); err != nil {
 			l.fail(err)
@@ -127,6 +131,7 @@ func (l *Log) DeleteRecords(offset int64) (int64, error) {
 			l.fail(err)
 			return 0, l.Err()
 		}
+		l.snaps.dropBelow(offset)
 	}
 	l.deleteOldSegments("log start offset", func(_ *Segment, next int64) bool { return next <= l.logStart.Load() })
 	return l.logStart.Load(), l.Err()
