@@ -57,6 +57,10 @@ type Broker struct {
 	segFiles      segFiles // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
 	errs          *errorLog // errors that repeat per request, rate-limited
+	// snapshotsOnce: the close snapshots are taken at the first close of
+	// the log stores, while the shard loops run (a second close finds
+	// the runtime closed, and the logs too).
+	snapshotsOnce sync.Once
 
 	producerIDs *producerIDs
 

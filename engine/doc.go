@@ -139,8 +139,11 @@
 // client's idempotent batch, appends (the log validates each batch and
 // decodes its records on the owner shard, as Kafka's LogValidator does on
 // the leader: logstore/validate.go), records the producer ids of what it
-// wrote, tells the replica the new log end and publishes the high
-// watermark it decides, wakes parked fetches, and, when the caller wants
+// wrote (and, when the append rolled a segment, hands the log a copy of
+// the producer state below it to write as a `.snapshot` file off the loop,
+// which the next open starts from: rebuildProducers), tells the replica
+// the new log end and publishes the high watermark it decides, wakes
+// parked fetches, and, when the caller wants
 // durability and flush.messages started a sync, hands back the wait for
 // it (so coordinator commits honour flush.messages as produce does).
 // Requests that touch partitions of several owners (Produce,

@@ -280,6 +280,7 @@ func (b *Broker) allLogs() []*logstore.Log {
 // no-op; the list stays (DescribeLogDirs may still read it).
 func (b *Broker) closeLogStores() error {
 	b.stopMoves() // their future logs deleted; the shard runtime still runs
+	b.snapshotsOnce.Do(b.saveProducerSnapshots)
 	if b.cleaner != nil {
 		b.cleaner.Close() // a pass under way ends first
 	}

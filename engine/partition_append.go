@@ -78,6 +78,9 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 	if err != nil {
 		return appendResult{}, err
 	}
+	if res.Rolled {
+		p.saveProducerSnapshot(res.FirstOffset)
+	}
 	p.producers.record(payload)
 	if now := time.Now(); now.Sub(p.producersSwept) > time.Minute {
 		p.producers.expire(now)
@@ -116,12 +119,16 @@ func (p *partition) appendReplicated(payload []byte, hw int64) error {
 				}
 				n += size
 			}
-			if _, err := p.log.AppendAsFollower(rest[:n]); err != nil {
+			res, err := p.log.AppendAsFollower(rest[:n])
+			if err != nil {
 				return err
 			}
+			if res.Rolled {
+				p.saveProducerSnapshot(res.FirstOffset)
+			}
+			p.producers.record(rest[:n])
 			rest = rest[n:]
 		}
-		p.producers.record(payload)
 		p.rep.LogEnd(p.log.LogEndOffset())
 	}
 	p.rep.LeaderHighWatermark(hw)

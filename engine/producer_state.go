@@ -120,18 +120,90 @@ func (ps producers) recordBatch(b logstore.Batch) {
 	e.lastTs = max(e.lastTs, b.MaxTimestamp())
 }
 
-// rebuildProducers recovers a partition's idempotence state from the batch
-// headers in its log, so producers keep their sequences across restarts
-// and crashes (Kafka reads a snapshot and the log after it; Weir reads the
-// headers, which cost a 61-byte read per batch).
+// rebuildProducers recovers a partition's idempotence state at open and
+// after a truncation, so producers keep their sequences across restarts
+// and crashes, as Kafka does: from the log's newest producer snapshot
+// (written at each segment roll and at a clean close, see
+// saveProducerSnapshot) and the batch headers after it, so the time it
+// takes follows the tail since the last roll, not the log's size. Without
+// a usable snapshot it reads every batch header from the log start (a
+// 61-byte read per batch). A producer restored from a snapshot remembers
+// only its newest batch (Kafka keeps no more): a retry of an older one of
+// its last five is then out of order rather than a duplicate.
 func rebuildProducers(l *logstore.Log) (producers, error) {
 	ps := producers{}
-	err := l.ScanBatches(l.LogStartOffset(), func(b logstore.Batch) error {
+	from := l.LogStartOffset()
+	if off, entries, ok := l.LatestProducerSnapshot(); ok {
+		ps.load(entries)
+		from = off
+	}
+	err := l.ScanBatches(from, func(b logstore.Batch) error {
 		ps.recordBatch(b)
 		return nil
 	})
 	ps.expire(time.Now())
 	return ps, err
+}
+
+// snapshot copies ps for a snapshot file: each producer's newest batch,
+// Kafka's entry. It runs on the owner shard, so it stays a plain copy;
+// encoding and writing are the log's, off the loop.
+func (ps producers) snapshot() []logstore.ProducerSnapshotEntry {
+	out := make([]logstore.ProducerSnapshotEntry, 0, len(ps))
+	for pid, e := range ps {
+		if e.n == 0 {
+			continue
+		}
+		b := e.batches[(e.next+producerWindow-1)%producerWindow]
+		out = append(out, logstore.ProducerSnapshotEntry{
+			ProducerID: pid, Epoch: e.epoch, LastSequence: b.lastSeq, LastOffset: b.lastOffset,
+			OffsetDelta: int32(b.lastOffset - b.firstOffset), Timestamp: e.lastTs,
+			CoordinatorEpoch: -1, CurrentTxnFirstOffset: -1,
+		})
+	}
+	return out
+}
+
+// load puts a snapshot's entries in ps, each with its one batch. Entries
+// without a batch (Kafka writes them for a producer whose only records
+// are transaction markers) are skipped: such a producer starts afresh.
+func (ps producers) load(entries []logstore.ProducerSnapshotEntry) {
+	for _, s := range entries {
+		if s.ProducerID < 0 || s.LastOffset < 0 || s.OffsetDelta < 0 || int64(s.OffsetDelta) > s.LastOffset {
+			continue
+		}
+		e := &producerEntry{epoch: s.Epoch, n: 1, next: 1, lastTs: s.Timestamp}
+		e.batches[0] = seqBatch{
+			firstSeq: decSeq(s.LastSequence, s.OffsetDelta), lastSeq: s.LastSequence,
+			firstOffset: s.LastOffset - int64(s.OffsetDelta), lastOffset: s.LastOffset,
+		}
+		ps[s.ProducerID] = e
+	}
+}
+
+// saveProducerSnapshot hands the log the producer state of every batch
+// below offset, to be written as a `.snapshot` file off the loop: when an
+// append rolls a segment (before the append's own batches are recorded)
+// and at a clean close. Owner shard only.
+func (p *partition) saveProducerSnapshot(offset int64) {
+	p.log.SaveProducerSnapshot(offset, p.producers.snapshot())
+}
+
+// saveProducerSnapshots snapshots every hosted partition's producer state
+// at its log end, on its owner, before the logs close (Kafka does at a
+// clean shutdown), so the next start reads no batch headers; the logs'
+// Close waits for the files. The listeners and fetchers are stopped: no
+// append comes after.
+func (b *Broker) saveProducerSnapshots() {
+	byOwner := map[int][]*partition{}
+	for _, p := range b.parts.Load().byName {
+		byOwner[b.owner(p)] = append(byOwner[b.owner(p)], p)
+	}
+	done := make(chan struct{})
+	onOwners(b, byOwner, -1, func(p *partition, _ *fanIn) {
+		p.saveProducerSnapshot(p.log.LogEndOffset())
+	}, func() { close(done) })
+	<-done
 }
 
 // incSeq adds d to sequence s, wrapping from MaxInt32 to 0 as Kafka's
@@ -141,6 +213,14 @@ func incSeq(s, d int32) int32 {
 		return d - (math.MaxInt32 - s) - 1
 	}
 	return s + d
+}
+
+// decSeq subtracts d (>= 0) from sequence s, the inverse of incSeq.
+func decSeq(s, d int32) int32 {
+	if s < d {
+		return math.MaxInt32 - (d - s) + 1
+	}
+	return s - d
 }
 
 func firstBatch(payload []byte) (logstore.Batch, bool) {
