@@ -127,6 +127,9 @@ func TestRebuildReadsOnlyAfterTheSnapshot(t *testing.T) {
 	for seq := int32(0); seq < 4; seq++ {
 		mustAppend(t, p, makeBatch(7, 0, seq, "before"), originClient)
 	}
+	if err := p.log.Roll(); err != nil { // the snapshot opens a segment, as at a roll
+		t.Fatal(err)
+	}
 	at := p.log.LogEndOffset()
 	now := time.Now().UnixMilli()
 	p.log.SaveProducerSnapshot(at, []logstore.ProducerSnapshotEntry{{ProducerID: 99, Epoch: 1, LastSequence: 40,
@@ -148,6 +151,28 @@ func TestRebuildReadsOnlyAfterTheSnapshot(t *testing.T) {
 	if e == nil || e.epoch != 1 || e.n != 1 || e.batches[0] != (seqBatch{firstSeq: 38, lastSeq: 40,
 		firstOffset: at - 3, lastOffset: at - 1}) || e.lastTs != now {
 		t.Fatalf("producer 99 from the snapshot: %+v", e)
+	}
+}
+
+// A clean shutdown's snapshot sits mid-segment: the rebuild reads that
+// segment's headers too, so each of a producer's last five batches there
+// is still a duplicate after the restart, as it was before it.
+func TestCleanShutdownKeepsTheWindow(t *testing.T) {
+	dir := t.TempDir()
+	p := openUnit(t, dir, 1)
+	if err := p.log.SetConfig(logstore.DefaultConfig()); err != nil { // no rolls
+		t.Fatal(err)
+	}
+	for seq := int32(0); seq < 7; seq++ {
+		mustAppend(t, p, makeBatch(7, 0, seq, "v"), originClient)
+	}
+	closeUnit(t, p, true)
+	if snaps := snapshotOffsets(t, dir); len(snaps) != 1 || snaps[0] != 7 {
+		t.Fatalf("snapshots at %v, want one at the log end 7", snaps)
+	}
+	p = openUnit(t, dir, 1)
+	for seq := int32(2); seq < 7; seq++ {
+		wantDup(t, p, makeBatch(7, 0, seq, "v"), int64(seq), int64(seq))
 	}
 }
 

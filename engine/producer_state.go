@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -124,23 +125,36 @@ func (ps producers) recordBatch(b logstore.Batch) {
 // after a truncation, so producers keep their sequences across restarts
 // and crashes, as Kafka does: from the log's newest producer snapshot
 // (written at each segment roll and at a clean close, see
-// saveProducerSnapshot) and the batch headers after it, so the time it
-// takes follows the tail since the last roll, not the log's size. Without
-// a usable snapshot it reads every batch header from the log start (a
-// 61-byte read per batch). A producer restored from a snapshot remembers
-// only its newest batch (Kafka keeps no more): a retry of an older one of
-// its last five is then out of order rather than a duplicate.
+// saveProducerSnapshot) and the batch headers from the start of its
+// segment, so the time it takes follows one segment, not the log's size.
+// Without a usable snapshot it reads every batch header from the log start
+// (a 61-byte read per batch). A producer known only from a snapshot taken
+// at a roll remembers its newest batch only (Kafka keeps no more): a retry
+// of an older one of its last five is then out of order rather than a
+// duplicate.
 func rebuildProducers(l *logstore.Log) (producers, error) {
 	ps := producers{}
 	from := l.LogStartOffset()
-	if off, entries, ok := l.LatestProducerSnapshot(); ok {
-		ps.load(entries)
-		from = off
+	snapAt, entries, haveSnap := l.LatestProducerSnapshot()
+	if haveSnap {
+		// From the start of the snapshot's segment, not the snapshot
+		// itself: a snapshot keeps each producer's newest batch only, and
+		// the headers before it in its segment give the producers that
+		// wrote there their last five again (a clean shutdown's snapshot
+		// sits mid-segment, with retries of those batches likely next).
+		from = l.SegmentBaseOf(snapAt)
 	}
 	err := l.ScanBatches(from, func(b logstore.Batch) error {
 		ps.recordBatch(b)
 		return nil
 	})
+	if haveSnap {
+		// A producer the scan saw is known better from it: its batches
+		// since from include the one the snapshot holds.
+		ps.load(slices.DeleteFunc(entries, func(e logstore.ProducerSnapshotEntry) bool {
+			return ps[e.ProducerID] != nil
+		}))
+	}
 	ps.expire(time.Now())
 	return ps, err
 }

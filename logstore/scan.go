@@ -182,6 +182,20 @@ func (w *window) get(pos, n int64) ([]byte, error) {
 	return w.buf[:n], nil
 }
 
+// SegmentBaseOf is the base offset of the segment holding offset (the log
+// start below the first segment, the active segment's base past the end).
+func (l *Log) SegmentBaseOf(offset int64) int64 {
+	segs := l.segments()
+	base := l.LogStartOffset()
+	for _, s := range segs {
+		if s.base > offset {
+			break
+		}
+		base = s.base
+	}
+	return max(base, l.LogStartOffset())
+}
+
 // ScanBatches calls fn with the header of every batch from the one holding
 // offset from to the log end, in order: the BatchHeaderSize bytes of the
 // header only, valid during the call. Owners rebuild state that lives in
