@@ -32,14 +32,7 @@ func writeComparison(w io.Writer, c *Comparison, baseDir, notes string) {
 	if len(c.Goals) > 0 {
 		fmt.Fprintf(w, "## Goals\n\n| goal | target | measured | ratio | want | met |\n|---|---|---|---:|---|---|\n")
 		for _, g := range c.Goals {
-			met := "no"
-			if g.Met {
-				met = "yes"
-			}
-			if g.Missing != "" {
-				met = "? " + g.Missing
-			}
-			fmt.Fprintf(w, "| %s | %s | %s | %.2f | %s | %s |\n", g.Name, g.Target, g.Measured, g.Ratio, g.Want, met)
+			fmt.Fprintf(w, "| %s | %s | %s | %.2f | %s | %s |\n", g.Name, g.Target, g.Measured, g.Ratio, g.Want, g.verdict())
 		}
 		fmt.Fprintln(w)
 	}

@@ -17,6 +17,18 @@ type Goal struct {
 	Missing  string  `json:"missing,omitempty"` // why it could not be evaluated
 }
 
+// verdict is the goal's "met" cell in a report: yes, no, or why it could
+// not be told.
+func (g Goal) verdict() string {
+	switch {
+	case g.Missing != "":
+		return "? " + g.Missing
+	case g.Met:
+		return "yes"
+	}
+	return "no"
+}
+
 // evaluateGoals checks each Weir target of the run against the goals.
 func evaluateGoals(c *Comparison) []Goal {
 	var goals []Goal

@@ -118,14 +118,7 @@ func writeReplication(w io.Writer, r *ReplicationReport) {
 
 	fmt.Fprintf(w, "## Ratios\n\n| ratio | measured | value | target | met |\n|---|---|---:|---|---|\n")
 	for _, g := range r.Ratios {
-		met := "no"
-		if g.Met {
-			met = "yes"
-		}
-		if g.Missing != "" {
-			met = "? " + g.Missing
-		}
-		fmt.Fprintf(w, "| %s | %s | %.2f | %s | %s |\n", g.Name, g.Measured, g.Ratio, g.Want, met)
+		fmt.Fprintf(w, "| %s | %s | %.2f | %s | %s |\n", g.Name, g.Measured, g.Ratio, g.Want, g.verdict())
 	}
 	fmt.Fprintln(w)
 

@@ -29,12 +29,7 @@ func snapConfig() logstore.Config {
 // (leader 1) or followed (leader 2).
 func openUnit(t *testing.T, dir string, leader int32) *partition {
 	t.Helper()
-	l, err := logstore.Open(dir, "unit", 0, snapConfig(), logstore.Options{Logger: discardLogger()},
-		logstore.OpenState{Clean: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := reopenLog(t, dir)
 	reg := metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: leader, LeaderEpoch: 1}
 	if leader == 1 {
 		reg.Replicas, reg.ISR = []int32{1}, []int32{1}
