@@ -83,7 +83,7 @@ lint:
 # compare scenarios three times in alternation and the batch x codec matrix,
 # and rewrites bench/RESULTS.md, bench/results.json and bench/charts/.
 # bench/FINDINGS.md (the profile findings, written by hand) is appended.
-# About 8 minutes on 2 cores.
+# About 12 minutes on 2 cores.
 bench: build
 	./$(BIN) bench compare --rounds 3 --duration 5s --matrix --matrix-duration 2s \
 		--markdown bench/RESULTS.md --json bench/results.json --chart-dir bench/charts --notes bench/FINDINGS.md

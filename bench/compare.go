@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +35,7 @@ type Comparison struct {
 	Limits  *HostLimits  `json:"host_limits"`
 	Results []*Result    `json:"results"`
 	Goals   []Goal       `json:"goals"`
+	Ratios  []HostRatio  `json:"host_ratios,omitempty"`
 	Matrix  []*Result    `json:"matrix,omitempty"`
 	Targets []string     `json:"targets"`
 	Charts  []string     `json:"charts,omitempty"`
@@ -42,28 +45,61 @@ type Comparison struct {
 
 // The compare scenarios, named for the targets they measure.
 const (
-	scProduce1K  = "produce 1KiB"
-	scConsume1K  = "consume 1KiB"
-	scProduce100 = "produce 100B lz4"
-	scE2E        = "e2e at 50% of max"
-	scE2ELow     = "e2e at 10% of max"
+	scProduce1K     = "produce 1KiB"
+	scProduce1KIdem = "produce 1KiB acks=all idempotent"
+	scConsume1K     = "consume 1KiB"
+	scProduce100    = "produce 100B lz4"
+	scE2E           = "e2e at 50% of max"
+	scE2ELow        = "e2e at 10% of max"
+	scE2E20K        = "e2e at 20,000 rec/s acks=all idempotent"
+	scPingPong1     = "ping-pong 1 connection"
+	scPingPong16    = "ping-pong 16 connections"
 )
 
+// e2eFixedRate is the rate of the fixed-rate e2e scenario, records/s.
+const e2eFixedRate = 20000
+
+// compareWorkloads are the fixed workloads of a compare run.
+type compareWorkloads struct {
+	produce1K     ProduceSpec
+	produce1KIdem ProduceSpec // produce1K with acks=all and idempotence
+	produce100    ProduceSpec
+	e2e           ProduceSpec // at a fraction of each target's max rate, filled in per target
+	e2e20K        ProduceSpec // at e2eFixedRate, acks=all, idempotent
+	consume       ConsumeSpec
+	pingPong      []PingPongSpec // by scenario, as pingPongScenarios
+}
+
+// pingPongScenarios name the ping-pong runs, by their connections.
+var pingPongScenarios = []struct {
+	name  string
+	conns int
+}{{scPingPong1, 1}, {scPingPong16, 16}}
+
 // compareScenarios returns the fixed workloads of a compare run, each
-// sized by d. e2e's rate is filled in per target from its produce run.
-func compareScenarios(d, warmup time.Duration) (produce1K, produce100, e2e ProduceSpec, consume ConsumeSpec) {
-	produce1K = ProduceSpec{Topic: "weir-bench-compare-1k", Partitions: 6, Replication: -1, Producers: 1,
+// sized by d.
+func compareScenarios(d, warmup time.Duration) compareWorkloads {
+	var w compareWorkloads
+	w.produce1K = ProduceSpec{Topic: "weir-bench-compare-1k", Partitions: 6, Replication: -1, Producers: 1,
 		RecordSize: 1024, Payload: "json", Keys: "none", Acks: "1", BatchMaxBytes: 1 << 20,
 		Linger: 5 * time.Millisecond, Compression: "none", Duration: d, Warmup: warmup, Recreate: true,
 		MaxBuffered: defaultMaxBuffered(1024)}
-	produce100 = produce1K
-	produce100.Topic, produce100.RecordSize, produce100.Compression = "weir-bench-compare-100", 100, "lz4"
-	produce100.MaxBuffered = defaultMaxBuffered(100)
-	e2e = produce1K
-	e2e.Topic, e2e.Linger = "weir-bench-compare-e2e", time.Millisecond
-	consume = ConsumeSpec{Topic: produce1K.Topic, Consumers: 1, FetchMaxBytes: 50 << 20,
+	w.produce1KIdem = w.produce1K
+	w.produce1KIdem.Topic, w.produce1KIdem.Acks, w.produce1KIdem.Idempotent = "weir-bench-compare-1k-idem", "all", true
+	w.produce100 = w.produce1K
+	w.produce100.Topic, w.produce100.RecordSize, w.produce100.Compression = "weir-bench-compare-100", 100, "lz4"
+	w.produce100.MaxBuffered = defaultMaxBuffered(100)
+	w.e2e = w.produce1K
+	w.e2e.Topic, w.e2e.Linger = "weir-bench-compare-e2e", time.Millisecond
+	w.e2e20K = w.e2e
+	w.e2e20K.Topic, w.e2e20K.Acks, w.e2e20K.Idempotent, w.e2e20K.Rate = "weir-bench-compare-e2e-20k", "all", true,
+		e2eFixedRate
+	w.consume = ConsumeSpec{Topic: w.produce1K.Topic, Consumers: 1, FetchMaxBytes: 50 << 20,
 		FetchMaxPartitionBytes: 1 << 20, FetchMaxWait: 500 * time.Millisecond, Duration: 60 * time.Second}
-	return
+	for _, pp := range pingPongScenarios {
+		w.pingPong = append(w.pingPong, PingPongSpec{Connections: pp.conns, Duration: d, Warmup: warmup})
+	}
+	return w
 }
 
 // Compare starts the brokers, measures the host, runs the scenarios against
@@ -117,13 +153,13 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 	}
 	cmp.Limits = limits
 
-	produce1K, produce100, e2e, consume := compareScenarios(s.Duration, s.Warmup)
+	w := compareScenarios(s.Duration, s.Warmup)
 	prog := newProgress(stderr)
 	for round := 1; round <= s.Rounds; round++ {
 		maxRate := map[string]float64{}
 		produced := map[string][]PartitionSum{}
 		for _, t := range targets {
-			r, err := Produce(ctx, t, produce1K, prog.titled(t.Name+" "+scProduce1K))
+			r, err := Produce(ctx, t, w.produce1K, prog.titled(t.Name+" "+scProduce1K))
 			if err != nil {
 				return cmp, fmt.Errorf("%s on %s: %w", scProduce1K, t.Name, err)
 			}
@@ -133,7 +169,7 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 			logResult(stderr, round, r)
 		}
 		for _, t := range targets {
-			r, err := Consume(ctx, t, consume, prog.titled(t.Name+" "+scConsume1K))
+			r, err := Consume(ctx, t, w.consume, prog.titled(t.Name+" "+scConsume1K))
 			if err != nil {
 				return cmp, fmt.Errorf("%s on %s: %w", scConsume1K, t.Name, err)
 			}
@@ -144,27 +180,36 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 			r.Verified = fmt.Sprintf("%d records consumed = produced (count and checksum per partition)", r.Records)
 			cmp.Results = append(cmp.Results, r)
 			logResult(stderr, round, r)
-			deleteTopic(ctx, t, consume.Topic)
+			deleteTopic(ctx, t, w.consume.Topic)
 		}
-		for _, t := range targets {
-			r, err := Produce(ctx, t, produce100, prog.titled(t.Name+" "+scProduce100))
-			if err != nil {
-				return cmp, fmt.Errorf("%s on %s: %w", scProduce100, t.Name, err)
+		for _, sc := range []struct {
+			name string
+			spec ProduceSpec
+		}{{scProduce1KIdem, w.produce1KIdem}, {scProduce100, w.produce100}} {
+			for _, t := range targets {
+				r, err := Produce(ctx, t, sc.spec, prog.titled(t.Name+" "+sc.name))
+				if err != nil {
+					return cmp, fmt.Errorf("%s on %s: %w", sc.name, t.Name, err)
+				}
+				r.Scenario = sc.name
+				cmp.Results = append(cmp.Results, r)
+				logResult(stderr, round, r)
+				deleteTopic(ctx, t, sc.spec.Topic)
 			}
-			r.Scenario = scProduce100
-			cmp.Results = append(cmp.Results, r)
-			logResult(stderr, round, r)
-			deleteTopic(ctx, t, produce100.Topic)
 		}
-		// e2e at half the max produce rate (the goal) and, for reading
-		// latency off a host that is not saturated, at a tenth of it.
+		// e2e at half the max produce rate (the goal), at a tenth of it
+		// (latency off a host that is not saturated), and at a fixed
+		// 20,000 records/s with acks=all and idempotence (the goal).
 		for _, e := range []struct {
 			name     string
-			fraction float64
-		}{{scE2E, 0.5}, {scE2ELow, 0.1}} {
+			fraction float64 // of the max rate; 0: the spec's own rate
+			spec     ProduceSpec
+		}{{scE2E, 0.5, w.e2e}, {scE2ELow, 0.1, w.e2e}, {scE2E20K, 0, w.e2e20K}} {
 			for _, t := range targets {
-				spec := e2e
-				spec.Rate = maxRate[t.Name] * e.fraction
+				spec := e.spec
+				if e.fraction > 0 {
+					spec.Rate = maxRate[t.Name] * e.fraction
+				}
 				r, err := E2E(ctx, t, spec, prog.titled(t.Name+" "+e.name))
 				if err != nil {
 					return cmp, fmt.Errorf("%s on %s: %w", e.name, t.Name, err)
@@ -173,6 +218,17 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 				cmp.Results = append(cmp.Results, r)
 				logResult(stderr, round, r)
 				deleteTopic(ctx, t, spec.Topic)
+			}
+		}
+		for i, pp := range pingPongScenarios {
+			for _, t := range targets {
+				r, err := PingPong(ctx, t, w.pingPong[i], prog.titled(t.Name+" "+pp.name))
+				if err != nil {
+					return cmp, fmt.Errorf("%s on %s: %w", pp.name, t.Name, err)
+				}
+				r.Scenario = pp.name
+				cmp.Results = append(cmp.Results, r)
+				logResult(stderr, round, r)
 			}
 		}
 	}
@@ -191,12 +247,12 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 			return cmp, err
 		}
 	}
-	cmp.Goals = evaluateGoals(cmp)
+	cmp.Goals, cmp.Ratios = evaluateGoals(cmp), hostRatios(cmp)
 	return cmp, nil
 }
 
 func logResult(w io.Writer, round int, r *Result) {
-	fmt.Fprintf(w, "round %d %-18s %-12s %12s rec/s %8.1f MB/s  broker %s cpu-s/GB\n", round, r.Scenario, r.Target,
+	fmt.Fprintf(w, "round %d %-40s %-12s %12s rec/s %8.1f MB/s  broker %s cpu-s/GB\n", round, r.Scenario, r.Target,
 		count(r.RecordsPerSec), r.MBPerSec, cpuCell(r.BrokerCPUPerGB))
 }
 
@@ -227,6 +283,7 @@ func medianResult(results []*Result, scenario, target string) *Result {
 type compareFlags struct {
 	spec        CompareSpec
 	peers       []string
+	peerPIDs    []string
 	matrix      bool
 	matrixFlags matrixFlags
 	matrixTime  time.Duration
@@ -239,6 +296,7 @@ type compareFlags struct {
 
 const compareExamples = `  weir bench compare                                  # Weir uring, Weir std and kfake, 5 s per run
   weir bench compare --peer kafka=10.0.0.5:9092 --rounds 3
+  weir bench compare --peer klite=127.0.0.1:9092 --peer-pid klite=4242 --rounds 3
   weir bench compare --matrix --markdown bench/RESULTS.md --json bench/results.json --chart-dir bench/charts
   weir bench compare --quick                          # a one-minute smoke run
 `
@@ -254,6 +312,8 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringSliceVar(&f.spec.IO, "io", []string{"uring", "std"}, "Weir backends to start (uring, std; empty for none)")
 	fs.BoolVar(&f.spec.Kfake, "kfake", true, "start franz-go's in-memory kfake broker as a reference")
 	fs.StringArrayVar(&f.peers, "peer", nil, "a broker you run, as name=host:port[,host:port] (repeatable)")
+	fs.StringArrayVar(&f.peerPIDs, "peer-pid", nil, "a --peer broker's process on this host, as name=pid, "+
+		"to measure its CPU (repeatable)")
 	fs.StringVar(&f.spec.DataDir, "data-dir", "", "log dirs of the started brokers (default: a temporary dir)")
 	fs.DurationVar(&f.spec.Duration, "duration", 5*time.Second, "length of each produce run (measured)")
 	fs.DurationVar(&f.spec.Warmup, "warmup", time.Second, "unmeasured start of each produce run")
@@ -297,6 +357,15 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return usagef("--peer %q: want name=host:port[,host:port]", p)
 		}
 		s.Peers = append(s.Peers, Target{Name: name, Bootstrap: strings.Split(addrs, ",")})
+	}
+	for _, p := range f.peerPIDs {
+		name, pid, _ := strings.Cut(p, "=")
+		n, err := strconv.Atoi(pid)
+		i := slices.IndexFunc(s.Peers, func(t Target) bool { return t.Name == name })
+		if err != nil || n <= 0 || i < 0 {
+			return usagef("--peer-pid %q: want name=pid, name a --peer's", p)
+		}
+		s.Peers[i].PID = n
 	}
 	if s.Rounds < 1 || s.Duration <= 0 {
 		return usagef("--rounds and --duration must be positive")

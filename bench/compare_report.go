@@ -30,9 +30,28 @@ func writeComparison(w io.Writer, c *Comparison, baseDir, notes string) {
 		fmt.Fprintf(w, "| CRC-32C, 64 MiB | %.0f |\n\n", l.CRC32C)
 	}
 	if len(c.Goals) > 0 {
-		fmt.Fprintf(w, "## Goals\n\n| goal | target | measured | ratio | want | met |\n|---|---|---|---:|---|---|\n")
+		fmt.Fprintf(w, "## Goals\n\n")
+		fmt.Fprintf(w, "Each figure is the median of the run's rounds, all targets measured in the same run by the "+
+			"same client in alternation. A ratio (x) divides the first figure of the measured cell by the second.\n\n")
+		fmt.Fprintf(w, "| goal | broker | target | measured | value | met |\n|---|---|---|---|---:|---|\n")
 		for _, g := range c.Goals {
-			fmt.Fprintf(w, "| %s | %s | %s | %.2f | %s | %s |\n", g.Name, g.Target, g.Measured, g.Ratio, g.Want, g.verdict())
+			measured, value := g.Measured, "-"
+			if g.Missing == "" {
+				value = fmt.Sprintf("%.2f", g.Ratio)
+			} else if measured == "" {
+				measured = "-"
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", g.Name, g.Target, g.Want, measured, value, g.verdict())
+		}
+		fmt.Fprintln(w)
+	}
+	if len(c.Ratios) > 0 {
+		fmt.Fprintf(w, "## Host ratios (information)\n\n")
+		fmt.Fprintf(w, "Not goals: the client and the brokers share this host's %d cores, so a throughput ratio "+
+			"tells how the host split its CPU as much as how fast a broker is.\n\n", c.Machine.Cores)
+		fmt.Fprintf(w, "| ratio | broker | measured | value |\n|---|---|---|---:|\n")
+		for _, r := range c.Ratios {
+			fmt.Fprintf(w, "| %s | %s | %s | %.2f |\n", r.Name, r.Target, r.Measured, r.Ratio)
 		}
 		fmt.Fprintln(w)
 	}
@@ -61,10 +80,43 @@ func writeComparison(w io.Writer, c *Comparison, baseDir, notes string) {
 			fmt.Fprintf(w, "![%s](%s)\n\n", strings.TrimSuffix(filepath.Base(ch), ".svg"), rel)
 		}
 	}
+	fmt.Fprintf(w, "%s\n", peerHowTo)
 	if notes != "" {
 		fmt.Fprintf(w, "%s\n", strings.TrimSpace(notes))
 	}
 }
+
+// peerHowTo is a fixed section of every compare report: how to measure a
+// broker that does not ship with Weir beside it.
+const peerHowTo = `## Measuring klite, Apache Kafka or another broker beside Weir
+
+Neither ships with Weir. Start the broker yourself on this host, on 127.0.0.1 and a free port, and name it with
+` + "`--peer name=host:port`" + `: the run then measures it with the same client, in the same rounds, alternating
+with the other targets, and its figures appear in every table above. Give its process id with
+` + "`--peer-pid name=pid`" + ` to have its CPU read from /proc (its cpu-s/GB columns); without it they are "-".
+The goal "Weir MB/s ÷ klite MB/s" is evaluated only when a peer is named ` + "`klite`" + `.
+
+1. Start the broker as a single node:
+   - Apache Kafka 4, from its release archive (it needs Java 17 or later), in KRaft mode:
+
+     ` + "```" + `
+     bin/kafka-storage.sh format --standalone -t "$(bin/kafka-storage.sh random-uuid)" -c config/server.properties
+     bin/kafka-server-start.sh config/server.properties     # listens on localhost:9092
+     ` + "```" + `
+   - klite: build and start it as its own documentation says, listening on 127.0.0.1:9092.
+2. Run the comparison (` + "`make build`" + ` first), here with Weir's two backends and no kfake:
+
+   ` + "```" + `
+   bin/weir bench compare --rounds 3 --duration 5s --kfake=false --peer klite=127.0.0.1:9092 --peer-pid klite=PID \
+       --markdown /tmp/klite/RESULTS.md --json /tmp/klite/results.json
+   bin/weir bench compare --rounds 3 --duration 5s --kfake=false --peer kafka=127.0.0.1:9092 --warmup 5s \
+       --peer-pid kafka="$(pgrep -f kafka.Kafka)" --markdown /tmp/kafka/RESULTS.md --json /tmp/kafka/results.json
+   ` + "```" + `
+
+   A JVM broker needs a longer ` + "`--warmup`" + ` (its JIT compiles the hot paths first). Keep the peer's log
+   directory on the same file system as the run's ` + "`--data-dir`" + `, and nothing else busy on the host: the
+   peer, the Weir brokers and the client share its cores, and an idle broker still takes some of them.
+`
 
 // writeCompareCharts draws the e2e latency curves (median run per target)
 // and the matrix charts into dir.
@@ -73,12 +125,15 @@ func writeCompareCharts(dir string, c *Comparison) ([]string, error) {
 		return nil, err
 	}
 	var files []string
-	var curves, produceCurves []latencyCurve
+	var curves, fixedCurves, produceCurves []latencyCurve
 	for _, t := range c.Targets {
 		for _, sc := range []string{scE2E, scE2ELow} {
 			if r := c.median(sc, t); r != nil {
 				curves = append(curves, latencyCurve{name: fmt.Sprintf("%s (%s rec/s)", t, count(r.TargetRate)), lat: r.E2E})
 			}
+		}
+		if r := c.median(scE2E20K, t); r != nil {
+			fixedCurves = append(fixedCurves, latencyCurve{name: t, lat: r.E2E})
 		}
 		if r := c.median(scProduce1K, t); r != nil {
 			produceCurves = append(produceCurves, latencyCurve{name: t, lat: r.Latency})
@@ -87,6 +142,14 @@ func writeCompareCharts(dir string, c *Comparison) ([]string, error) {
 	if len(curves) > 0 {
 		path := chartName(dir, "latency-e2e")
 		if err := latencyChart(path, "end-to-end latency, 1 KiB records at 50% and 10% of max rate, acks=1", curves); err != nil {
+			return files, err
+		}
+		files = append(files, path)
+	}
+	if len(fixedCurves) > 0 {
+		path := chartName(dir, "latency-e2e-20k")
+		if err := latencyChart(path, "end-to-end latency, 1 KiB records at 20,000 rec/s, acks=all idempotent, linger 1 ms",
+			fixedCurves); err != nil {
 			return files, err
 		}
 		files = append(files, path)
@@ -153,7 +216,7 @@ func reportCmd(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%s: %w", jsonIn, err)
 	}
 	c.restoreCells()
-	c.Goals = evaluateGoals(&c)
+	c.Goals, c.Ratios = evaluateGoals(&c), hostRatios(&c)
 	noteText := ""
 	if notes != "" {
 		b, err := os.ReadFile(notes)

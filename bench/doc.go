@@ -15,7 +15,11 @@
 //   - matrix: produce over batch sizes x codecs x record sizes x payloads;
 //   - compare: starts Weir (--io=uring, --io=std) and kfake as child
 //     processes, adds --peer brokers, measures the host's own limits, runs
-//     the scenarios against each in alternation and evaluates the goals;
+//     the scenarios against each in alternation (1 KiB produce with acks=1
+//     and with acks=all and idempotence, consume, 100 B lz4 produce, e2e at
+//     50% and 10% of the max rate and at 20,000 records/s with acks=all,
+//     and ping-pong: Metadata round trips over 1 and 16 raw connections),
+//     evaluates the goals and lists host ratios for information;
 //   - replication: starts three Weir nodes (one quorum) as child processes
 //     and produces to RF1 with acks=1, RF3 with acks=1 and RF3 with
 //     acks=all in alternation, node 1 leading every partition, so each

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ func TestMainUsage(t *testing.T) {
 		{[]string{"matrix", "--payloads", "json,xml"}, 2, "--payloads"},
 		{[]string{"compare", "--peer", "kafka"}, 2, "name=host:port"},
 		{[]string{"compare", "--io", "epoll"}, 2, "uring or std"},
+		{[]string{"compare", "--peer-pid", "klite=42"}, 2, "name a --peer's"},
+		{[]string{"compare", "--peer", "klite=127.0.0.1:1", "--peer-pid", "klite=me"}, 2, "want name=pid"},
+		{[]string{"compare", "--peer", "klite=127.0.0.1:1", "--peer-pid", "kafka=42"}, 2, "--peer-pid \"kafka=42\""},
 		{[]string{"compare", "--weir-bin", "/no/such/weir"}, 2, "--weir-bin"},
 		{[]string{"replication", "--help"}, 0, "--partitions"},
 		{[]string{"replication", "--io", "epoll"}, 2, "uring or std"},
@@ -134,5 +138,29 @@ func TestMeasureHost(t *testing.T) {
 	}
 	if h.LoopbackTCP <= 0 || h.FileWrite <= 0 || h.Memcpy <= 0 || h.CRC32C <= 0 {
 		t.Errorf("host limits %+v", h)
+	}
+}
+
+func TestSkipResponseTags(t *testing.T) {
+	// One tagged field (tag 5, 2 bytes), then the body.
+	b, err := skipResponseTags([]byte{1, 5, 2, 0xaa, 0xbb, 9}, true)
+	if err != nil || len(b) != 1 || b[0] != 9 {
+		t.Errorf("flexible header: %v, %v", b, err)
+	}
+	if b, err := skipResponseTags([]byte{1, 5, 2, 0xaa, 0xbb, 9}, false); err != nil || len(b) != 6 {
+		t.Errorf("not flexible: %v, %v", b, err)
+	}
+	for _, bad := range [][]byte{{}, {1}, {1, 5}, {1, 5, 3, 0xaa, 0xbb}} {
+		if _, err := skipResponseTags(bad, true); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}
+
+func TestPingRequest(t *testing.T) {
+	for _, v := range []int16{1, 8, 9, 12} {
+		if _, req := pingRequest(v); len(req) != pingPongRequestBytes || int(binary.BigEndian.Uint32(req)) != len(req)-4 {
+			t.Errorf("v%d: %d bytes, length prefix %d", v, len(req), binary.BigEndian.Uint32(req))
+		}
 	}
 }

@@ -172,11 +172,19 @@ func (r *produceRun) wireOf(bytes int64) int64 {
 // startMeasuring ends the warm-up at time at: from then on records count,
 // and the CPU meter starts. It returns the meter, set once at has passed.
 func (r *produceRun) startMeasuring(at time.Time, pids []int) func() *cpuMeter {
+	if at.After(time.Now()) {
+		r.measureFrom.Store(at.UnixNano())
+	}
+	return meterFrom(at, pids)
+}
+
+// meterFrom starts metering the CPU of pids at time at. It returns the
+// meter, set once at has passed (or started when asked before).
+func meterFrom(at time.Time, pids []int) func() *cpuMeter {
 	if !at.After(time.Now()) {
 		m := startCPU(pids...)
 		return func() *cpuMeter { return m }
 	}
-	r.measureFrom.Store(at.UnixNano())
 	var m atomic.Pointer[cpuMeter]
 	timer := time.AfterFunc(time.Until(at), func() { m.Store(startCPU(pids...)) })
 	return func() *cpuMeter {
