@@ -154,6 +154,8 @@ func (f *framer) keep() (release func(), ok bool) {
 	return func() {
 		if big {
 			mem.put(body)
+		} else {
+			putOwn(body)
 		}
 		mem.release(held)
 	}, true
@@ -171,7 +173,8 @@ func (f *framer) startBody(size int) bool {
 		return true
 	}
 	if cap(f.own) < size {
-		f.own = make([]byte, 0, max(size, 4<<10))
+		putOwn(f.own)
+		f.own = getOwn(size)
 	}
 	f.body, f.big = f.own[:0], false
 	return true

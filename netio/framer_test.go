@@ -341,3 +341,40 @@ func checkPressured(t *testing.T, want [][]byte, wantErr error, stream []byte, s
 		t.Fatalf("budget used %d after close, want %d", mem.used, wantUsed)
 	}
 }
+
+// TestFramerRecyclesKeptBuffers: the gather buffer of a small frame a
+// handler kept goes back to a pool when released, and the connection's
+// next frame gathers in it instead of a new allocation.
+func TestFramerRecyclesKeptBuffers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	f := framer{max: 1 << 20}
+	var bodies [][]byte
+	var release func()
+	emit := func(fr []byte) error {
+		bodies = append(bodies, fr)
+		if release == nil {
+			release, _ = f.keep()
+		}
+		return nil
+	}
+	for i := 0; i < 2; i++ {
+		data := frame(bytes.Repeat([]byte{byte(i)}, 9000))
+		if err := f.feed(data[:10], emit); err != nil { // split in the body: gathered
+			t.Fatal(err)
+		}
+		if err := f.feed(data[10:], emit); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if release == nil {
+				t.Fatal("the gathered frame could not be kept")
+			}
+			release()
+		}
+	}
+	if len(bodies) != 2 || &bodies[0][0] != &bodies[1][0] {
+		t.Fatal("the next frame did not gather in the released buffer")
+	}
+}
