@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzIndexOpen$$' -fuzztime $(FUZZTIME) ./logstore
 	$(GO) test -run '^$$' -fuzz '^FuzzRecords$$' -fuzztime $(FUZZTIME) ./logstore
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateRecords$$' -fuzztime $(FUZZTIME) ./logstore
+	$(GO) test -run '^$$' -fuzz '^FuzzUnlz4$$' -fuzztime $(FUZZTIME) ./logstore
 	$(GO) test -run '^$$' -fuzz '^FuzzProducerSnapshot$$' -fuzztime $(FUZZTIME) ./logstore
 	$(GO) test -run '^$$' -fuzz '^FuzzDumpLog$$' -fuzztime $(FUZZTIME) ./tools
 	$(GO) test -run '^$$' -fuzz '^FuzzMetadataRecord$$' -fuzztime $(FUZZTIME) ./logstore/metalog
