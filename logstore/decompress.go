@@ -301,7 +301,7 @@ func (d *Decoder) unlz4(src []byte, limit int64) error {
 			case flg&lz4FlagBlockIndep != 0:
 				k, err = lz4.UncompressBlock(block, dst)
 			default:
-				dict := buf[max(frameStart, len(buf)-lz4Window):len(buf)]
+				dict := buf[max(frameStart, len(buf)-lz4Window):]
 				k, err = lz4.UncompressBlockWithDict(block, dst, dict)
 			}
 			if err != nil {
