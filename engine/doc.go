@@ -103,8 +103,9 @@
 // and local shard fetches the partitions this node follows over a fetch
 // session, truncating by the DivergingEpoch a leader answers when its log
 // ends the follower's last epoch earlier (KIP-595), and appends the
-// batches byte for byte on their owner shard (partition.appendReplicated,
-// one turn of the loop per response); the leader's
+// batches byte for byte itself, off the shard loops (appendFollowed), the
+// owner shard then taking their producer state and the leader's high
+// watermark in one turn per response; the leader's
 // replica learns each follower's log end from its fetch offsets, moves
 // the high watermark over the ISR and proposes ISR changes, which go to
 // the active controller as AlterPartition (56). acks=all produces wait on

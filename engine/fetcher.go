@@ -24,9 +24,10 @@ import (
 // the first full fetch, a request names only the partitions whose
 // position moved, and the leader answers only those with something new,
 // so idle partitions cost nothing. The batches that come back are
-// appended byte for byte on the owner shard (partition.appendReplicated),
-// all of one response in one turn of that shard's loop, which also takes
-// the leader's high watermark.
+// appended byte for byte by the fetcher itself (partition.appendFollowed:
+// the write never stalls the shard loop), then the owner shard takes the
+// producer state and the leader's high watermark for all of one response
+// in one turn of its loop.
 //
 // Each partition's fetch names the epoch of its last batch
 // (LastFetchedEpoch); a leader whose log ends that epoch earlier answers
@@ -317,6 +318,7 @@ type replicated struct {
 	data      []byte    // complete batches to append
 	hw        int64     // the leader's high watermark
 	diverging *epochEnd // truncate by it instead
+	appended  bool      // data went to the log in epoch (appendFollowed)
 	err       error
 }
 
@@ -390,18 +392,27 @@ func (f *fetcher) fetchOnce(addr string, parts map[*partition]int32) error {
 	return nil
 }
 
-// onShard carries out work on the fetcher's shard, in one turn of its
-// loop, and waits: the next fetch offsets are the new log ends. False when
-// the fetcher stops meanwhile.
+// onShard carries out work: the appends here, on the fetcher's goroutine
+// (appendFollowed: the shard loop does not wait on the disk), then the
+// rest on the fetcher's shard, in one turn of its loop (the producer
+// state, the high watermark, truncations), and waits: the next fetch
+// offsets are the new log ends. False when the fetcher stops meanwhile.
 func (f *fetcher) onShard(work []replicated) bool {
+	for i := range work {
+		w := &work[i]
+		if w.diverging == nil {
+			w.appended, w.err = w.p.appendFollowed(w.epoch, w.data)
+		}
+	}
 	done := make(chan struct{})
 	f.b.shards.Run(f.key.shard, func() {
 		for i := range work {
 			w := &work[i]
-			if w.diverging != nil {
+			switch {
+			case w.diverging != nil:
 				_, w.err = w.p.truncateForLeader(w.epoch, w.diverging.epoch, w.diverging.end)
-			} else {
-				w.err = w.p.appendReplicated(w.data, w.hw)
+			case w.appended:
+				w.p.applyFollowed(w.epoch, w.hw)
 			}
 		}
 		close(done)

@@ -54,6 +54,15 @@ type partition struct {
 	// minInsync is the topic's min.insync.replicas, set at each
 	// publication, read by acks=all produces on the owner shard.
 	minInsync atomic.Int32
+	// followMu guards what a follower's fetcher shares with the owner
+	// shard: the epoch it may append in (followEpoch, -1 unless this
+	// replica follows), held for each append so a change of role waits for
+	// it, and the appends whose state the shard has yet to take
+	// (followed, applyFollowed).
+	followMu    sync.Mutex
+	followEpoch int32
+	followed    []followedChunk
+
 	// ackWaits are the acks=all produces waiting for the high watermark,
 	// by the id the replica knows them by (owner shard only).
 	ackWaits  map[uint64]ackWait
@@ -110,6 +119,16 @@ func openPartition(topic string, topicID [16]byte, index int32, l *logstore.Log,
 // checkpointed one lags after a crash). One node leads every partition it
 // hosts; the follower branch is for the cluster.
 func (p *partition) assign(self int32, reg metadata.Partition) {
+	// The follower's appends so far are taken first, and none comes in
+	// while the role changes (a new leader's producer state holds every
+	// batch it appended as a follower).
+	p.applyFollowed(-1, 0) // epoch -1: no leader's high watermark to take
+	p.followMu.Lock()
+	defer p.followMu.Unlock()
+	p.followEpoch = -1
+	if reg.Leader != self {
+		p.followEpoch = reg.LeaderEpoch
+	}
 	p.leaderEpoch = reg.LeaderEpoch
 	a := replica.Assignment{Leader: reg.Leader, LeaderEpoch: reg.LeaderEpoch,
 		PartitionEpoch: reg.PartitionEpoch, Replicas: reg.Replicas, ISR: reg.ISR}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -99,39 +100,95 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 	return out, nil
 }
 
-// appendReplicated is a follower's write path: the leader's batches,
-// with their offsets and leader epochs as the leader assigned them,
-// appended byte for byte (logstore's AppendAsFollower: no re-encoding, no
-// idempotence check), the producer state recorded from them as on the
-// leader, then the leader's high watermark (hw, capped at the local log
-// end) taken through the replica. Owner shard only.
+// appendReplicated is a follower's write path in one step, on the owner
+// shard (tests; the fetcher appends off the loop with appendFollowed and
+// has the shard run applyFollowed): the leader's batches, with their
+// offsets and leader epochs as the leader assigned them, appended byte for
+// byte (logstore's AppendAsFollower: no re-encoding, no idempotence
+// check), the producer state recorded from them as on the leader, then
+// the leader's high watermark (hw, capped at the local log end) taken
+// through the replica.
 func (p *partition) appendReplicated(payload []byte, hw int64) error {
-	if len(payload) > 0 {
-		// One append per run of batches that fits a segment (a fetch may
-		// carry more than a small segment.bytes).
-		limit := p.log.Config().SegmentBytes
-		for rest := payload; len(rest) > 0; {
-			n := 0
-			for n < len(rest) {
-				size := int(logstore.Batch(rest[n:]).Size())
-				if n > 0 && int64(n+size) > limit {
-					break
-				}
-				n += size
+	ok, err := p.appendFollowed(p.leaderEpoch, payload)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s-%d does not follow in epoch %d", p.topic, p.index, p.leaderEpoch)
+	}
+	p.applyFollowed(p.leaderEpoch, hw)
+	return nil
+}
+
+// followedChunk is a run of batches a follower appended: its bytes, and
+// the offset where the append rolled a segment (-1: it did not).
+type followedChunk struct {
+	batches  []byte
+	rolledAt int64
+}
+
+// appendFollowed appends a follower's fetched batches byte for byte, on
+// the fetcher's goroutine: the write (into the page cache, which costs
+// what this host's first touch of a page does) leaves the shard loop
+// free. It appends only while the partition follows in epoch (false:
+// leadership moved on; nothing is appended), holding followMu so that a
+// change of role waits for it. What the owner shard keeps (the producer
+// state, the replica's log end) is queued for applyFollowed, which the
+// shard runs next, or a change of role runs first.
+func (p *partition) appendFollowed(epoch int32, payload []byte) (bool, error) {
+	p.followMu.Lock()
+	defer p.followMu.Unlock()
+	if p.followEpoch != epoch {
+		return false, nil
+	}
+	// One append per run of batches that fits a segment (a fetch may
+	// carry more than a small segment.bytes).
+	limit := p.log.Config().SegmentBytes
+	for rest := payload; len(rest) > 0; {
+		n := 0
+		for n < len(rest) {
+			size := int(logstore.Batch(rest[n:]).Size())
+			if n > 0 && int64(n+size) > limit {
+				break
 			}
-			res, err := p.log.AppendAsFollower(rest[:n])
-			if err != nil {
-				return err
-			}
-			if res.Rolled {
-				p.saveProducerSnapshot(res.FirstOffset)
-			}
-			p.producers.record(rest[:n])
-			rest = rest[n:]
+			n += size
 		}
+		res, err := p.log.AppendAsFollower(rest[:n])
+		if err != nil {
+			return false, err
+		}
+		c := followedChunk{batches: rest[:n], rolledAt: -1}
+		if res.Rolled {
+			c.rolledAt = res.FirstOffset
+		}
+		p.followed = append(p.followed, c)
+		rest = rest[n:]
+	}
+	return true, nil
+}
+
+// applyFollowed brings the owner shard's state up to the follower's
+// appends (the producer state, snapshotted where a segment rolled, and
+// the replica's log end) and takes hw, the high watermark of the leader
+// of epoch, unless the partition follows in another epoch by now. Owner
+// shard only.
+func (p *partition) applyFollowed(epoch int32, hw int64) {
+	p.followMu.Lock()
+	chunks := p.followed
+	p.followed = nil
+	current := p.followEpoch == epoch
+	p.followMu.Unlock()
+	for _, c := range chunks {
+		if c.rolledAt >= 0 {
+			p.saveProducerSnapshot(c.rolledAt)
+		}
+		p.producers.record(c.batches)
+	}
+	if len(chunks) > 0 {
 		p.rep.LogEnd(p.log.LogEndOffset())
 	}
-	p.rep.LeaderHighWatermark(hw)
+	if current {
+		p.rep.LeaderHighWatermark(hw)
+	}
 	p.publishReplica()
-	return nil
 }

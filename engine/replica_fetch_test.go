@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weirmq/weir/engine/metadata"
 	"github.com/weirmq/weir/netio"
 )
 
@@ -119,5 +120,33 @@ func TestReplicaFetchSession(t *testing.T) {
 	s.reset(kerr.FetchSessionIDNotFound.Code)
 	if req, _, _ = s.request(2, parts); req.SessionID != 0 || req.SessionEpoch != 0 {
 		t.Fatalf("after an unknown session: session %d epoch %d", req.SessionID, req.SessionEpoch)
+	}
+}
+
+// TestFollowerAppendsAndRoleChange: a follower's fetcher appends off the
+// shard loop only while the partition follows in the fetch's epoch; a
+// change of role takes the appends whose state the shard has not taken
+// yet, so a follower that becomes leader answers a retry of a batch it
+// replicated as a duplicate at once.
+func TestFollowerAppendsAndRoleChange(t *testing.T) {
+	p := openUnit(t, t.TempDir(), 2) // follows node 2 in epoch 1
+	batch := setOffset(makeBatch(7, 0, 0, "replicated"), 0)
+	if ok, err := p.appendFollowed(0, batch); ok || err != nil {
+		t.Fatalf("an append in an epoch the partition does not follow: %v %v", ok, err)
+	}
+	if ok, err := p.appendFollowed(1, batch); !ok || err != nil {
+		t.Fatalf("append in the followed epoch: %v %v", ok, err)
+	}
+	if p.log.LogEndOffset() != 1 {
+		t.Fatalf("log end %d after the follower's append", p.log.LogEndOffset())
+	}
+	// The shard's applyFollowed has not run: leadership comes first.
+	p.assign(1, metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 2})
+	if ok, _ := p.appendFollowed(1, setOffset(makeBatch(7, 0, 1, "late"), 1)); ok {
+		t.Fatal("the fetcher appended after the partition became leader")
+	}
+	res, err := p.append(makeBatch(7, 0, 0, "replicated"), originClient, false)
+	if err != nil || !res.Duplicate || res.FirstOffset != 0 {
+		t.Fatalf("retry on the new leader: %+v %v, want a duplicate at 0", res, err)
 	}
 }
