@@ -10,7 +10,7 @@ import (
 
 var dumpLogCmd = command{
 	name:  "dump-log",
-	usage: "weir dump-log --files X.log[,Y.index,Z.timeindex,S.checkpoint] [flags]",
+	usage: "weir dump-log --files X.log[,Y.index,Z.timeindex,P.snapshot,S.checkpoint] [flags]",
 	summary: "Print segment and index files as they are on disk; no broker needed.\n\n" +
 		"A .log prints one line per batch (offsets, position, size, magic, codec, CRC and whether it is\n" +
 		"valid, producer, leader epoch, flags); --deep-iteration adds one line per record and\n" +
@@ -18,7 +18,8 @@ var dumpLogCmd = command{
 		"Go-quoted). A torn or corrupt tail is reported with its position; zeros after the last batch\n" +
 		"are a preallocated segment's unwritten space. An .index or .timeindex prints its entries and\n" +
 		"checks each against the .log of the same name, as Kafka's DumpLogSegments does (\"Index\n" +
-		"mismatch\"); zeros after the last entry are preallocated space, not entries.\n\n" +
+		"mismatch\"); zeros after the last entry are preallocated space, not entries. A producer\n" +
+		"snapshot (<offset>.snapshot) prints each idempotent producer's state and newest batch.\n\n" +
 		"Lines starting with ! are problems; with any, the exit code is 1. --output json prints one\n" +
 		"JSON object per line: per batch (with its records), per index entry, per problem.\n\n" +
 		"--cluster-metadata-decoder reads records as the cluster metadata log's (__cluster_metadata-0):\n" +
@@ -29,6 +30,7 @@ var dumpLogCmd = command{
 		weir dump-log --files /var/lib/weir/orders-0/00000000000000000000.log
 		weir dump-log --print-data-log --files orders-0/00000000000000000000.log
 		weir dump-log --files orders-0/00000000000000000000.index,orders-0/00000000000000000000.timeindex
+		weir dump-log --files orders-0/00000000000000004096.snapshot
 		weir dump-log --verify-index-only --files orders-0/00000000000000368769.log
 		weir dump-log --deep-iteration --output json orders-0/00000000000000000000.log | jq .records
 		weir dump-log --cluster-metadata-decoder --files __cluster_metadata-0/00000000000000000000.log
@@ -102,13 +104,15 @@ func (d *dumper) dumpFile(path string) error {
 		return d.dumpIndex(path, offsetIndexKind)
 	case strings.HasSuffix(path, timeIndexKind.suffix):
 		return d.dumpIndex(path, timeIndexKind)
+	case isProducerSnapshot(path):
+		return d.dumpProducerSnapshot(path)
 	case strings.HasSuffix(path, ".checkpoint"):
 		meta, deep := d.metadata, d.deep
 		d.metadata, d.deep = true, true
 		defer func() { d.metadata, d.deep = meta, deep }()
 		return d.dumpSnapshot(path)
 	}
-	return fmt.Errorf("%s: not a .log, .index, .timeindex or metadata snapshot (.checkpoint) file", path)
+	return fmt.Errorf("%s: not a .log, .index, .timeindex, producer snapshot (.snapshot) or metadata snapshot (.checkpoint) file", path)
 }
 
 // baseOffsetFromName reads the base offset from a segment file's name:
