@@ -230,11 +230,8 @@ func (f *fetcher) run() {
 
 // position is what this node's fetch says about p now.
 func position(p *partition, epoch int32) fetchPosition {
-	last := int32(-1)
-	if eps := p.log.LeaderEpochs(); len(eps) > 0 {
-		last = eps[len(eps)-1].Epoch
-	}
-	return fetchPosition{offset: p.log.LogEndOffset(), logStart: p.log.LogStartOffset(), epoch: epoch, lastFetched: last}
+	return fetchPosition{offset: p.log.LogEndOffset(), logStart: p.log.LogStartOffset(), epoch: epoch,
+		lastFetched: p.log.LatestEpoch()}
 }
 
 // request builds the next Fetch: every partition when the session is

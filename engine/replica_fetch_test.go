@@ -79,6 +79,9 @@ func TestReplicaFetchSession(t *testing.T) {
 	if req.SessionID != 0 || req.SessionEpoch != 0 || len(named(req)) != 3 {
 		t.Fatalf("first fetch: session %d epoch %d, partitions %v", req.SessionID, req.SessionEpoch, named(req))
 	}
+	if e := req.Topics[0].Partitions[0].LastFetchedEpoch; e != -1 {
+		t.Fatalf("an empty log's last fetched epoch %d, want -1", e)
+	}
 	resp := send(t, cl, req).(*kmsg.FetchResponse)
 	if resp.ErrorCode != 0 || resp.SessionID == 0 {
 		t.Fatalf("the leader opened no session for a replica: error %d, session %d", resp.ErrorCode, resp.SessionID)

@@ -133,6 +133,18 @@ func (c *epochCache) endOffsetFor(epoch int32, leo int64) (int32, int64) {
 // LeaderEpochs is a copy of the leader epoch cache, oldest first.
 func (l *Log) LeaderEpochs() []EpochEntry { return l.epochs.entries() }
 
+// LatestEpoch is the leader epoch of the log's last batch, -1 with none
+// (a follower's LastFetchedEpoch, read each fetch: no copy of the cache).
+func (l *Log) LatestEpoch() int32 {
+	c := l.epochs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.e) == 0 {
+		return -1
+	}
+	return c.e[len(c.e)-1].Epoch
+}
+
 // EndOffsetForEpoch answers OffsetForLeaderEpoch: the largest epoch at most
 // epoch this log knows and the offset where it ended (-1, -1: none).
 func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
