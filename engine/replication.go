@@ -78,7 +78,9 @@ func (p *partition) truncateForLeader(current, epoch int32, end int64) (done boo
 	t, code := p.rep.TruncateTo(current, replica.EpochEnd{Epoch: epoch, EndOffset: end},
 		replica.EpochEnd{Epoch: le, EndOffset: lo})
 	if code != replica.None {
-		return false, fmt.Errorf("truncation of %s-%d refused: %v", p.topic, p.index, code)
+		// The partition moved on (another epoch or role) since the fetch
+		// was sent: the next fetch, in the new epoch, decides again.
+		return false, nil
 	}
 	if end := p.log.LogEndOffset(); t.Offset < end {
 		// Below the high watermark the records were committed: only an
