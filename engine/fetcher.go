@@ -407,7 +407,7 @@ func (f *fetcher) onShard(work []replicated) bool {
 			w := &work[i]
 			switch {
 			case w.diverging != nil:
-				_, w.err = w.p.truncateForLeader(w.epoch, w.diverging.epoch, w.diverging.end)
+				w.err = w.p.truncateForLeader(w.epoch, w.diverging.epoch, w.diverging.end)
 			case w.appended:
 				w.p.applyFollowed(w.epoch, w.hw)
 			}

@@ -71,16 +71,17 @@ func (b *Broker) followerFetched(replicaID int32, seen []replicaPosition) {
 // as the replica decides (Kafka's rules: never by the high watermark
 // alone while the leader knows epochs), and rebuilds the producer state
 // when records went. current is the leader epoch the follower follows in.
-// done is false when the follower must ask again (KIP-279: its next fetch
-// names its new latest epoch). Owner shard only.
-func (p *partition) truncateForLeader(current, epoch int32, end int64) (done bool, err error) {
+// When the answer was for an epoch the follower does not have, it
+// truncates to its own end of the epoch below, and its next fetch names
+// that epoch and is answered again (KIP-279). Owner shard only.
+func (p *partition) truncateForLeader(current, epoch int32, end int64) error {
 	le, lo := p.log.EndOffsetForEpoch(epoch)
 	t, code := p.rep.TruncateTo(current, replica.EpochEnd{Epoch: epoch, EndOffset: end},
 		replica.EpochEnd{Epoch: le, EndOffset: lo})
 	if code != replica.None {
 		// The partition moved on (another epoch or role) since the fetch
 		// was sent: the next fetch, in the new epoch, decides again.
-		return false, nil
+		return nil
 	}
 	if end := p.log.LogEndOffset(); t.Offset < end {
 		// Below the high watermark the records were committed: only an
@@ -95,16 +96,16 @@ func (p *partition) truncateForLeader(current, epoch int32, end int64) (done boo
 				"leader_epoch", current)
 		}
 		if err := p.log.TruncateTo(t.Offset); err != nil {
-			return false, err
+			return err
 		}
 		ps, err := rebuildProducers(p.log)
 		if err != nil {
-			return false, err
+			return err
 		}
 		p.producers = ps
 	}
 	p.publishReplica()
-	return t.Done, nil
+	return nil
 }
 
 // replicaTick is how often a leader's replicas look at their followers'
