@@ -93,6 +93,9 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	if b.appendsInline(r) {
 		here = r.conn.Shard()
 	}
+	// The appenders write after the handler returns: every batch then
+	// needs the frame (or a copy) past this call.
+	offload := b.offloadsAppends()
 	// Batches for other shards need the frame past this call: keep it
 	// when netio can (a large, gathered frame), else copy each batch.
 	var releaseFrame func()
@@ -136,7 +139,7 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 				}
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			case b.owner(p) == here:
+			case b.owner(p) == here && !offload:
 				byOwner[here] = append(byOwner[here], produceJob{p: p, payload: rp.Records, out: sp})
 			default:
 				if !keepTried {
@@ -167,15 +170,25 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 		b.finishProduce(r, req.Acks, resp)
 	}
 	onOwners(b, byOwner, here, func(j produceJob, f *fanIn) {
-		if wait := b.appendOnOwner(j, req.Version, req.Acks, timeout); wait != nil {
-			f.hold()
-			wait(f.release)
+		wait := b.appendOnOwner(j, req.Version, req.Acks, timeout, offload)
+		if wait == nil {
+			j.release()
+			return
 		}
-		if j.buf != nil {
-			bytebufferpool.Put(j.buf)
-		}
+		f.hold()
+		wait(func() {
+			j.release()
+			f.release()
+		})
 	}, finish)
 	return nil, nil
+}
+
+// release returns the job's copy of its batch, once the append is done.
+func (j produceJob) release() {
+	if j.buf != nil {
+		bytebufferpool.Put(j.buf)
+	}
 }
 
 // appendsInline says whether r's handler runs on one of the shard
@@ -187,10 +200,13 @@ func (b *Broker) appendsInline(r *request) bool {
 }
 
 // appendOnOwner appends one partition's batch through the partition's
-// write path; it runs on the owner shard. When the append started a sync
-// (flush.messages) and the producer wants an answer, it returns a wait for
-// the sync: call it with the function to run once the bytes are durable.
-func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16, timeout time.Duration) (wait func(func())) {
+// write path; it runs on the owner shard. It returns a wait when the
+// answer comes later: the append itself when offload (the shard's
+// appender writes it), a sync the append started (flush.messages) when
+// the producer wants an answer, acks=all's wait for the ISR. Call it with
+// the function to run then.
+func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16, timeout time.Duration,
+	offload bool) (wait func(func())) {
 	p, out, payload := j.p, j.out, j.payload
 	first, ok := firstBatch(payload)
 	if ok && first.Size() != int64(len(payload)) {
@@ -204,9 +220,34 @@ func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16, timeout 
 		out.ErrorCode = int16(code)
 		return nil
 	}
+	if offload {
+		return func(then func()) {
+			b.submitAppend(p, appendJob{payload: payload, durable: acks != 0,
+				then: func(res appendResult, err error) {
+					if w := b.answerAppend(p, out, version, acks, timeout, res, err); w != nil {
+						w(then)
+						return
+					}
+					then()
+				}})
+		}
+	}
 	res, err := p.append(payload, originClient, acks != 0)
+	return b.answerAppend(p, out, version, acks, timeout, res, err)
+}
+
+// answerAppend answers a partition's append in out, on the owner shard, and
+// returns the wait for its durability or replication, if any.
+func (b *Broker) answerAppend(p *partition, out *kmsg.ProduceResponseTopicPartition, version int16, acks int16,
+	timeout time.Duration, res appendResult, err error) (wait func(func())) {
 	if err != nil {
 		b.produceError(p, out, version, err)
+		return nil
+	}
+	if acks == -1 && res.LeaderEpoch != p.leaderEpoch {
+		// Leadership moved between the appender's write and this
+		// answer: the new leader decides what the ISR holds.
+		out.ErrorCode = kerr.NotLeaderForPartition.Code
 		return nil
 	}
 	out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset

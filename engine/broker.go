@@ -29,6 +29,9 @@ type Options struct {
 	// Listen starts a listener on the broker's shard runtime; nil means
 	// rt.Listen. Tests swap it.
 	Listen func(rt netio.Runtime, cfg netio.ListenConfig, h netio.Handler) (netio.Server, error)
+	// FileIO writes the partition logs; nil means pwrite(2). Tests swap
+	// it.
+	FileIO logstore.FileIO
 }
 
 // Broker is one Weir node: its identity, its metadata image, its shard
@@ -54,7 +57,8 @@ type Broker struct {
 	// runtime whose loops own them and serve every listener (shards.go).
 	parts         atomic.Pointer[partitionTable]
 	shards        shardRuntime
-	segFiles      segFiles // per-segment files for zero-copy fetches
+	appenders     appenders // leaders' appends off the uring loops (appender.go)
+	segFiles      segFiles  // per-segment files for zero-copy fetches
 	fetchSessions fetchSessions
 	errs          *errorLog // errors that repeat per request, rate-limited
 	// snapshotsOnce: the close snapshots are taken at the first close of
@@ -262,6 +266,7 @@ func (b *Broker) Close() error {
 	b.stopLeaderRebalance()
 	b.coord().close()
 	err := b.closeServers()
+	b.stopAppenders()
 	err = errors.Join(err, b.closeStores())
 	err = errors.Join(err, b.shards.rt.Close())
 	b.unlock()

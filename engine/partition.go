@@ -54,12 +54,17 @@ type partition struct {
 	// minInsync is the topic's min.insync.replicas, set at each
 	// publication, read by acks=all produces on the owner shard.
 	minInsync atomic.Int32
-	// followMu guards what a follower's fetcher shares with the owner
-	// shard: the epoch it may append in (followEpoch, -1 unless this
-	// replica follows), held for each append so a change of role waits for
-	// it, and the appends whose state the shard has yet to take
-	// (followed, applyFollowed).
-	followMu    sync.Mutex
+	// writeMu guards what the goroutines that write p's log share with
+	// the owner shard: the appender's leader appends (appender.go) and a
+	// follower's fetcher's appends each hold it, so a change of role
+	// waits for an append in progress. Under it: whether p leads
+	// (leading) or follows in an epoch (followEpoch, -1 unless this
+	// replica follows), the producer state while p leads, and the
+	// follower's appends whose state the shard has yet to take (followed,
+	// applyFollowed).
+	writeMu     sync.Mutex
+	appendQ     appendQueue // leader appends waiting to be written (appender.go)
+	leading     bool
 	followEpoch int32
 	followed    []followedChunk
 
@@ -123,12 +128,18 @@ func (p *partition) assign(self int32, reg metadata.Partition) {
 	// while the role changes (a new leader's producer state holds every
 	// batch it appended as a follower).
 	p.applyFollowed(-1, 0) // epoch -1: no leader's high watermark to take
-	p.followMu.Lock()
-	defer p.followMu.Unlock()
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	if p.rep.Role() == replica.Leader {
+		// Appends the appender wrote whose outcomes the shard has yet
+		// to take: the replica leaves its role knowing the log's end.
+		p.rep.LogEnd(p.log.LogEndOffset())
+	}
 	p.followEpoch = -1
 	if reg.Leader != self {
 		p.followEpoch = reg.LeaderEpoch
 	}
+	p.leading = reg.Leader == self
 	p.leaderEpoch = reg.LeaderEpoch
 	a := replica.Assignment{Leader: reg.Leader, LeaderEpoch: reg.LeaderEpoch,
 		PartitionEpoch: reg.PartitionEpoch, Replicas: reg.Replicas, ISR: reg.ISR}

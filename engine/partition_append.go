@@ -30,6 +30,7 @@ type appendResult struct {
 	LastOffset     int64 // last offset of the last batch
 	LogAppendTime  int64 // the broker time stamped in (LogAppendTime topics); -1 otherwise
 	LogStartOffset int64
+	LeaderEpoch    int32 // the epoch p led in when it appended
 	// Duplicate: an idempotent producer's retry of a batch it already
 	// wrote; nothing was appended, the offsets are the first write's and
 	// LogAppendTime is -1.
@@ -41,23 +42,40 @@ type appendResult struct {
 	Durable func(then func(error))
 }
 
-// append is the partition's one write path, used by every writer: Produce
-// (originClient), the coordinators (originCoordinator) and, later,
-// followers. On the owner shard it
-//  1. checks a client's idempotent batch against the producer state
+// append is the partition's one write path for a leader, used by every
+// writer: Produce (originClient), the coordinators (originCoordinator).
+// It writes (write) and then has the owner shard take the new log end
+// (appendedOnOwner); owner shard only. On the uring backend Produce does
+// the two apart: the shard's appender writes, off the loop, and the loop
+// takes the outcome (appender.go).
+func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool) (appendResult, error) {
+	res, err := p.write(payload, origin, wantDurable)
+	p.appendedOnOwner(res, err)
+	return res, err
+}
+
+// write appends a leader's batch, on any goroutine, under writeMu:
+//  1. refuses it with NOT_LEADER_OR_FOLLOWER when p no longer leads (the
+//     role changed after the append was accepted),
+//  2. checks a client's idempotent batch against the producer state
 //     (a retry returns the first write's offsets, Duplicate set; a gap or
 //     old epoch a *kerr.Error),
-//  2. appends to the log, stamping the leader epoch (a logstore error,
-//     e.g. *logstore.RecordsError, is returned as is),
-//  3. records the batches of any producer id in the producer state,
-//  4. tells the replica the new log end, publishing the high watermark it
-//     decides, and wakes the fetches parked on the partition,
+//  3. appends to the log, stamping the leader epoch (a logstore error,
+//     e.g. *logstore.RecordsError, is returned as is); the log publishes
+//     the new end to readers,
+//  4. records the batches of any producer id in the producer state,
+//     snapshotting it when the append rolled a segment,
 //  5. when wantDurable and the flush policy started a sync, hands back
 //     the durable wait in Durable.
 //
 // The coordinators' appends honour flush.messages too, as Kafka's do (its
 // coordinators append through the same log path as produce).
-func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool) (appendResult, error) {
+func (p *partition) write(payload []byte, origin appendOrigin, wantDurable bool) (appendResult, error) {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	if !p.leading {
+		return appendResult{}, kerr.NotLeaderForPartition
+	}
 	if origin == originClient {
 		dup, isDup, code := p.producers.check(payload)
 		if code != 0 {
@@ -65,7 +83,7 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 		}
 		if isDup {
 			out := appendResult{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset,
-				LogAppendTime: -1, LogStartOffset: p.log.LogStartOffset(), Duplicate: true}
+				LogAppendTime: -1, LogStartOffset: p.log.LogStartOffset(), LeaderEpoch: p.leaderEpoch, Duplicate: true}
 			// With flush.messages=1 the first write's sync may still be in
 			// flight: the retry is answered when it is durable, not before.
 			if wantDurable && p.log.DurableOffset() <= dup.lastOffset && p.log.Config().FlushMessages == 1 {
@@ -87,17 +105,25 @@ func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool
 		p.producers.expire(now)
 		p.producersSwept = now
 	}
-	// The replica decides the high watermark; one node leads with itself
-	// the whole ISR, so it follows the log end at once.
-	p.appended()
-	p.wakeWaiters()
 	out := appendResult{FirstOffset: res.FirstOffset, LastOffset: res.LastOffset,
-		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset}
+		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset, LeaderEpoch: p.leaderEpoch}
 	if wantDurable && res.SyncStarted {
 		l, last := p.log, res.LastOffset
 		out.Durable = func(then func(error)) { l.WhenDurable(last, then) }
 	}
 	return out, nil
+}
+
+// appendedOnOwner takes an append's outcome on the owner shard: after a
+// write, the replica learns the new log end (and decides the high
+// watermark: with the leader alone in the ISR it follows the log end at
+// once) and the fetches parked on p wake.
+func (p *partition) appendedOnOwner(res appendResult, err error) {
+	if err != nil || res.Duplicate {
+		return
+	}
+	p.appended()
+	p.wakeWaiters()
 }
 
 // appendReplicated is a follower's write path in one step, on the owner
@@ -131,13 +157,13 @@ type followedChunk struct {
 // the fetcher's goroutine: the write (into the page cache, which costs
 // what this host's first touch of a page does) leaves the shard loop
 // free. It appends only while the partition follows in epoch (false:
-// leadership moved on; nothing is appended), holding followMu so that a
+// leadership moved on; nothing is appended), holding writeMu so that a
 // change of role waits for it. What the owner shard keeps (the producer
 // state, the replica's log end) is queued for applyFollowed, which the
 // shard runs next, or a change of role runs first.
 func (p *partition) appendFollowed(epoch int32, payload []byte) (bool, error) {
-	p.followMu.Lock()
-	defer p.followMu.Unlock()
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	if p.followEpoch != epoch {
 		return false, nil
 	}
@@ -173,17 +199,17 @@ func (p *partition) appendFollowed(epoch int32, payload []byte) (bool, error) {
 // of epoch, unless the partition follows in another epoch by now. Owner
 // shard only.
 func (p *partition) applyFollowed(epoch int32, hw int64) {
-	p.followMu.Lock()
+	p.writeMu.Lock()
 	chunks := p.followed
 	p.followed = nil
 	current := p.followEpoch == epoch
-	p.followMu.Unlock()
 	for _, c := range chunks {
 		if c.rolledAt >= 0 {
 			p.saveProducerSnapshot(c.rolledAt)
 		}
 		p.producers.record(c.batches)
 	}
+	p.writeMu.Unlock()
 	if len(chunks) > 0 {
 		p.rep.LogEnd(p.log.LogEndOffset())
 	}

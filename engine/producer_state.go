@@ -198,7 +198,7 @@ func (ps producers) load(entries []logstore.ProducerSnapshotEntry) {
 // saveProducerSnapshot hands the log the producer state of every batch
 // below offset, to be written as a `.snapshot` file off the loop: when an
 // append rolls a segment (before the append's own batches are recorded)
-// and at a clean close. Owner shard only.
+// and at a clean close. Under writeMu.
 func (p *partition) saveProducerSnapshot(offset int64) {
 	p.log.SaveProducerSnapshot(offset, p.producers.snapshot())
 }
@@ -215,6 +215,8 @@ func (b *Broker) saveProducerSnapshots() {
 	}
 	done := make(chan struct{})
 	onOwners(b, byOwner, -1, func(p *partition, _ *fanIn) {
+		p.writeMu.Lock()
+		defer p.writeMu.Unlock()
 		p.saveProducerSnapshot(p.log.LogEndOffset())
 	}, func() { close(done) })
 	<-done

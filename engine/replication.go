@@ -58,6 +58,11 @@ func (b *Broker) followerFetched(replicaID int32, seen []replicaPosition) {
 		seen = rest
 		b.shards.Run(shard, func() {
 			for _, s := range mine {
+				if s.p.rep.Role() == replica.Leader {
+					// The appender may have written past what the
+					// replica has taken yet, and the follower read it.
+					s.p.rep.LogEnd(s.p.log.LogEndOffset())
+				}
 				s.p.rep.Fetch(replica.Fetch{Replica: replicaID, Offset: s.offset, CurrentLeaderEpoch: s.epoch,
 					LastFetchedEpoch: -1, Now: now})
 				s.p.publishReplica()

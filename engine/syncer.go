@@ -17,5 +17,5 @@ func (s ringSyncer) Sync(files []*os.File, dir *os.File, done func(error)) {
 
 // logOptions are the options every partition log opens with.
 func (b *Broker) logOptions() logstore.Options {
-	return logstore.Options{Syncer: ringSyncer{b}, Logger: b.log}
+	return logstore.Options{Syncer: ringSyncer{b}, Logger: b.log, IO: b.opts.FileIO}
 }

@@ -114,6 +114,9 @@ func (m *Machine) Status() Status {
 	return s
 }
 
+// Role is the replica's role, Status's without the copy.
+func (m *Machine) Role() Role { return m.role }
+
 // HighWatermark is the current high watermark (published or not yet).
 func (m *Machine) HighWatermark() int64 { return m.hw }
 
