@@ -85,16 +85,15 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	acksOK := req.Acks == 0 || req.Acks == 1 || req.Acks == -1
 	byOwner := map[int][]produceJob{}
 	// On the uring backend this runs on the connection's shard loop, the
-	// same thread that owns some of the partitions: those batches are
-	// appended here and now, straight from the request frame. Batches for
-	// other shards are copied out, since the frame is reused once this
-	// returns.
+	// same thread that owns some of the partitions: those are accepted
+	// here and now, without a hop, and queued for their drains
+	// (appender.go), which write after this returns. Every batch that is
+	// written later needs the frame past this call: netio keeps a large
+	// frame, small ones are copied.
 	here := -1
 	if b.appendsInline(r) {
 		here = r.conn.Shard()
 	}
-	// The appenders write after the handler returns: every batch then
-	// needs the frame (or a copy) past this call.
 	offload := b.offloadsAppends()
 	// Batches for other shards need the frame past this call: keep it
 	// when netio can (a large, gathered frame), else copy each batch.

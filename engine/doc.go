@@ -133,28 +133,33 @@
 // Open, before any log or listener: every listener hands its connections
 // to it, and any goroutine (control plane, coordinator, later follower
 // fetchers and the Raft transport) posts work and timers to its shards.
-// Every writer appends through the unit's one write path,
-// partition.append (partition_append.go), on the owner shard: Produce as
-// originClient, the group coordinator as originCoordinator; transaction
-// markers and follower appends are to come through it too. It checks a
-// client's idempotent batch, appends (the log validates each batch and
-// decodes its records on the owner shard, as Kafka's LogValidator does on
-// the leader: logstore/validate.go), records the producer ids of what it
-// wrote (and, when the append rolled a segment, hands the log a copy of
-// the producer state below it to write as a `.snapshot` file off the loop,
-// which the next open starts from: rebuildProducers), tells the replica
-// the new log end and publishes the high watermark it decides, wakes
-// parked fetches, and, when the caller wants
+// Every leader's writer appends through the unit's one write path,
+// partition.write (partition_append.go): Produce as originClient, the
+// group coordinator as originCoordinator; transaction markers are to come
+// through it too (followers append with appendFollowed). Under the unit's
+// write lock it refuses the append when the unit no longer leads, checks
+// a client's idempotent batch, appends (the log validates each batch and
+// decodes its records, as Kafka's LogValidator does on the leader:
+// logstore/validate.go), records the producer ids of what it wrote (and,
+// when the append rolled a segment, hands the log a copy of the producer
+// state below it to write as a `.snapshot` file off the loop, which the
+// next open starts from: rebuildProducers) and, when the caller wants
 // durability and flush.messages started a sync, hands back the wait for
-// it (so coordinator commits honour flush.messages as produce does).
+// it (so coordinator commits honour flush.messages as produce does). The
+// owner shard then takes the outcome (appendedOnOwner): the replica
+// learns the new log end and publishes the high watermark it decides,
+// parked fetches wake. On the uring backend Produce writes off the shard
+// loops (appender.go): the loop accepts the append and queues it on the
+// partition, a goroutine drains the queue in order and posts the outcomes
+// back, so a write that blocks in the kernel holds up its partition, not
+// the shard's connections. The coordinator's rare appends, and every
+// append on std (whose owners are goroutines), write on the owner.
 // Requests that touch partitions of several owners (Produce,
 // DeleteRecords) fan out through onOwners (fanout.go): one Runtime.Run per
-// owner, and the last part to finish answers. Produce appends the batches
-// of the partitions the connection's shard owns inline, straight from the
-// request frame (uring backend); for the others it keeps the frame
-// (netio.Conn.KeepFrame, no copy). The handlers keep the Kafka encoding
-// and the mapping of outcomes to error codes. Only the owner shard
-// writes, so appends and producer state take no locks. Fetch runs on the
+// owner, and the last part to finish answers. Produce keeps the request
+// frame for the batches it queues or posts (netio.Conn.KeepFrame, no
+// copy; small frames are copied). The handlers keep the Kafka encoding
+// and the mapping of outcomes to error codes. Fetch runs on the
 // connection's shard: logstore reads are safe from any goroutine, and the
 // response is framed by hand around segment ranges (fetch_encode.go) that
 // netio sends without copying them into Go memory. Fsyncs asked for by the

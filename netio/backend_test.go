@@ -1,6 +1,8 @@
 package netio
 
 import (
+	"golang.org/x/sys/unix"
+
 	"bufio"
 	"bytes"
 	"encoding/binary"
@@ -122,10 +124,12 @@ func (h *testHandler) track(r Response) Response {
 	return r
 }
 
+// pattern is n bytes in which no two 64 KiB-aligned blocks of the first
+// 4 GiB are alike, so that a range sent from a wrong offset shows.
 func pattern(n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = byte(i*7 + i>>8)
+		b[i] = byte(i*7 + i>>8 + i>>16*13 + i>>24*29)
 	}
 	return b
 }
@@ -246,6 +250,7 @@ func TestBackends(t *testing.T) {
 			t.Run("LargeFramesAndResponses", func(t *testing.T) { testLarge(t, bc) })
 			t.Run("LargeFramesInPieces", func(t *testing.T) { testLargeInPieces(t, bc) })
 			t.Run("FileRanges", func(t *testing.T) { testFileRanges(t, bc) })
+			t.Run("FileRangesFromDisk", func(t *testing.T) { testFileRangesFromDisk(t, bc) })
 			t.Run("BadFramesCloseOnlyTheirConnection", func(t *testing.T) { testBadFrames(t, bc) })
 			t.Run("ManyConnections", func(t *testing.T) { testManyConns(t, bc) })
 			t.Run("CloseWithResponsesPending", func(t *testing.T) { testClosePending(t, bc) })
@@ -394,6 +399,43 @@ func testFileRanges(t *testing.T, bc backendCase) {
 	if err := f.f.Close(); err == nil {
 		t.Fatal("file still open after the last reference was released")
 	}
+}
+
+// testFileRangesFromDisk sends file ranges whose pages were dropped from
+// the page cache first (the splice path reads those in io-wq, not on the
+// loop), more of them than the socket buffers hold before the client
+// reads (the loop's sends then find the socket full and wait for room).
+func testFileRangesFromDisk(t *testing.T, bc backendCase) {
+	content := pattern(24 << 20)
+	path := filepath.Join(t.TempDir(), "00000000000000000000.log")
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fadvise(f.Fd(), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+	if cached(f.Fd(), 0, int64(len(content))) {
+		t.Log("the page cache kept the file; the ranges are sent from memory")
+	}
+	h := &testHandler{file: f}
+	srv := startServer(t, bc, h, nil)
+	c := dial(t, srv)
+	ranges := [][2]int{{0, 8 << 20}, {3, 5<<20 + 7}, {12 << 20, 12 << 20}, {1 << 20, 4096}}
+	for _, r := range ranges {
+		c.send(fmt.Sprintf("file:%d:%d", r[0], r[1]))
+	}
+	for _, r := range ranges {
+		c.expect(content[r[0] : r[0]+r[1]])
+	}
+	stopServer(t, srv, h, 1)
+	f.Release()
 }
 
 func testBadFrames(t *testing.T, bc backendCase) {

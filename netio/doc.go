@@ -17,7 +17,10 @@
 //     are multishot, receives land in a provided-buffer ring, and each
 //     connection has at most one linked chain of SENDs in flight, so bytes
 //     can't reorder. File ranges go out as SENDs from a read-only mmap of
-//     the file, or by IORING_OP_SPLICE through a pipe. An eBPF sk_reuseport
+//     the file, or by splice(2) through a pipe: on the loop for chunks the
+//     page cache holds (the socket is non-blocking, a full one waits for
+//     POLLOUT), by IORING_OP_SPLICE in io-wq for those read from the
+//     disk. An eBPF sk_reuseport
 //     program per listener places each new connection on the shard of the
 //     CPU that received it, where it can load; otherwise the kernel's hash
 //     does. Other goroutines reach a shard through its inbox (an MPSC

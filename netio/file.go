@@ -11,10 +11,15 @@ import (
 
 // How the uring backend sends file ranges (Config.FileSend).
 const (
-	// FileSendSplice (the default): IORING_OP_SPLICE file -> pipe ->
-	// socket. The page cache's pages go to the socket by reference: under
-	// weir bench consume it used 0.42 broker cpu-s/GB and read 620-644
-	// MB/s, against 0.95-1.02 and 428-459 for mmap (bench/RESULTS.md).
+	// FileSendSplice (the default): splice(2) file -> pipe -> socket, the
+	// page cache's pages going to the socket by reference. Chunks whose
+	// pages are cached (cachestat(2)) are spliced on the shard loop, the
+	// socket non-blocking (a full one waits for POLLOUT through the ring);
+	// a chunk that must be read from the disk moves into the pipe by
+	// IORING_OP_SPLICE in io-wq, so the loop never waits on the disk.
+	// Under weir bench consume: 0.35 broker cpu-s/GB (std's sendfile
+	// 0.35-0.37); with every chunk through io-wq it was 0.41-0.44, and
+	// 0.95-1.02 for mmap (bench/FINDINGS.md).
 	FileSendSplice = "splice"
 	// FileSendMmap: io_uring SEND from a read-only mapping of the file.
 	// The kernel copies the bytes into socket buffers; with an in-process

@@ -275,16 +275,20 @@ func (c *uconn) markDirty() {
 // SENDs over the leading byte items (one chain per socket at a time keeps
 // the bytes in order), or one splice stage for a file item.
 func (c *uconn) pump() {
-	if c.closing || c.chainLen > 0 || c.splicing {
-		return
-	}
-	c.popSent()
-	if len(c.queue) == 0 {
-		return
-	}
-	if c.queue[0].file != nil {
-		c.spliceIn()
-		return
+	for {
+		if c.closing || c.chainLen > 0 || c.splicing {
+			return
+		}
+		c.popSent()
+		if len(c.queue) == 0 {
+			return
+		}
+		if c.queue[0].file == nil {
+			break
+		}
+		if !c.spliceFile() {
+			return
+		}
 	}
 	n := 0
 	for n < len(c.queue) && n < sendChainMax && c.queue[n].file == nil && len(c.queue[n].buf) > 0 {
@@ -335,34 +339,92 @@ func (s *shard) onSend(id uint64, res int32, _ uint32) {
 	c.opDone()
 }
 
-// spliceIn moves the next chunk of the head file item into the pipe.
-func (c *uconn) spliceIn() {
+// spliceFile sends the head file item through the connection's pipe,
+// chunk by chunk, on the loop: splice(2) moves a chunk's page-cache pages
+// into the pipe (references, no copy), then from the pipe into the
+// socket (non-blocking: a full socket arms a POLLOUT, onSpliceOut, and
+// the rest goes when it fires). Only pages already cached are spliced on
+// the loop (cachestat(2) says): a chunk that must be read from the disk
+// is moved into the pipe by IORING_OP_SPLICE instead, in the kernel's
+// io-wq workers (onSpliceIn), so a consumer catching up never stalls the
+// shard. It answers whether the item is sent; false: a stage is in flight
+// or the connection is closing.
+func (c *uconn) spliceFile() (done bool) {
 	if c.pipe[0] < 0 {
 		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 			c.shut(err)
-			return
+			return false
 		}
 		_, _ = unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, spliceChunkMax)
 		c.pipe = p
 	}
 	it := &c.queue[0]
-	n := min(it.n, spliceChunkMax)
-	c.sh.r.PrepSplice(it.file.Fd(), it.off, c.pipe[1], -1, int(n), unix.SPLICE_F_MOVE, false, ring.Pack(opSpliceIn, c.id))
-	c.splicing = true
-	c.inflight++
+	for {
+		if c.inPipe == 0 {
+			if it.n == 0 {
+				it.file = nil // now an empty byte item: popSent releases it
+				return true
+			}
+			n := min(it.n, spliceChunkMax)
+			if !cached(it.file.Fd(), it.off, n) {
+				c.sh.r.PrepSplice(it.file.Fd(), it.off, c.pipe[1], -1, int(n), unix.SPLICE_F_MOVE, false,
+					ring.Pack(opSpliceIn, c.id))
+				c.splicing = true
+				c.inflight++
+				return false
+			}
+			off := it.off
+			moved, err := unix.Splice(it.file.Fd(), &off, c.pipe[1], nil, int(n), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || moved <= 0 {
+				c.shut(err)
+				return false
+			}
+			it.off += moved
+			it.n -= moved
+			c.inPipe = moved
+		}
+		sent, err := unix.Splice(c.pipe[0], nil, c.fd, nil, int(c.inPipe), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			c.sh.r.PrepPollAdd(c.fd, unix.POLLOUT, false, ring.Pack(opSpliceOut, c.id))
+			c.splicing = true
+			c.inflight++
+			return false
+		case err != nil || sent <= 0:
+			c.shut(err)
+			return false
+		}
+		c.inPipe -= sent
+	}
 }
 
-func (c *uconn) spliceOut() {
-	c.sh.r.PrepSplice(c.pipe[0], -1, c.fd, -1, int(c.inPipe), unix.SPLICE_F_MOVE, false, ring.Pack(opSpliceOut, c.id))
-	c.inflight++
+// cached says whether the page cache holds every page of fd's range
+// [off, off+n): cachestat(2), one call per chunk. On failure (a kernel
+// before 6.5) it answers false, and every chunk goes through io-wq.
+func cached(fd int, off, n int64) bool {
+	const page = 4096
+	first, end := off/page, (off+n+page-1)/page
+	var st unix.Cachestat_t
+	r := unix.CachestatRange{Off: uint64(first * page), Len: uint64((end - first) * page)}
+	if err := unix.Cachestat(uint(fd), &r, &st, 0); err != nil {
+		return false
+	}
+	return st.Cache >= uint64(end-first)
 }
 
+// onSpliceIn: io-wq moved a chunk read from the disk into the pipe; the
+// loop sends it on.
 func (s *shard) onSpliceIn(id uint64, res int32, _ uint32) {
 	c := s.conns[id]
 	c.opDone()
+	c.splicing = false
 	if res <= 0 || c.closing {
-		c.splicing = false
 		c.shut(nil)
 		return
 	}
@@ -370,25 +432,17 @@ func (s *shard) onSpliceIn(id uint64, res int32, _ uint32) {
 	it.off += int64(res)
 	it.n -= int64(res)
 	c.inPipe = int64(res)
-	c.spliceOut()
+	c.markDirty()
 }
 
+// onSpliceOut: the socket has room again (or failed).
 func (s *shard) onSpliceOut(id uint64, res int32, _ uint32) {
 	c := s.conns[id]
 	c.opDone()
-	if res <= 0 || c.closing {
-		c.splicing = false
+	c.splicing = false
+	if res < 0 || c.closing {
 		c.shut(nil)
 		return
-	}
-	c.inPipe -= int64(res)
-	if c.inPipe > 0 {
-		c.spliceOut()
-		return
-	}
-	c.splicing = false
-	if it := &c.queue[0]; it.n == 0 {
-		it.file = nil // now an empty byte item: popSent releases it
 	}
 	c.markDirty()
 }

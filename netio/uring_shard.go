@@ -430,6 +430,7 @@ func (s *shard) onAccept(id uint64, res int32, flags uint32) {
 		return
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	_ = unix.SetNonblock(fd, true)
 	c := newUconn(s, acc, fd)
 	s.conns[c.id] = c
 	acc.conns++

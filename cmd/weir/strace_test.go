@@ -17,6 +17,8 @@ var plainIOSyscalls = []string{"read", "write", "recvfrom", "sendto", "sendmsg",
 // TestStraceUring proves that on the uring backend the socket bytes go
 // through io_uring: under strace -f -c, thousands of request round trips
 // cost many io_uring_enter calls and almost no read/write-family calls.
+// (Fetched log ranges are not in that family: they go from the page cache
+// to the socket by splice(2), on the loop when cached, netio.FileSendSplice.)
 // `make verify-uring` runs it alone.
 func TestStraceUring(t *testing.T) {
 	strace, err := exec.LookPath("strace")
