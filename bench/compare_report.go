@@ -189,18 +189,20 @@ func (c *Comparison) restoreCells() {
 }
 
 const reportExamples = `  weir bench report --json bench/results.json --markdown bench/RESULTS.md --notes bench/FINDINGS.md
+  weir bench report --json bench/results.json --json-out bench/results.json --markdown bench/RESULTS.md
 `
 
 // reportCmd renders a saved compare run (its --json file) again: after
 // editing the notes, or to draw the charts elsewhere.
 func reportCmd(args []string, stdout io.Writer) error {
-	var jsonIn, markdown, chartDir, notes string
+	var jsonIn, jsonOut, markdown, chartDir, notes string
 	fs := flagSet("report", "Render a saved compare run (weir bench compare --json FILE) as Markdown and charts again.",
 		reportExamples, stdout)
 	fs.StringVar(&jsonIn, "json", "", "the compare run's JSON file (required)")
 	fs.StringVar(&markdown, "markdown", "", "write the report here (default: stdout)")
 	fs.StringVar(&chartDir, "chart-dir", "", "draw the charts here (default: charts/ next to --markdown)")
 	fs.StringVar(&notes, "notes", "", "a Markdown file appended to the report")
+	fs.StringVar(&jsonOut, "json-out", "", "write the run again with its goals evaluated by this build (may be the --json file)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -234,6 +236,11 @@ func reportCmd(args []string, stdout io.Writer) error {
 			return err
 		}
 		c.Charts = files
+	}
+	if jsonOut != "" {
+		if err := writeFile(jsonOut, func(w io.Writer) error { return writeJSON(w, &c) }); err != nil {
+			return err
+		}
 	}
 	if markdown == "" {
 		writeComparison(stdout, &c, "", noteText)

@@ -112,14 +112,68 @@ func weirTargets(targets []string) []string {
 	return weirs
 }
 
+// medians is scenario's figures on target, each the median of the run's
+// rounds on its own: a round's slow tail or dear CPU counts as one round
+// of three, whichever round had the median MB/s. Labels and the rest come
+// from the first round; nil when there is none.
+func (c *Comparison) medians(scenario, target string) *Result {
+	var rs []*Result
+	for _, r := range c.Results {
+		if r.Scenario == scenario && r.Target == target {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	// A figure some round lacks (its broker's CPU unknown, no latency
+	// recorded) is -1: unknown, not the median of the rest.
+	med := func(figure func(*Result) (float64, bool)) float64 {
+		var vs []float64
+		for _, r := range rs {
+			v, ok := figure(r)
+			if !ok {
+				return -1
+			}
+			vs = append(vs, v)
+		}
+		slices.Sort(vs)
+		return vs[(len(vs)-1)/2]
+	}
+	m := *rs[0]
+	m.MBPerSec = med(func(r *Result) (float64, bool) { return r.MBPerSec, true })
+	m.RecordsPerSec = med(func(r *Result) (float64, bool) { return r.RecordsPerSec, true })
+	m.TargetRate = med(func(r *Result) (float64, bool) { return r.TargetRate, true })
+	m.BrokerCPUPerGB = med(func(r *Result) (float64, bool) { return r.BrokerCPUPerGB, r.BrokerCPUPerGB >= 0 })
+	if m.E2E != nil && med(func(r *Result) (float64, bool) { return 0, r.E2E != nil }) == 0 {
+		e := *m.E2E
+		e.P50 = med(func(r *Result) (float64, bool) { return latency(r.E2E, func(l *Latency) float64 { return l.P50 }) })
+		e.P99 = med(func(r *Result) (float64, bool) { return latency(r.E2E, func(l *Latency) float64 { return l.P99 }) })
+		e.P999 = med(func(r *Result) (float64, bool) { return latency(r.E2E, func(l *Latency) float64 { return l.P999 }) })
+		m.E2E = &e
+	} else {
+		m.E2E = nil
+	}
+	return &m
+}
+
+// latency is a percentile of l, if l was recorded.
+func latency(l *Latency, percentile func(*Latency) float64) (float64, bool) {
+	if l == nil {
+		return 0, false
+	}
+	return percentile(l), true
+}
+
 // evaluateGoals checks each Weir target of the run against the issue's
-// targets, every one the run measured. A goal against klite is listed as
-// not evaluated when no peer is named klite.
+// targets, every one the run measured, each figure the median of the
+// rounds (medians). A goal against klite is listed as not evaluated when
+// no peer is named klite.
 func evaluateGoals(c *Comparison) []Goal {
 	var goals []Goal
 	add := func(g Goal) { goals = append(goals, g) }
 	for _, w := range weirTargets(c.Targets) {
-		acks1, idem := c.median(scProduce1K, w), c.median(scProduce1KIdem, w)
+		acks1, idem := c.medians(scProduce1K, w), c.medians(scProduce1KIdem, w)
 		if acks1 != nil {
 			add(newGoal("produce 1 KiB, acks=1: broker cpu-s/GB", w, "<=", goalProduceCPU, "").cpu(acks1))
 		}
@@ -133,7 +187,7 @@ func evaluateGoals(c *Comparison) []Goal {
 		}
 		if idem != nil {
 			g := newGoal("produce 1 KiB, acks=all idempotent: Weir MB/s ÷ klite MB/s", w, ">=", goalIdemVsKlite, "x")
-			k := c.median(scProduce1KIdem, kliteName)
+			k := c.medians(scProduce1KIdem, kliteName)
 			switch {
 			case !slices.Contains(c.Targets, kliteName):
 				add(g.missing("no klite peer"))
@@ -143,10 +197,10 @@ func evaluateGoals(c *Comparison) []Goal {
 				add(g.measured(idem.MBPerSec/k.MBPerSec, fmt.Sprintf("%.0f vs %.0f MB/s", idem.MBPerSec, k.MBPerSec)))
 			}
 		}
-		if r := c.median(scConsume1K, w); r != nil {
+		if r := c.medians(scConsume1K, w); r != nil {
 			add(newGoal("consume 1 KiB: broker cpu-s/GB", w, "<=", goalConsumeCPU, "").cpu(r))
 		}
-		if r := c.median(scE2E20K, w); r != nil {
+		if r := c.medians(scE2E20K, w); r != nil {
 			name := "e2e 1 KiB at 20,000 rec/s, acks=all idempotent, linger 1 ms: "
 			if r.E2E == nil {
 				add(newGoal(name+"p50", w, "<", goalE2E20KP50, "ms").missing("no latency recorded"))
@@ -157,7 +211,7 @@ func evaluateGoals(c *Comparison) []Goal {
 				add(newGoal(name+"p99.9", w, "<", goalE2E20KP999, "ms").measured(r.E2E.P999, ms(r.E2E.P999)+" ms"+at))
 			}
 		}
-		if r := c.median(scE2E, w); r != nil {
+		if r := c.medians(scE2E, w); r != nil {
 			g := newGoal("e2e 1 KiB at 50% of max produce rate, acks=1, linger 1 ms: p99", w, "<", goalE2EHalfP99, "ms")
 			if r.E2E == nil {
 				add(g.missing("no latency recorded"))
@@ -165,7 +219,7 @@ func evaluateGoals(c *Comparison) []Goal {
 				add(g.measured(r.E2E.P99, fmt.Sprintf("%s ms at %s rec/s", ms(r.E2E.P99), count(r.TargetRate))))
 			}
 		}
-		r, k := c.median(scProduce100, w), c.median(scProduce100, "kfake")
+		r, k := c.medians(scProduce100, w), c.medians(scProduce100, "kfake")
 		if r != nil && k != nil {
 			g := newGoal("produce 100 B lz4: Weir broker cpu-s/GB ÷ kfake broker cpu-s/GB", w, "<=", goalLz4CPUVsKfake, "x")
 			if r.BrokerCPUPerGB >= 0 && k.BrokerCPUPerGB > 0 {
@@ -176,7 +230,7 @@ func evaluateGoals(c *Comparison) []Goal {
 			}
 		}
 	}
-	u, s := c.median(scConsume1K, uringName), c.median(scConsume1K, stdName)
+	u, s := c.medians(scConsume1K, uringName), c.medians(scConsume1K, stdName)
 	if u != nil && s != nil {
 		g := newGoal("consume 1 KiB: broker cpu-s/GB, uring ÷ std", uringName, "<=", 1, "x")
 		if u.BrokerCPUPerGB >= 0 && s.BrokerCPUPerGB > 0 {
@@ -190,7 +244,7 @@ func evaluateGoals(c *Comparison) []Goal {
 		scenario string
 		want     float64
 	}{{scPingPong1, goalPingPong1}, {scPingPong16, goalPingPong16}} {
-		u, s := c.median(pp.scenario, uringName), c.median(pp.scenario, stdName)
+		u, s := c.medians(pp.scenario, uringName), c.medians(pp.scenario, stdName)
 		if u != nil && s != nil && s.RecordsPerSec > 0 {
 			add(newGoal(pp.scenario+": round trips/s, uring ÷ std", uringName, ">=", pp.want, "x").measured(
 				u.RecordsPerSec/s.RecordsPerSec, fmt.Sprintf("%s vs %s /s", count(u.RecordsPerSec), count(s.RecordsPerSec))))
@@ -225,18 +279,18 @@ func hostRatios(c *Comparison) []HostRatio {
 		loop = c.Limits.LoopbackTCP
 	}
 	for _, w := range weirTargets(c.Targets) {
-		if r := c.median(scProduce1K, w); r != nil {
+		if r := c.medians(scProduce1K, w); r != nil {
 			ratio("produce 1 KiB, acks=1: MB/s ÷ loopback TCP MB/s", w, r.MBPerSec, loop, "MB/s")
 		}
-		if r := c.median(scConsume1K, w); r != nil {
+		if r := c.medians(scConsume1K, w); r != nil {
 			ratio("consume 1 KiB: MB/s ÷ loopback TCP MB/s", w, r.MBPerSec, loop, "MB/s")
 		}
-		if r, k := c.median(scProduce100, w), c.median(scProduce100, "kfake"); r != nil && k != nil {
+		if r, k := c.medians(scProduce100, w), c.medians(scProduce100, "kfake"); r != nil && k != nil {
 			ratio("produce 100 B lz4: records/s ÷ kfake's", w, r.RecordsPerSec, k.RecordsPerSec, "rec/s")
 		}
 	}
 	for _, sc := range []string{scProduce1K, scProduce1KIdem, scConsume1K} {
-		if u, s := c.median(sc, uringName), c.median(sc, stdName); u != nil && s != nil {
+		if u, s := c.medians(sc, uringName), c.medians(sc, stdName); u != nil && s != nil {
 			ratio(sc+": MB/s, uring ÷ std", uringName, u.MBPerSec, s.MBPerSec, "MB/s")
 		}
 	}

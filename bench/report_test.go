@@ -392,3 +392,33 @@ func TestCompareRun(t *testing.T) {
 		}
 	}
 }
+
+// TestGoalsTakeEachFiguresMedian: a goal's figure is the median of that
+// figure over the rounds, not the figure of the round with the median
+// MB/s: one round's stall is one round of three.
+func TestGoalsTakeEachFiguresMedian(t *testing.T) {
+	c := &Comparison{Targets: []string{"weir-uring"}}
+	for i, round := range []struct {
+		mbps, cpu, p99 float64
+	}{{20.5, 16, 309}, {20.4, 14.8, 5.6}, {20.6, 14.7, 5.9}} {
+		r := sampleResult(scE2E20K, "weir-uring", round.mbps, round.cpu)
+		r.E2E = &Latency{P50: 2 + float64(i)/10, P99: round.p99, P999: round.p99 + 3}
+		c.Results = append(c.Results, r)
+	}
+	m := c.medians(scE2E20K, "weir-uring")
+	if m.MBPerSec != 20.5 || m.E2E.P99 != 5.9 || m.E2E.P999 != 8.9 || m.E2E.P50 != 2.1 {
+		t.Errorf("medians: %.1f MB/s, p50 %.2f p99 %.2f p99.9 %.2f; want 20.5, 2.10, 5.90, 8.90",
+			m.MBPerSec, m.E2E.P50, m.E2E.P99, m.E2E.P999)
+	}
+	if d := m.BrokerCPUPerGB - 14.8; d > 0.01 || d < -0.01 {
+		t.Errorf("median cpu-s/GB %.2f, want 14.8", m.BrokerCPUPerGB)
+	}
+	for _, g := range evaluateGoals(c) {
+		if strings.HasSuffix(g.Name, "p99") && g.Ratio != 5.9 {
+			t.Errorf("%s: %.2f, want the median p99 5.9", g.Name, g.Ratio)
+		}
+	}
+	if c.medians(scE2E20K, "weir-std") != nil {
+		t.Error("medians of a target with no runs")
+	}
+}

@@ -86,17 +86,16 @@ func handleProduce(b *Broker, r *request) (kmsg.Response, error) {
 	byOwner := map[int][]produceJob{}
 	// On the uring backend this runs on the connection's shard loop, the
 	// same thread that owns some of the partitions: those are accepted
-	// here and now, without a hop, and queued for their drains
-	// (appender.go), which write after this returns. Every batch that is
-	// written later needs the frame past this call: netio keeps a large
-	// frame, small ones are copied.
+	// here and now, without a hop, and queued for their partitions'
+	// drains (appender.go), which write after this returns.
 	here := -1
 	if b.appendsInline(r) {
 		here = r.conn.Shard()
 	}
 	offload := b.offloadsAppends()
-	// Batches for other shards need the frame past this call: keep it
-	// when netio can (a large, gathered frame), else copy each batch.
+	// Batches written after this returns (queued, or for other shards)
+	// need the frame past this call: keep it when netio can (a large,
+	// gathered frame), else copy each batch.
 	var releaseFrame func()
 	keepTried, kept := false, false
 	var leaders []int32 // named in CurrentLeader, for NodeEndpoints
@@ -200,8 +199,8 @@ func (b *Broker) appendsInline(r *request) bool {
 
 // appendOnOwner appends one partition's batch through the partition's
 // write path; it runs on the owner shard. It returns a wait when the
-// answer comes later: the append itself when offload (the shard's
-// appender writes it), a sync the append started (flush.messages) when
+// answer comes later: the append itself when offload (the partition's
+// drain writes it), a sync the append started (flush.messages) when
 // the producer wants an answer, acks=all's wait for the ISR. Call it with
 // the function to run then.
 func (b *Broker) appendOnOwner(j produceJob, version int16, acks int16, timeout time.Duration,
