@@ -158,23 +158,36 @@ func Compare(ctx context.Context, s CompareSpec, stderr io.Writer) (*Comparison,
 	for round := 1; round <= s.Rounds; round++ {
 		maxRate := map[string]float64{}
 		produced := map[string][]PartitionSum{}
+		// Each target produces acks=1 and acks=all idempotent back to
+		// back, before anything reads, the pair's order swapped every
+		// round: on this host a write into page-cache memory the
+		// hypervisor took back costs several times one into memory just
+		// freed, so whichever of two runs comes second, or after a
+		// consume, pays more (bench/FINDINGS.md, "This host"); swapping
+		// gives both settings the same share of it.
 		for _, t := range targets {
-			r, err := Produce(ctx, t, w.produce1K, prog.titled(t.Name+" "+scProduce1K))
-			if err != nil {
-				return cmp, fmt.Errorf("%s on %s: %w", scProduce1K, t.Name, err)
+			pair := []string{scProduce1K, scProduce1KIdem}
+			if round%2 == 0 {
+				pair[0], pair[1] = pair[1], pair[0]
 			}
-			r.Scenario = scProduce1K
-			maxRate[t.Name], produced[t.Name] = r.RecordsPerSec, r.Partitions
-			cmp.Results = append(cmp.Results, r)
-			logResult(stderr, round, r)
-		}
-		// acks=all idempotent right after acks=1, before anything reads:
-		// a consume leaves this host's page-cache writes dearer for
-		// minutes (the client's freed memory goes back to the hypervisor,
-		// and the next writes fault it in again), so the two produce
-		// scenarios meet the same host (bench/FINDINGS.md, "This host").
-		if err := runProduces(ctx, cmp, targets, w.produce1KIdem, scProduce1KIdem, round, prog, stderr); err != nil {
-			return cmp, err
+			for _, sc := range pair {
+				spec := w.produce1K
+				if sc == scProduce1KIdem {
+					spec = w.produce1KIdem
+				}
+				r, err := Produce(ctx, t, spec, prog.titled(t.Name+" "+sc))
+				if err != nil {
+					return cmp, fmt.Errorf("%s on %s: %w", sc, t.Name, err)
+				}
+				r.Scenario = sc
+				if sc == scProduce1K {
+					maxRate[t.Name], produced[t.Name] = r.RecordsPerSec, r.Partitions
+				} else {
+					deleteTopic(ctx, t, spec.Topic)
+				}
+				cmp.Results = append(cmp.Results, r)
+				logResult(stderr, round, r)
+			}
 		}
 		for _, t := range targets {
 			r, err := Consume(ctx, t, w.consume, prog.titled(t.Name+" "+scConsume1K))

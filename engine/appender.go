@@ -46,11 +46,16 @@ type appendQueue struct {
 }
 
 // appenders track the drains so that Close waits for them before the logs
-// close; after that, appends run where they are submitted.
+// close; after that, appends run where they are submitted. At most
+// num.io.threads drains write at once (writing holds a slot): a disk that
+// stalls holds that many OS threads in pwrite, not one per partition (Go
+// gives each blocked syscall a thread, and stops at 10,000), as Kafka's
+// request handler threads bound its appends.
 type appenders struct {
 	mu      sync.Mutex
 	stopped bool
 	running sync.WaitGroup
+	slots   chan struct{}
 }
 
 // offloadsAppends says whether leaders' appends leave the shard loops: on
@@ -98,9 +103,11 @@ func (b *Broker) drainAppends(p *partition) {
 		}
 		q.mu.Unlock()
 		outs := make([]appendOutcome, len(jobs))
+		b.appenders.slots <- struct{}{}
 		for i, j := range jobs {
 			outs[i].res, outs[i].err = p.write(j.payload, originClient, j.durable)
 		}
+		<-b.appenders.slots
 		b.shards.Run(b.owner(p), func() {
 			for i, j := range jobs {
 				p.appendedOnOwner(outs[i].res, outs[i].err)

@@ -3,6 +3,7 @@ package engine
 import (
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,5 +103,68 @@ func TestShardServesWhileAWriteIsStuck(t *testing.T) {
 	f := send(t, other, fetchReq(12, "stuck", 0, 0, 0)).(*kmsg.FetchResponse)
 	if fp := f.Topics[0].Partitions[0]; fp.ErrorCode != 0 || fp.HighWatermark != 1 {
 		t.Fatalf("stuck-0 after the write: error %d, high watermark %d", fp.ErrorCode, fp.HighWatermark)
+	}
+}
+
+// TestAppendsBoundedByIOThreads: with num.io.threads=1 one write stuck in
+// the kernel holds the only slot: another partition's append waits for
+// it (as Kafka's handler threads would), while the shard goes on
+// answering other requests.
+func TestAppendsBoundedByIOThreads(t *testing.T) {
+	io := &stuckIO{stuck: "stuck-0", entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b := newTestBroker(t, "listeners=PLAINTEXT://127.0.0.1:0", "num.io.threads=1")
+	b.opts.IO, b.opts.Shards, b.opts.FileIO = netio.IOUring, 1, io
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addTestPartitions(t, b, "stuck", 1)
+	addTestPartitions(t, b, "free", 1)
+	addr := b.Servers()[0].Addr().String()
+	var once sync.Once
+	release := func() { once.Do(func() { close(io.release) }) }
+	defer release()
+
+	produce := func(topic string) chan *kmsg.ProduceResponse {
+		c := dialRaw(t, addr)
+		out := make(chan *kmsg.ProduceResponse, 1)
+		go func() {
+			resp, err := c.request(produceReq(9, 1, topic, map[int32][]byte{0: makeBatch(-1, -1, -1, "v")}))
+			if err != nil {
+				out <- nil
+				return
+			}
+			out <- resp.(*kmsg.ProduceResponse)
+		}()
+		return out
+	}
+	stuck := produce("stuck")
+	select {
+	case <-io.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the produce to stuck-0 never reached its write")
+	}
+	free := produce("free")
+	other := dialRaw(t, addr)
+	if v := send(t, other, kmsg.NewPtrApiVersionsRequest()).(*kmsg.ApiVersionsResponse); v.ErrorCode != 0 {
+		t.Fatalf("ApiVersions while the only slot is held: error %d", v.ErrorCode)
+	}
+	select {
+	case <-free:
+		t.Fatal("free-0 was written while num.io.threads=1 and the one slot was held")
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	for name, ch := range map[string]chan *kmsg.ProduceResponse{"stuck-0": stuck, "free-0": free} {
+		select {
+		case resp := <-ch:
+			if resp == nil {
+				t.Fatalf("%s: connection failed", name)
+			}
+			if r := partitionResult(t, resp, 0); r.ErrorCode != 0 || r.BaseOffset != 0 {
+				t.Fatalf("%s after the slot freed: %+v", name, r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s not answered after the slot freed", name)
+		}
 	}
 }

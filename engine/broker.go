@@ -116,6 +116,7 @@ func Open(opts Options) (*Broker, error) {
 		}
 	}
 	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, nodeID: cfg.NodeID, incarnation: NewUUID()}
+	b.appenders.slots = make(chan struct{}, max(cfg.IOThreads, 1))
 	if os.Getenv("WEIR_TEST_ACK_BEFORE_REPLICATION") == "1" {
 		b.ackBeforeReplication = true
 		b.log.Warn("TEST ONLY: acks=all is answered before the ISR has the records " +

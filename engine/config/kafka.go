@@ -80,7 +80,7 @@ var kafkaKeys = []Key{
 	{Name: "num.network.threads", Type: Int, Default: "3", Validate: AtLeast(1),
 		Doc: "Kafka's network threads; Weir runs --shards loops instead."},
 	{Name: "num.io.threads", Type: Int, Default: "8", Validate: AtLeast(1),
-		Doc: "Kafka's request handler threads; Weir handles requests on its shards."},
+		Doc: "Kafka's request handler threads; Weir: how many leader appends are written at once."},
 	{Name: "num.recovery.threads.per.data.dir", Type: Int, Default: "2", Validate: AtLeast(1),
 		Doc: "Threads per log dir for log recovery at startup and flushing at shutdown."},
 

@@ -25,6 +25,10 @@ type Resolved struct {
 	ConnectionsMaxIdleMs int64
 	// QueuedMaxRequestBytes is queued.max.request.bytes (<= 0: no bound).
 	QueuedMaxRequestBytes int64
+	// IOThreads is num.io.threads: how many leader appends may be written
+	// at once off the shard loops, as Kafka's request handler threads
+	// bound its appends.
+	IOThreads int
 }
 
 // Resolve checks the keys that depend on each other and returns the
@@ -35,7 +39,7 @@ func (c *Config) Resolve() (*Resolved, error) {
 	}
 	r := &Resolved{RequestMaxBytes: c.Int("socket.request.max.bytes"),
 		ConnectionsMaxIdleMs:  c.Long("connections.max.idle.ms"),
-		QueuedMaxRequestBytes: c.Long("queued.max.request.bytes")}
+		QueuedMaxRequestBytes: c.Long("queued.max.request.bytes"), IOThreads: int(c.Int("num.io.threads"))}
 	if q := r.QueuedMaxRequestBytes; q > 0 && q < int64(r.RequestMaxBytes) && !c.IsSet("queued.max.request.bytes") {
 		// Weir's default bound (Kafka has none) grows with a larger
 		// socket.request.max.bytes rather than refusing it.

@@ -66,6 +66,7 @@ func TestResolve(t *testing.T) {
 		RequestMaxBytes:       1000,
 		ConnectionsMaxIdleMs:  600000,
 		QueuedMaxRequestBytes: 536870912,
+		IOThreads:             8,
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("Resolve:\n got %+v\nwant %+v", r, want)
