@@ -371,8 +371,9 @@ func testLargeInPieces(t *testing.T, bc backendCase) {
 	stopServer(t, srv, h, conns)
 }
 
-func testFileRanges(t *testing.T, bc backendCase) {
-	content := pattern(3<<20 + 123)
+// segmentFile writes content to a file in a test dir and opens it.
+func segmentFile(t *testing.T, content []byte) *File {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "00000000000000000000.log")
 	if err := os.WriteFile(path, content, 0o644); err != nil {
 		t.Fatal(err)
@@ -381,6 +382,12 @@ func testFileRanges(t *testing.T, bc backendCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+func testFileRanges(t *testing.T, bc backendCase) {
+	content := pattern(3<<20 + 123)
+	f := segmentFile(t, content)
 	h := &testHandler{file: f}
 	srv := startServer(t, bc, h, nil)
 	c := dial(t, srv)
@@ -407,14 +414,7 @@ func testFileRanges(t *testing.T, bc backendCase) {
 // reads (the loop's sends then find the socket full and wait for room).
 func testFileRangesFromDisk(t *testing.T, bc backendCase) {
 	content := pattern(24 << 20)
-	path := filepath.Join(t.TempDir(), "00000000000000000000.log")
-	if err := os.WriteFile(path, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := segmentFile(t, content)
 	if err := f.f.Sync(); err != nil {
 		t.Fatal(err)
 	}
