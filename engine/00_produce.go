@@ -243,7 +243,7 @@ func (b *Broker) answerAppend(p *partition, out *kmsg.ProduceResponseTopicPartit
 		return nil
 	}
 	if acks == -1 && res.LeaderEpoch != p.leaderEpoch {
-		// Leadership moved between the appender's write and this
+		// Leadership moved between the drain's write and this
 		// answer: the new leader decides what the ISR holds.
 		out.ErrorCode = kerr.NotLeaderForPartition.Code
 		return nil

@@ -55,8 +55,8 @@ type partition struct {
 	// publication, read by acks=all produces on the owner shard.
 	minInsync atomic.Int32
 	// writeMu guards what the goroutines that write p's log share with
-	// the owner shard: the appender's leader appends (appender.go) and a
-	// follower's fetcher's appends each hold it, so a change of role
+	// the owner shard: the drain of its leader appends (appender.go) and
+	// a follower's fetcher each hold it for an append, so a change of role
 	// waits for an append in progress. Under it: whether p leads
 	// (leading) or follows in an epoch (followEpoch, -1 unless this
 	// replica follows), the producer state while p leads, and the
@@ -131,8 +131,8 @@ func (p *partition) assign(self int32, reg metadata.Partition) {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
 	if p.rep.Role() == replica.Leader {
-		// Appends the appender wrote whose outcomes the shard has yet
-		// to take: the replica leaves its role knowing the log's end.
+		// Appends a drain wrote whose outcomes the shard has yet to
+		// take: the replica leaves its role knowing the log's end.
 		p.rep.LogEnd(p.log.LogEndOffset())
 	}
 	p.followEpoch = -1

@@ -46,7 +46,7 @@ type appendResult struct {
 // writer: Produce (originClient), the coordinators (originCoordinator).
 // It writes (write) and then has the owner shard take the new log end
 // (appendedOnOwner); owner shard only. On the uring backend Produce does
-// the two apart: the shard's appender writes, off the loop, and the loop
+// the two apart: the partition's drain writes, off the loop, and the loop
 // takes the outcome (appender.go).
 func (p *partition) append(payload []byte, origin appendOrigin, wantDurable bool) (appendResult, error) {
 	res, err := p.write(payload, origin, wantDurable)

@@ -59,8 +59,8 @@ func (b *Broker) followerFetched(replicaID int32, seen []replicaPosition) {
 		b.shards.Run(shard, func() {
 			for _, s := range mine {
 				if s.p.rep.Role() == replica.Leader {
-					// The appender may have written past what the
-					// replica has taken yet, and the follower read it.
+					// A drain may have written past what the replica
+					// has taken yet, and the follower read it.
 					s.p.rep.LogEnd(s.p.log.LogEndOffset())
 				}
 				s.p.rep.Fetch(replica.Fetch{Replica: replicaID, Offset: s.offset, CurrentLeaderEpoch: s.epoch,
