@@ -271,9 +271,10 @@ func (c *uconn) markDirty() {
 	}
 }
 
-// pump starts the next send when none is in flight: one linked chain of
-// SENDs over the leading byte items (one chain per socket at a time keeps
-// the bytes in order), or one splice stage for a file item.
+// pump starts the next send when none is in flight: leading file items
+// are spliced (spliceFile) until one must wait, then one linked chain of
+// SENDs goes over the leading byte items (one chain per socket at a time
+// keeps the bytes in order).
 func (c *uconn) pump() {
 	for {
 		if c.closing || c.chainLen > 0 || c.splicing {
