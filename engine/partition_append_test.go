@@ -267,3 +267,21 @@ func BenchmarkPartitionAppend(b *testing.B) {
 		})
 	}
 }
+
+// TestWriteRefusedOnceNotLeading: an append queued while p led and
+// written after p became a follower is refused, and nothing is appended
+// (a drain writes after the loop accepted the append; appender.go).
+func TestWriteRefusedOnceNotLeading(t *testing.T) {
+	p := testPartition(t, logstore.DefaultConfig(), nil)
+	if _, err := p.write(makeBatch(-1, -1, -1, "led"), originClient, false); err != nil {
+		t.Fatalf("write while leading: %v", err)
+	}
+	p.assign(1, metadata.Partition{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 2, LeaderEpoch: 1})
+	_, err := p.write(makeBatch(-1, -1, -1, "late"), originClient, false)
+	if !errors.Is(err, kerr.NotLeaderForPartition) {
+		t.Fatalf("write after becoming a follower: %v, want NOT_LEADER_OR_FOLLOWER", err)
+	}
+	if leo := p.log.LogEndOffset(); leo != 1 {
+		t.Fatalf("log end %d, want 1: the refused batch was appended", leo)
+	}
+}
